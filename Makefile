@@ -1,0 +1,173 @@
+# tricolor -- one non-recursive Makefile.
+#
+#   make               libtricolor.a and libtricolor.so in build/
+#   make check         unit suites (debug, UBSan, ASan builds), API tests,
+#                      exported-symbol check, a bounded stress run
+#   make demo          the demo program with its statistics
+#   make bench         benchmarks for tricolor and its peers (not tests)
+#   make install       PREFIX (/usr/local) and DESTDIR honoured
+#   make deps          install missing Debian packages (as root) or print
+#                      the apt-get line
+#   make clean
+#
+# Build variants (each in its own directory under build/):
+#   rel    -O2 -g, TRI_DEBUG=0: the shipped libraries
+#   debug  TRI_DEBUG=3: unit tests link its internal archive
+#   ubsan  TRI_DEBUG=3 + -fsanitize=undefined
+#   asan   TRI_DEBUG=3 + -fsanitize=address (the allocator scans no memory
+#          it does not own, so every module runs under ASan)
+
+PREFIX  ?= /usr/local
+LIBDIR  ?= $(PREFIX)/lib
+INCDIR  ?= $(PREFIX)/include
+CC      ?= cc
+CFLAGS  ?= -O2 -g
+B       := build
+VERSION := 0.1.0
+SOMAJOR := 0
+
+PKGS       := atomic_ops check
+AO_CFLAGS  := $(shell pkg-config --cflags atomic_ops 2>/dev/null)
+AO_LIBS    := $(shell pkg-config --libs atomic_ops 2>/dev/null || echo -latomic_ops)
+CHECK_FLAGS = $(shell pkg-config --cflags --libs check 2>/dev/null)
+
+BASE_CFLAGS := -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -pthread \
+               -fPIC -fvisibility=hidden $(AO_CFLAGS)
+LDLIBS      := $(AO_LIBS) -pthread
+
+LIB_SRCS := $(wildcard alloc/*.c gc/*.c barrier/*.c)
+UNIT_SRCS := $(wildcard test/unit/test_*.c)
+API_SRCS := $(wildcard test/api/test_*.c)
+HDRS := $(wildcard include/*.h alloc/*.h gc/*.h barrier/*.h)
+
+VARIANTS := debug ubsan asan
+debug_CFLAGS := -O1 -g -DTRI_DEBUG=3
+ubsan_CFLAGS := -O1 -g -DTRI_DEBUG=3 -fsanitize=undefined \
+                -fno-sanitize-recover=all
+asan_CFLAGS  := -O1 -g -DTRI_DEBUG=3 -fsanitize=address \
+                -fno-omit-frame-pointer
+rel_CFLAGS   := $(CFLAGS)
+
+.PHONY: all check demo bench install uninstall clean deps unit api stress \
+        symbols
+all: $(B)/libtricolor.a $(B)/libtricolor.so
+
+# ---- objects per variant ----
+define variant_rules
+$(B)/$(1)/%.o: %.c $(HDRS) | deps-quiet
+	@mkdir -p $$(dir $$@)
+	$(CC) $(BASE_CFLAGS) $$($(1)_CFLAGS) -c $$< -o $$@
+$(1)_OBJS := $(LIB_SRCS:%.c=$(B)/$(1)/%.o)
+# Internal archive: every symbol visible, for unit tests and API tests.
+$(B)/$(1)/libtricolor-internal.a: $$($(1)_OBJS)
+	rm -f $$@ && ar rcs $$@ $$^
+endef
+$(foreach v,rel $(VARIANTS),$(eval $(call variant_rules,$(v))))
+
+# ---- the shipped libraries ----
+$(B)/libtricolor.so: $(rel_OBJS)
+	$(CC) -shared -Wl,-soname,libtricolor.so.$(SOMAJOR) -o $@ $^ $(LDLIBS)
+
+# One relocatable object with hidden names made local, so the archive's
+# internal names cannot clash with a user's.
+$(B)/libtricolor.a: $(rel_OBJS)
+	ld -r -o $(B)/tricolor-all.o $^
+	objcopy --localize-hidden $(B)/tricolor-all.o
+	rm -f $@ && ar rcs $@ $(B)/tricolor-all.o
+
+# ---- tests ----
+# Unit suites: one per module, against the internal archive of a variant.
+define unit_rules
+$(B)/$(1)/test/%: test/unit/%.c $(B)/$(1)/libtricolor-internal.a
+	@mkdir -p $$(dir $$@)
+	$(CC) $(BASE_CFLAGS) $$($(1)_CFLAGS) -Ialloc -Igc -Iinclude $$< \
+	    $(B)/$(1)/libtricolor-internal.a $(CHECK_FLAGS) $(LDLIBS) -o $$@
+$(B)/$(1)/api/%: test/api/%.c $(B)/$(1)/libtricolor-internal.a
+	@mkdir -p $$(dir $$@)
+	$(CC) $(BASE_CFLAGS) $$($(1)_CFLAGS) -Iinclude $$< \
+	    $(B)/$(1)/libtricolor-internal.a $(CHECK_FLAGS) $(LDLIBS) -o $$@
+endef
+$(foreach v,$(VARIANTS),$(eval $(call unit_rules,$(v))))
+
+UNIT_BINS := $(foreach v,$(VARIANTS),$(UNIT_SRCS:test/unit/%.c=$(B)/$(v)/test/%))
+API_BINS := $(API_SRCS:test/api/%.c=$(B)/api/%) \
+            $(foreach v,ubsan asan,$(API_SRCS:test/api/%.c=$(B)/$(v)/api/%))
+
+# API programs against the shipped static library: only tricolor.h.
+$(B)/api/%: test/api/%.c $(B)/libtricolor.a include/tricolor.h
+	@mkdir -p $(dir $@)
+	$(CC) $(BASE_CFLAGS) $(CFLAGS) -Iinclude $< $(B)/libtricolor.a \
+	    $(CHECK_FLAGS) $(LDLIBS) -o $@
+
+$(B)/stress/%: test/stress/%.c $(B)/libtricolor.a include/tricolor.h
+	@mkdir -p $(dir $@)
+	$(CC) $(BASE_CFLAGS) $(CFLAGS) -Iinclude $< $(B)/libtricolor.a \
+	    $(LDLIBS) -o $@
+
+unit: $(UNIT_BINS)
+	@set -e; for t in $(UNIT_BINS); do echo "== $$t"; \
+	    CK_DEFAULT_TIMEOUT=120 ./$$t; done
+
+api: $(API_BINS)
+	@set -e; for t in $(API_BINS); do echo "== $$t"; \
+	    CK_DEFAULT_TIMEOUT=120 ./$$t; done
+
+symbols: $(B)/libtricolor.a $(B)/libtricolor.so
+	sh test/api/check_symbols.sh $(B)/libtricolor.a $(B)/libtricolor.so
+
+STRESS_SRCS := $(wildcard test/stress/*.c)
+STRESS_BINS := $(STRESS_SRCS:test/stress/%.c=$(B)/stress/%)
+stress: $(STRESS_BINS)
+	$(B)/stress/stress_alloc 1 4 300000 10
+
+check: deps
+	@$(MAKE) --no-print-directory all
+	@$(MAKE) --no-print-directory symbols
+	@$(MAKE) --no-print-directory unit
+	@$(MAKE) --no-print-directory api
+	@$(MAKE) --no-print-directory stress
+	@echo "make check: all suites passed"
+
+# ---- demo and benchmarks ----
+$(B)/demo: docs/examples/demo.c $(B)/libtricolor.a include/tricolor.h
+	$(CC) $(BASE_CFLAGS) $(CFLAGS) -Iinclude $< $(B)/libtricolor.a \
+	    $(LDLIBS) -o $@
+
+demo: deps
+	@$(MAKE) --no-print-directory $(B)/demo
+	./$(B)/demo
+
+bench: deps
+	@$(MAKE) --no-print-directory all
+	CC="$(CC)" TRI_LIB=$(B)/libtricolor.a TRI_INC=include \
+	    TRI_LDLIBS="$(LDLIBS)" OUT=$(B)/bench sh bench/run.sh
+
+# ---- dependencies ----
+deps:
+	@sh tools/deps.sh $(PKGS)
+deps-quiet:
+	@sh tools/deps.sh --check-only $(PKGS) >/dev/null 2>&1 || \
+	    sh tools/deps.sh $(PKGS)
+
+# ---- install ----
+$(B)/tricolor.pc: tricolor.pc.in
+	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@LIBDIR@|$(LIBDIR)|' \
+	    -e 's|@INCDIR@|$(INCDIR)|' -e 's|@VERSION@|$(VERSION)|' $< > $@
+
+install: all $(B)/tricolor.pc
+	install -d $(DESTDIR)$(INCDIR) $(DESTDIR)$(LIBDIR)/pkgconfig
+	install -m 644 include/tricolor.h $(DESTDIR)$(INCDIR)/
+	install -m 644 $(B)/libtricolor.a $(DESTDIR)$(LIBDIR)/
+	install -m 755 $(B)/libtricolor.so \
+	    $(DESTDIR)$(LIBDIR)/libtricolor.so.$(VERSION)
+	ln -sf libtricolor.so.$(VERSION) \
+	    $(DESTDIR)$(LIBDIR)/libtricolor.so.$(SOMAJOR)
+	ln -sf libtricolor.so.$(SOMAJOR) $(DESTDIR)$(LIBDIR)/libtricolor.so
+	install -m 644 $(B)/tricolor.pc $(DESTDIR)$(LIBDIR)/pkgconfig/
+
+uninstall:
+	rm -f $(DESTDIR)$(INCDIR)/tricolor.h $(DESTDIR)$(LIBDIR)/libtricolor.* \
+	    $(DESTDIR)$(LIBDIR)/pkgconfig/tricolor.pc
+
+clean:
+	rm -rf $(B)

@@ -1,0 +1,185 @@
+/*
+ * base.c -- the fatal-error path, the allocation-free formatter and the
+ * ranked mutex.
+ *
+ * Invariants:
+ *   I1. Nothing here allocates: tri_fatal and tri_format use only the
+ *       caller's stack and write(2), so they work with the heap corrupt.
+ *   I2. At TRI_DEBUG >= 2 a thread only acquires a lock whose rank is higher
+ *       than every lock it holds (the order is listed in base.h).
+ */
+#include "base.h"
+
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+/* ---- formatter ---- */
+
+struct fmtbuf {
+	char *p;
+	size_t len, cap;
+};
+
+static void put_char(struct fmtbuf *b, char c)
+{
+	if (b->len + 1 < b->cap)
+		b->p[b->len++] = c;
+}
+
+static void put_str(struct fmtbuf *b, const char *s)
+{
+	for (s = s ? s : "(null)"; *s; s++)
+		put_char(b, *s);
+}
+
+static void put_uint(struct fmtbuf *b, unsigned long long v, unsigned base)
+{
+	char tmp[24];
+	int n = 0;
+	do {
+		tmp[n++] = "0123456789abcdef"[v % base];
+		v /= base;
+	} while (v);
+	while (n)
+		put_char(b, tmp[--n]);
+}
+
+/* Consume the length modifiers l, ll and z; return the conversion char. */
+static const char *skip_length(const char *f, int *is_long)
+{
+	*is_long = 0;
+	while (*f == 'l' || *f == 'z') {
+		*is_long = 1;
+		f++;
+	}
+	return f;
+}
+
+static void vformat(struct fmtbuf *b, const char *f, va_list ap)
+{
+	for (; *f; f++) {
+		if (*f != '%') {
+			put_char(b, *f);
+			continue;
+		}
+		int is_long;
+		f = skip_length(f + 1, &is_long);
+		switch (*f) {
+		case 's': put_str(b, va_arg(ap, const char *)); break;
+		case 'c': put_char(b, (char)va_arg(ap, int)); break;
+		case '%': put_char(b, '%'); break;
+		case 'p':
+			put_str(b, "0x");
+			put_uint(b, (uintptr_t)va_arg(ap, void *), 16);
+			break;
+		case 'd': {
+			long long v = is_long ? va_arg(ap, long) : va_arg(ap, int);
+			if (v < 0) {
+				put_char(b, '-');
+				v = -v;
+			}
+			put_uint(b, (unsigned long long)v, 10);
+			break;
+		}
+		case 'u':
+		case 'x':
+			put_uint(b, is_long ? va_arg(ap, unsigned long)
+			                    : va_arg(ap, unsigned),
+			         *f == 'x' ? 16 : 10);
+			break;
+		default: put_char(b, '?'); break;
+		}
+		if (!*f)
+			break;
+	}
+	b->p[b->len] = '\0';
+}
+
+size_t tri_format(char *buf, size_t cap, const char *fmt, ...)
+{
+	struct fmtbuf b = {buf, 0, cap};
+	va_list ap;
+	va_start(ap, fmt);
+	vformat(&b, fmt, ap);
+	va_end(ap);
+	return b.len;
+}
+
+static void write_line(const char *fmt, va_list ap)
+{
+	char line[512];
+	struct fmtbuf b = {line, 0, sizeof line - 1};
+	put_str(&b, "tricolor: ");
+	vformat(&b, fmt, ap);
+	line[b.len++] = '\n';
+	for (size_t off = 0; off < b.len;) {
+		ssize_t n = write(2, line + off, b.len - off);
+		if (n <= 0)
+			break;
+		off += (size_t)n;
+	}
+}
+
+void tri_fatal(const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	write_line(fmt, ap);
+	va_end(ap);
+	abort();
+}
+
+void tri_warn(const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	write_line(fmt, ap);
+	va_end(ap);
+}
+
+void tri_assert_fail(const char *expr, const char *file, int line)
+{
+	tri_fatal("assertion failed: %s (%s:%d)", expr, file, line);
+}
+
+/* ---- ranked mutex ---- */
+
+/* Highest rank held by this thread, per nesting depth (I2). */
+static __thread enum lock_rank held_ranks[8];
+static __thread int held_depth;
+
+void tri_mutex_init(tri_mutex *l, enum lock_rank rank)
+{
+	pthread_mutex_init(&l->m, NULL);
+	l->rank = rank;
+}
+
+void tri_mutex_reinit(tri_mutex *l)
+{
+	tri_mutex_init(l, l->rank);
+}
+
+void tri_mutex_lock(tri_mutex *l)
+{
+	if (TRI_DEBUG >= 2) {
+		TRI_ASSERT2(held_depth < 8);
+		/* I2: ranks increase along a chain of acquisitions. */
+		TRI_ASSERT2(held_depth == 0 ||
+		            held_ranks[held_depth - 1] < l->rank);
+	}
+	pthread_mutex_lock(&l->m);
+	if (TRI_DEBUG >= 2)
+		held_ranks[held_depth++] = l->rank;
+}
+
+void tri_mutex_unlock(tri_mutex *l)
+{
+	if (TRI_DEBUG >= 2) {
+		TRI_ASSERT2(held_depth > 0 &&
+		            held_ranks[held_depth - 1] == l->rank);
+		held_depth--;
+	}
+	pthread_mutex_unlock(&l->m);
+}

@@ -1,0 +1,172 @@
+/*
+ * base.h -- what every tricolor module shares: attributes, debug levels,
+ * asserts, the fatal-error path, the lock wrapper and the atomics wrapper.
+ *
+ * Debug levels (TRI_DEBUG, a compile-time constant, 0 by default):
+ *   0  release: no asserts.
+ *   1  TRI_ASSERT checks cheap invariants.
+ *   2  internal pre/postconditions (TRI_ASSERT2), lock ownership.
+ *   3  expensive walkers (<module>_check()) at phase boundaries.
+ * Code tests the level with `if (TRI_DEBUG >= n)`, never with #if inside a
+ * function body, so every branch compiles in every build. Struct layouts never
+ * depend on the level.
+ *
+ * Atomics: only through the wrappers below, over libatomic_ops' MIT core. The
+ * name states the memory order; every acquire names its release partner in a
+ * comment at the call site.
+ *
+ * Test knobs (TRI_TEST_SMALL_CACHES): a test build may shrink buffers so slow
+ * paths run constantly; the knobs are constants here, never struct changes.
+ */
+#ifndef TRI_BASE_H
+#define TRI_BASE_H
+
+#include <atomic_ops.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#ifndef TRI_DEBUG
+#define TRI_DEBUG 0
+#endif
+
+#define TRI_LIKELY(x) __builtin_expect(!!(x), 1)
+#define TRI_UNLIKELY(x) __builtin_expect(!!(x), 0)
+#define TRI_NOINLINE __attribute__((noinline))
+#define TRI_COLD __attribute__((cold, noinline))
+#define TRI_NORETURN __attribute__((noreturn))
+#define TRI_INLINE static inline __attribute__((always_inline))
+#define TRI_CACHELINE 64
+#define TRI_ALIGNED(n) __attribute__((aligned(n)))
+#define TRI_PRINTF(f, a) __attribute__((format(printf, f, a)))
+
+/* Marks on functions, each with a reason a reader can check. */
+#define TRI_SIGNAL_SAFE /* runs in a signal handler: async-signal-safe only */
+#define TRI_LOCKED      /* caller holds the lock named in the comment */
+
+#define TRI_KiB ((size_t)1 << 10)
+#define TRI_MiB ((size_t)1 << 20)
+#define TRI_GiB ((size_t)1 << 30)
+
+/* Fatal errors: format into a stack buffer, write(2) one line, abort().
+ * Never allocates, so it is safe with the heap in any state. */
+TRI_COLD TRI_NORETURN TRI_PRINTF(1, 2) void tri_fatal(const char *fmt, ...);
+/* As tri_fatal, but only writes the line (for warnings). */
+TRI_COLD TRI_PRINTF(1, 2) void tri_warn(const char *fmt, ...);
+TRI_COLD TRI_NORETURN void tri_assert_fail(const char *expr, const char *file,
+                                           int line);
+
+#define TRI_ASSERT(e)                                                        \
+	do {                                                                 \
+		if (TRI_DEBUG >= 1 && TRI_UNLIKELY(!(e)))                    \
+			tri_assert_fail(#e, __FILE__, __LINE__);             \
+	} while (0)
+#define TRI_ASSERT2(e)                                                       \
+	do {                                                                 \
+		if (TRI_DEBUG >= 2 && TRI_UNLIKELY(!(e)))                    \
+			tri_assert_fail(#e, __FILE__, __LINE__);             \
+	} while (0)
+
+/* ---- atomics (libatomic_ops core) ---- */
+typedef AO_t atomic_word; /* an unsigned machine word */
+
+TRI_INLINE uintptr_t atomic_load_relaxed(const volatile atomic_word *p)
+{
+	return AO_load(p);
+}
+TRI_INLINE uintptr_t atomic_load_acquire(const volatile atomic_word *p)
+{
+	return AO_load_acquire(p);
+}
+TRI_INLINE void atomic_store_relaxed(volatile atomic_word *p, uintptr_t v)
+{
+	AO_store(p, v);
+}
+TRI_INLINE void atomic_store_release(volatile atomic_word *p, uintptr_t v)
+{
+	AO_store_release(p, v);
+}
+/* Returns the old value. */
+TRI_INLINE uintptr_t atomic_add_full(volatile atomic_word *p, uintptr_t v)
+{
+	return AO_fetch_and_add_full(p, v);
+}
+/* Returns the value found (== old on success). */
+TRI_INLINE uintptr_t atomic_cas_full(volatile atomic_word *p, uintptr_t old,
+                                     uintptr_t new)
+{
+	return AO_fetch_compare_and_swap_full(p, old, new);
+}
+TRI_INLINE uintptr_t atomic_swap_full(volatile atomic_word *p, uintptr_t v)
+{
+	uintptr_t old = AO_load(p);
+	for (;;) {
+		uintptr_t seen = AO_fetch_compare_and_swap_full(p, old, v);
+		if (seen == old)
+			return old;
+		old = seen;
+	}
+}
+/* Owner-only counter bump that other threads may read with
+ * atomic_load_relaxed: a plain load and store, no lock prefix. */
+TRI_INLINE void counter_add_local(volatile atomic_word *p, uintptr_t v)
+{
+	AO_store(p, AO_load(p) + v);
+}
+
+/* ---- locks ----
+ * A mutex with a rank. Ranks must strictly increase along any chain of
+ * nested acquisitions; at TRI_DEBUG >= 2 each thread tracks the highest rank
+ * it holds and asserts the order. The order is listed once, here:
+ *   LOCK_RANK_THREADS   gc/threads.c   the registered-thread list
+ *   LOCK_RANK_MCENTRAL  alloc/mcentral.c  one per span class
+ *   LOCK_RANK_MHEAP     alloc/mheap.c  page allocator, arenas, span structs
+ *   LOCK_RANK_FIXALLOC  alloc/fixalloc.c  each metadata allocator
+ *   LOCK_RANK_OS        alloc/os.c     OS accounting
+ */
+enum lock_rank {
+	LOCK_RANK_NONE = 0,
+	LOCK_RANK_THREADS,
+	LOCK_RANK_MCENTRAL,
+	LOCK_RANK_MHEAP,
+	LOCK_RANK_FIXALLOC,
+	LOCK_RANK_OS,
+};
+
+typedef struct tri_mutex {
+	pthread_mutex_t m;
+	enum lock_rank rank;
+} tri_mutex;
+
+void tri_mutex_init(tri_mutex *l, enum lock_rank rank);
+void tri_mutex_lock(tri_mutex *l);
+void tri_mutex_unlock(tri_mutex *l);
+/* After fork(), in the child: make the lock usable again. */
+void tri_mutex_reinit(tri_mutex *l);
+
+/* ---- small helpers ---- */
+TRI_INLINE uintptr_t align_up(uintptr_t x, uintptr_t a)
+{
+	return (x + a - 1) & ~(a - 1);
+}
+TRI_INLINE uintptr_t align_down(uintptr_t x, uintptr_t a)
+{
+	return x & ~(a - 1);
+}
+TRI_INLINE unsigned ctz64(uint64_t x)
+{
+	return (unsigned)__builtin_ctzll(x);
+}
+TRI_INLINE unsigned popcount64(uint64_t x)
+{
+	return (unsigned)__builtin_popcountll(x);
+}
+
+/* Fill a caller's buffer with a formatted message, like snprintf but
+ * async-signal-safe and allocation-free. Supports %s %d %u %zu %lu %llu %x
+ * %lx %p %c %%. Returns the length written (always NUL-terminated). */
+size_t tri_format(char *buf, size_t cap, const char *fmt, ...)
+	TRI_PRINTF(3, 4);
+
+#endif /* TRI_BASE_H */

@@ -1,0 +1,36 @@
+/*
+ * fixalloc.h -- fixed-size metadata allocator (Go's fixalloc).
+ *
+ * Metadata (span structs, bitmaps, thread caches) never lives in the
+ * collected heap: it is carved from chunks mapped straight from the OS and
+ * recycled through a free list. Returned blocks are zeroed.
+ *
+ * Invariants:
+ *   I1. Every block is size bytes, 16-byte aligned, and zeroed when handed
+ *       out.
+ *   I2. inuse counts blocks handed out and not returned.
+ * Concurrency: each fixalloc has its own lock (rank LOCK_RANK_FIXALLOC).
+ */
+#ifndef TRI_FIXALLOC_H
+#define TRI_FIXALLOC_H
+
+#include "base.h"
+
+typedef struct fixalloc {
+	tri_mutex lock;
+	size_t size;          /* block size, a multiple of 16 */
+	void *free_list;      /* returned blocks; lock */
+	char *chunk;          /* current chunk; lock */
+	size_t chunk_left;    /* bytes left in it; lock */
+	atomic_word inuse;    /* I2 (atomic for readers) */
+	atomic_word sys;      /* bytes mapped */
+} fixalloc;
+
+void fixalloc_init(fixalloc *f, size_t size);
+/* A zeroed block, or NULL if the OS refused memory. */
+void *fixalloc_alloc(fixalloc *f);
+void fixalloc_free(fixalloc *f, void *p);
+/* Make the lock usable in a fork child. */
+void fixalloc_reinit_after_fork(fixalloc *f);
+
+#endif /* TRI_FIXALLOC_H */

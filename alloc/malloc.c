@@ -1,0 +1,339 @@
+/*
+ * malloc.c -- tri_malloc and friends: a request goes to the tiny, small or
+ * large path (Go's mallocgc), and tri_free / tri_usable_size resolve any
+ * pointer through the arena index before trusting it.
+ *
+ * Paths:
+ *   tiny   noscan and n < 16: packed into the thread's current 16-byte block
+ *          (Go's alignment rule: 8 if n % 8 == 0, else 4, 2, 1).
+ *   small  n <= 32 KiB: size class -> span class -> the cached span's
+ *          alloc_cache (span_next_free_fast); refill out of line.
+ *   large  n > 32 KiB: a span of its own straight from mheap.
+ * Budget: the small fast path is the class lookup, one TLS load, the
+ * ctz/shift/bump of span_next_free_fast, two counter bumps and the zeroing
+ * of a reused slot -- no lock, no atomic read-modify-write.
+ *
+ * Invariants:
+ *   I1. Every pointer returned points at zeroed memory of at least n bytes.
+ *   I2. tri_free / tri_usable_size never act on a pointer before checking
+ *       that its span is in use (span.h I5), that it lies below the span's
+ *       limit, and that it is the start of an allocated object; otherwise
+ *       one line on stderr and abort().
+ */
+#include <errno.h>
+#include <string.h>
+
+#include "../include/tricolor.h"
+#include "arena.h"
+#include "mcache.h"
+#include "mcentral.h"
+#include "mheap.h"
+
+/* Larger requests cannot be met on amd64 (47-bit user space). */
+#define MAX_ALLOC ((size_t)1 << 46)
+
+static pthread_once_t init_once = PTHREAD_ONCE_INIT;
+static bool init_ok;
+
+static void init_heap(void)
+{
+	if (TRI_DEBUG >= 3 && !sizeclass_check())
+		tri_fatal("size class tables are inconsistent");
+	mcentral_init();
+	init_ok = mheap_init() && mcache_init();
+}
+
+TRI_API int tri_init(void)
+{
+	pthread_once(&init_once, init_heap);
+	if (!init_ok) {
+		errno = ENOMEM;
+		return -1;
+	}
+	return 0;
+}
+
+TRI_API int tri_version(void)
+{
+	return TRI_VERSION;
+}
+
+static void *out_of_memory(void)
+{
+	errno = ENOMEM;
+	return NULL;
+}
+
+/* Go's mcache.nextFree: the slow half of the small path. */
+static TRI_NOINLINE uintptr_t next_free(mcache *c, unsigned ci)
+{
+	mspan *s = c->alloc[ci];
+	uintptr_t idx = span_next_free_index(s);
+	if (idx == s->nelems) {
+		if (!mcache_refill(c, ci))
+			return 0;
+		s = c->alloc[ci];
+		idx = span_next_free_index(s);
+		TRI_ASSERT(idx < s->nelems);
+	}
+	return s->base + idx * s->elemsize;
+}
+
+TRI_INLINE void *malloc_small(mcache *c, size_t n, bool noscan)
+{
+	spanclass_t spc = spanclass_make(sizeclass_of(n), noscan);
+	mspan *s = c->alloc[spc];
+	uintptr_t p = span_next_free_fast(s);
+	if (TRI_UNLIKELY(!p)) {
+		p = next_free(c, spc);
+		if (!p)
+			return out_of_memory();
+		s = c->alloc[spc];
+	}
+	if (s->needzero)
+		memset((void *)p, 0, s->elemsize); /* I1 */
+	counter_add_local(&c->stats.small_allocs, 1);
+	counter_add_local(&c->stats.small_alloc_bytes, s->elemsize);
+	return (void *)p;
+}
+
+static TRI_NOINLINE void *malloc_large(mcache *c, size_t n, bool noscan)
+{
+	if (n > MAX_ALLOC)
+		return out_of_memory();
+	size_t npages = (n + PAGE_SIZE - 1) / PAGE_SIZE;
+	mspan *s = mheap_alloc_span(npages, 0, spanclass_make(0, noscan));
+	if (!s)
+		return out_of_memory();
+	if (s->zero_bytes)
+		memset((void *)s->base, 0, s->zero_bytes); /* I1 */
+	counter_add_local(&c->stats.large_allocs, 1);
+	counter_add_local(&c->stats.large_alloc_bytes, s->elemsize);
+	return (void *)s->base;
+}
+
+/* Record that a tiny object of n bytes ends at offset end of its block. */
+TRI_INLINE void tiny_note_end(mspan *s, uintptr_t block, uintptr_t end)
+{
+	tiny_meta *m = &s->tiny[(block - s->base) / TINY_SIZE];
+	AO_short_store(&m->ends, (unsigned short)(m->ends | 1u << (end - 1)));
+}
+
+/* A fresh block for a tiny object of n bytes (Go: adopt it as the current
+ * block only if it leaves more room than the old one). */
+static TRI_NOINLINE void *malloc_tiny_slow(mcache *c, size_t n)
+{
+	mspan *s = c->alloc[TINY_CENTRAL];
+	uintptr_t p = span_next_free_fast(s);
+	if (!p) {
+		p = next_free(c, TINY_CENTRAL);
+		if (!p)
+			return out_of_memory();
+		s = c->alloc[TINY_CENTRAL];
+	}
+	if (s->needzero)
+		memset((void *)p, 0, TINY_SIZE);
+	tiny_meta *m = &s->tiny[(p - s->base) / TINY_SIZE];
+	m->ends = 0;
+	tiny_note_end(s, p, n);
+	counter_add_local(&c->stats.small_alloc_bytes, TINY_SIZE);
+	counter_add_local(&c->stats.tiny_allocs, 1);
+	if (c->tiny && n >= c->tiny_offset) {
+		m->live = 1; /* not adopted: just this object */
+		return (void *)p;
+	}
+	mcache_release_tiny(c);
+	m->live = TINY_OWNED;
+	c->tiny = p;
+	c->tiny_offset = n;
+	c->tiny_span = s;
+	c->tiny_count = 1;
+	return (void *)p;
+}
+
+TRI_INLINE void *malloc_tiny(mcache *c, size_t n)
+{
+	uintptr_t off = c->tiny_offset;
+	if ((n & 7) == 0)
+		off = align_up(off, 8);
+	else if ((n & 3) == 0)
+		off = align_up(off, 4);
+	else if ((n & 1) == 0)
+		off = align_up(off, 2);
+	if (c->tiny && off + n <= TINY_SIZE) {
+		uintptr_t p = c->tiny + off;
+		c->tiny_offset = off + n;
+		c->tiny_count++;
+		tiny_note_end(c->tiny_span, c->tiny, off + n);
+		counter_add_local(&c->stats.tiny_allocs, 1);
+		return (void *)p; /* the block was zeroed when it was taken */
+	}
+	return malloc_tiny_slow(c, n);
+}
+
+TRI_INLINE void *mallocgc(size_t n, bool noscan)
+{
+	mcache *c = mcache_tls;
+	if (TRI_UNLIKELY(!c)) {
+		c = mcache_get_slow();
+		if (!c)
+			return out_of_memory();
+	}
+	if (TRI_UNLIKELY(n == 0))
+		n = 1; /* a unique minimal object */
+	if (TRI_LIKELY(n <= MAX_SMALL_SIZE)) {
+		if (noscan && n < TINY_SIZE)
+			return malloc_tiny(c, n);
+		return malloc_small(c, n, noscan);
+	}
+	return malloc_large(c, n, noscan);
+}
+
+TRI_API void *tri_malloc(size_t n)
+{
+	return mallocgc(n, false);
+}
+
+TRI_API void *tri_malloc_noscan(size_t n)
+{
+	return mallocgc(n, true);
+}
+
+TRI_API void *tri_calloc(size_t count, size_t size)
+{
+	if (size && count > SIZE_MAX / size)
+		return out_of_memory();
+	return mallocgc(count * size, false); /* already zeroed (I1) */
+}
+
+/* ---- pointers coming back: free, usable_size, realloc ---- */
+
+/* The in-use span holding p, or abort (I2). */
+static mspan *span_of_checked(const void *p, const char *caller)
+{
+	uintptr_t a = (uintptr_t)p;
+	mspan *s = arena_span_of(a);
+	if (!s || span_state(s) != SPAN_IN_USE || a < s->base || a >= s->limit)
+		tri_fatal("%s(%p): pointer not allocated by tricolor "
+		          "(or already freed)", caller, p);
+	return s;
+}
+
+static void interior(const void *p, uintptr_t start, const char *caller)
+{
+	tri_fatal("%s(%p): not the start of an object (object at %p)", caller,
+	          p, (void *)start);
+}
+
+static void unallocated(const void *p, const char *caller)
+{
+	tri_fatal("%s(%p): object not allocated (double free?)", caller, p);
+}
+
+/* Slot index of the small object at p, checked to be an allocated start. */
+static uintptr_t small_index_checked(mspan *s, const void *p,
+                                     const char *caller)
+{
+	uintptr_t off = (uintptr_t)p - s->base;
+	uintptr_t idx = span_obj_index(s, off);
+	if (idx * s->elemsize != off)
+		interior(p, s->base + idx * s->elemsize, caller);
+	if (!span_is_allocated(s, idx))
+		unallocated(p, caller);
+	return idx;
+}
+
+/* Bytes usable at tiny object p: up to the next object end in its block. */
+static size_t tiny_usable(mspan *s, const void *p, const char *caller)
+{
+	uintptr_t off = (uintptr_t)p - s->base;
+	uintptr_t idx = off / TINY_SIZE;
+	if (!span_is_allocated(s, idx))
+		unallocated(p, caller);
+	unsigned in = (unsigned)(off % TINY_SIZE);
+	unsigned ends = AO_short_load(&s->tiny[idx].ends) >> in;
+	if (!ends)
+		interior(p, s->base + idx * TINY_SIZE, caller);
+	return (size_t)ctz64(ends) + 1;
+}
+
+static void free_large(mspan *s, void *p)
+{
+	if ((uintptr_t)p != s->base)
+		interior(p, s->base, "tri_free");
+	if (atomic_cas_full(&s->state, SPAN_IN_USE, SPAN_DEAD) != SPAN_IN_USE)
+		unallocated(p, "tri_free");
+	mcache *c = mcache_tls ? mcache_tls : mcache_get_slow();
+	if (c) {
+		counter_add_local(&c->stats.large_frees, 1);
+		counter_add_local(&c->stats.large_free_bytes, s->elemsize);
+	}
+	mheap_free_span(s);
+}
+
+TRI_API void tri_free(void *p)
+{
+	if (!p)
+		return;
+	mspan *s = span_of_checked(p, "tri_free");
+	if (spanclass_sizeclass(s->spanclass) == 0) {
+		free_large(s, p);
+		return;
+	}
+	mcache *c = mcache_tls ? mcache_tls : mcache_get_slow();
+	if (s->tiny) {
+		uintptr_t idx = ((uintptr_t)p - s->base) / TINY_SIZE;
+		tiny_usable(s, p, "tri_free"); /* validates */
+		if (c)
+			counter_add_local(&c->stats.tiny_frees, 1);
+		mcache_tiny_put(s, idx, "tri_free", p);
+		return;
+	}
+	uintptr_t idx = small_index_checked(s, p, "tri_free");
+	if (c) {
+		counter_add_local(&c->stats.small_frees, 1);
+		counter_add_local(&c->stats.small_free_bytes, s->elemsize);
+	}
+	mcentral_free_object(s, idx, "tri_free", p);
+}
+
+static size_t usable_size_checked(mspan *s, const void *p, const char *who)
+{
+	if (spanclass_sizeclass(s->spanclass) == 0) {
+		if ((uintptr_t)p != s->base)
+			interior(p, s->base, who);
+		return s->elemsize;
+	}
+	if (s->tiny)
+		return tiny_usable(s, p, who);
+	small_index_checked(s, p, who);
+	return s->elemsize;
+}
+
+TRI_API size_t tri_usable_size(const void *p)
+{
+	if (!p)
+		return 0;
+	mspan *s = span_of_checked(p, "tri_usable_size");
+	return usable_size_checked(s, p, "tri_usable_size");
+}
+
+TRI_API void *tri_realloc(void *p, size_t n)
+{
+	if (!p)
+		return tri_malloc(n);
+	mspan *s = span_of_checked(p, "tri_realloc");
+	size_t old = usable_size_checked(s, p, "tri_realloc");
+	bool noscan = spanclass_noscan(s->spanclass);
+	if (n <= old && n > 0 && (n > old / 2 || s->tiny)) {
+		/* Stay in place; keep bytes past n zero for a later grow. */
+		memset((char *)p + n, 0, old - n);
+		return p;
+	}
+	void *q = mallocgc(n, noscan);
+	if (!q)
+		return NULL; /* p untouched */
+	memcpy(q, p, old < n ? old : n);
+	tri_free(p);
+	return q;
+}

@@ -1,0 +1,167 @@
+/*
+ * mcache.c -- creating, refilling and retiring per-thread caches, the tiny
+ * block's lifetime, and summing the per-thread counters.
+ *
+ * Lifetime: a thread's cache is made on its first allocation (or
+ * tri_thread_register), recorded in a pthread key whose destructor returns
+ * every cached span to mcentral when the thread exits, so nothing is
+ * stranded; its counters are then folded into `retired`.
+ *
+ * Tiny blocks (Go's tiny allocator with explicit free): a block's
+ * tiny_meta.live counts its live objects. While a block is an mcache's
+ * current block, live also holds TINY_OWNED and the owner counts its own
+ * allocations privately in tiny_count (so the fast path does no atomic);
+ * when the owner gives the block up it adds tiny_count - TINY_OWNED. Frees
+ * subtract 1. Whoever brings live to 0 frees the block's 16-byte slot.
+ * A block holds at most 16 objects, so live stays within 1..TINY_OWNED+16
+ * while owned and never reaches 0 then.
+ *
+ * Concurrency: mcache_list_lock (LOCK_RANK_THREADS; it is taken before any
+ * mcentral) protects the registry and `retired`.
+ */
+#include "mcache.h"
+
+#include <errno.h>
+#include <string.h>
+
+#include "../include/tricolor.h"
+#include "fixalloc.h"
+
+mspan mcache_empty_span; /* alloc_cache 0, nelems 0: always refill */
+__thread mcache *mcache_tls __attribute__((tls_model("initial-exec")));
+
+static fixalloc mcache_alloc;
+static tri_mutex mcache_list_lock;
+static mcache *mcache_list;   /* mcache_list_lock */
+static mcache_stats retired;  /* mcache_list_lock */
+static pthread_key_t mcache_key;
+
+static void mcache_destructor(void *arg)
+{
+	(void)arg;
+	mcache_release();
+}
+
+bool mcache_init(void)
+{
+	fixalloc_init(&mcache_alloc, sizeof(mcache));
+	tri_mutex_init(&mcache_list_lock, LOCK_RANK_THREADS);
+	return pthread_key_create(&mcache_key, mcache_destructor) == 0;
+}
+
+mcache *mcache_get_slow(void)
+{
+	if (mcache_tls)
+		return mcache_tls;
+	if (tri_init() != 0)
+		return NULL;
+	mcache *c = fixalloc_alloc(&mcache_alloc);
+	if (!c)
+		return NULL;
+	for (unsigned i = 0; i < NUM_CENTRALS; i++)
+		c->alloc[i] = &mcache_empty_span; /* I1 */
+	tri_mutex_lock(&mcache_list_lock);
+	c->next = mcache_list;
+	if (mcache_list)
+		mcache_list->prev = c;
+	mcache_list = c;
+	tri_mutex_unlock(&mcache_list_lock);
+	pthread_setspecific(mcache_key, c);
+	mcache_tls = c;
+	return c;
+}
+
+#define ADD_STAT(name) out->name += atomic_load_relaxed(&in->name);
+static void add_stats(mcache_stats *out, const mcache_stats *in)
+{
+	MCACHE_STATS(ADD_STAT)
+}
+
+bool mcache_release(void)
+{
+	mcache *c = mcache_tls;
+	if (!c)
+		return false;
+	mcache_release_tiny(c);
+	for (unsigned i = 0; i < NUM_CENTRALS; i++) {
+		if (c->alloc[i] != &mcache_empty_span)
+			mcentral_uncache_span(c->alloc[i]);
+		c->alloc[i] = &mcache_empty_span;
+	}
+	tri_mutex_lock(&mcache_list_lock);
+	add_stats(&retired, &c->stats);
+	if (c->prev)
+		c->prev->next = c->next;
+	else
+		mcache_list = c->next;
+	if (c->next)
+		c->next->prev = c->prev;
+	tri_mutex_unlock(&mcache_list_lock);
+	mcache_tls = NULL;
+	pthread_setspecific(mcache_key, NULL);
+	fixalloc_free(&mcache_alloc, c);
+	return true;
+}
+
+bool mcache_refill(mcache *c, unsigned ci)
+{
+	mspan *s = c->alloc[ci];
+	if (s != &mcache_empty_span)
+		mcentral_uncache_span(s);
+	c->alloc[ci] = &mcache_empty_span;
+	s = mcentral_cache_span(ci);
+	if (!s)
+		return false;
+	c->alloc[ci] = s;
+	return true;
+}
+
+/* Subtract `drop` from block idx's live count; free the slot at 0. */
+static void tiny_drop(mspan *s, uintptr_t idx, unsigned drop,
+                      const char *caller, const void *p)
+{
+	unsigned char *live = &s->tiny[idx].live;
+	unsigned old = AO_char_fetch_and_add_full(live, (unsigned char)-drop);
+	if (old < drop)
+		tri_fatal("%s(%p): double free (tiny object already freed)",
+		          caller, p);
+	if (old == drop) {
+		mcache *c = mcache_tls ? mcache_tls : mcache_get_slow();
+		if (c)
+			counter_add_local(&c->stats.small_free_bytes,
+			                  TINY_SIZE);
+		mcentral_free_object(s, idx, caller, p);
+	}
+}
+
+void mcache_release_tiny(mcache *c)
+{
+	if (!c->tiny)
+		return;
+	mspan *s = c->tiny_span;
+	uintptr_t idx = (c->tiny - s->base) / TINY_SIZE;
+	c->tiny = 0;
+	uintptr_t count = c->tiny_count;
+	c->tiny_count = 0;
+	/* live = TINY_OWNED + n - frees; publish n and drop the bias. */
+	unsigned char *live = &s->tiny[idx].live;
+	AO_char_fetch_and_add_full(live, (unsigned char)count);
+	tiny_drop(s, idx, TINY_OWNED, "tri_malloc", (void *)(s->base +
+	          idx * TINY_SIZE));
+}
+
+void mcache_tiny_put(mspan *s, uintptr_t idx, const char *caller,
+                     const void *p)
+{
+	tiny_drop(s, idx, 1, caller, p);
+}
+
+void mcache_sum_stats(mcache_stats *out)
+{
+	memset(out, 0, sizeof *out);
+	tri_mutex_lock(&mcache_list_lock);
+	add_stats(out, &retired);
+	for (mcache *c = mcache_list; c; c = c->next)
+		add_stats(out, &c->stats);
+	tri_mutex_unlock(&mcache_list_lock);
+}

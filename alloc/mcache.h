@@ -1,0 +1,71 @@
+/*
+ * mcache.h -- the per-thread cache: one span per span class, the tiny
+ * block, and the thread's allocation statistics. The allocation fast path
+ * lives in malloc.c and touches only this struct and the cached span.
+ *
+ * Invariants:
+ *   I1. alloc[i] is either &mcache_empty_span (alloc_cache 0, so the fast
+ *       path always falls to refill) or a span with location CACHED that no
+ *       other mcache holds.
+ *   I2. tiny is 0 or the start of a 16-byte block in tiny_span whose
+ *       tiny_meta.live includes TINY_OWNED; tiny_count objects have been
+ *       allocated from it and not yet published to live.
+ *   I3. The counters are written only by the owner thread (plain store,
+ *       counter_add_local) and read by tri_read_stats with relaxed loads.
+ * Concurrency: the owner thread alone, except the counters (I3) and the
+ * registry links (mcache_list_lock).
+ */
+#ifndef TRI_MCACHE_H
+#define TRI_MCACHE_H
+
+#include "base.h"
+#include "mcentral.h"
+#include "span.h"
+
+#define TINY_OWNED 64 /* tiny_meta.live bias while a block is current */
+
+/* Per-thread statistics; each field is an owner-written counter (I3). */
+#define MCACHE_STATS(X)                                                      \
+	X(small_alloc_bytes) X(small_free_bytes)                             \
+	X(small_allocs) X(small_frees)                                       \
+	X(large_alloc_bytes) X(large_free_bytes)                             \
+	X(large_allocs) X(large_frees)                                       \
+	X(tiny_allocs) X(tiny_frees)
+#define MCACHE_STAT_FIELD(name) atomic_word name;
+typedef struct mcache_stats {
+	MCACHE_STATS(MCACHE_STAT_FIELD)
+} mcache_stats;
+
+typedef struct mcache {
+	mspan *alloc[NUM_CENTRALS]; /* I1; index = span class, or TINY */
+	uintptr_t tiny;             /* I2 */
+	uintptr_t tiny_offset;
+	mspan *tiny_span;
+	uintptr_t tiny_count;
+	mcache_stats stats;         /* I3 */
+	struct mcache *next, *prev; /* registry; mcache_list_lock */
+} mcache;
+
+extern mspan mcache_empty_span;
+extern __thread mcache *mcache_tls __attribute__((tls_model("initial-exec")));
+
+bool mcache_init(void);
+/* The calling thread's cache, creating and registering it if needed;
+ * NULL if metadata ran out. */
+mcache *mcache_get_slow(void);
+/* Flush and free the calling thread's cache (thread exit, unregister).
+ * Returns false if the thread had none. */
+bool mcache_release(void);
+/* Replace c->alloc[ci] with a span that has a free slot (Go's refill).
+ * Returns false when memory ran out. */
+bool mcache_refill(mcache *c, unsigned ci);
+/* Give the current tiny block up (publishing its object count). */
+void mcache_release_tiny(mcache *c);
+/* Drop one live object of tiny block idx of span s; frees the block slot
+ * when it was the last. */
+void mcache_tiny_put(mspan *s, uintptr_t idx, const char *caller,
+                     const void *p);
+/* Sum every thread's counters (live and exited) into *out. */
+void mcache_sum_stats(mcache_stats *out);
+
+#endif /* TRI_MCACHE_H */

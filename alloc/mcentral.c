@@ -1,0 +1,191 @@
+/*
+ * mcentral.c -- see mcentral.h.
+ *
+ * cache_span (Go's mcentral.cacheSpan, with explicit-free reclaim in place
+ * of sweeping):
+ *   1. Pop partial spans in order; reclaim each one's pending frees. The
+ *      first with a free slot is handed out; one without goes to full.
+ *   2. Nothing usable: allocate a fresh span from mheap (outside the lock).
+ * uncache_span: settle the span (slots below freeindex become alloc bits),
+ * then file it on partial or full, or give it back to the heap when empty.
+ * free_object: set the free bit; the free that takes nfreed from 0 moves a
+ * full span to partial; the free of the last allocated slot of an uncached
+ * span returns it to the heap.
+ */
+#include "mcentral.h"
+
+#include "mheap.h"
+
+typedef struct span_list {
+	mspan *head, *tail;
+} span_list;
+
+typedef struct mcentral {
+	tri_mutex lock;
+	span_list partial; /* I1; lock */
+	span_list full;    /* I1; lock */
+} TRI_ALIGNED(TRI_CACHELINE) mcentral;
+
+static mcentral centrals[NUM_CENTRALS];
+
+void mcentral_init(void)
+{
+	for (unsigned i = 0; i < NUM_CENTRALS; i++)
+		tri_mutex_init(&centrals[i].lock, LOCK_RANK_MCENTRAL);
+}
+
+unsigned mcentral_index_of(const mspan *s)
+{
+	return s->tiny ? TINY_CENTRAL : s->spanclass;
+}
+
+static void list_push_tail(span_list *l, mspan *s)
+{
+	s->next = NULL;
+	s->prev = l->tail;
+	if (l->tail)
+		l->tail->next = s;
+	else
+		l->head = s;
+	l->tail = s;
+}
+
+static void list_remove(span_list *l, mspan *s)
+{
+	if (s->prev)
+		s->prev->next = s->next;
+	else
+		l->head = s->next;
+	if (s->next)
+		s->next->prev = s->prev;
+	else
+		l->tail = s->prev;
+	s->next = s->prev = NULL;
+}
+
+static void file_span(mcentral *c, mspan *s, enum span_location loc)
+{
+	s->location = (uint8_t)loc;
+	list_push_tail(loc == SPAN_LOC_PARTIAL ? &c->partial : &c->full, s);
+}
+
+static void unfile_span(mcentral *c, mspan *s)
+{
+	list_remove(s->location == SPAN_LOC_PARTIAL ? &c->partial : &c->full,
+	            s);
+	s->location = SPAN_LOC_NONE;
+}
+
+/* The size class to build new spans of for central index ci. */
+static unsigned central_sizeclass(unsigned ci)
+{
+	return ci == TINY_CENTRAL ? TINY_SIZE_CLASS : spanclass_sizeclass(
+		(spanclass_t)ci);
+}
+
+static mspan *grow(unsigned ci)
+{
+	unsigned sc = central_sizeclass(ci);
+	spanclass_t spc = ci == TINY_CENTRAL ? spanclass_make(sc, true)
+	                                     : (spanclass_t)ci;
+	mspan *s = mheap_alloc_span(class_to_allocnpages[sc], sc, spc);
+	if (s && ci == TINY_CENTRAL && !span_attach_tiny(s)) {
+		mheap_free_span(s);
+		return NULL;
+	}
+	return s;
+}
+
+mspan *mcentral_cache_span(unsigned ci)
+{
+	mcentral *c = &centrals[ci];
+	tri_mutex_lock(&c->lock);
+	mspan *s;
+	while ((s = c->partial.head) != NULL) {
+		unfile_span(c, s);
+		span_reclaim(s);
+		if (s->alloc_count < s->nelems)
+			break;
+		file_span(c, s, SPAN_LOC_FULL); /* raced: nothing came back */
+	}
+	if (s)
+		s->location = SPAN_LOC_CACHED;
+	tri_mutex_unlock(&c->lock);
+	if (!s) {
+		s = grow(ci);
+		if (s)
+			s->location = SPAN_LOC_CACHED;
+	}
+	return s;
+}
+
+/* Empty and not cached: unlink and give it back (I3). c->lock held (the
+ * lock order mcentral -> mheap allows entering the heap here). */
+static void release_if_empty_locked(mcentral *c, mspan *s)
+{
+	if (s->location == SPAN_LOC_CACHED || s->location == SPAN_LOC_NONE)
+		return;
+	if (atomic_load_relaxed(&s->nfreed) != s->alloc_count)
+		return;
+	unfile_span(c, s);
+	mheap_free_span(s);
+}
+
+void mcentral_uncache_span(mspan *s)
+{
+	mcentral *c = &centrals[mcentral_index_of(s)];
+	tri_mutex_lock(&c->lock);
+	span_settle(s);
+	bool pending = atomic_load_relaxed(&s->nfreed) != 0;
+	file_span(c, s, pending || s->alloc_count < s->nelems
+	                        ? SPAN_LOC_PARTIAL : SPAN_LOC_FULL);
+	release_if_empty_locked(c, s);
+	tri_mutex_unlock(&c->lock);
+}
+
+void mcentral_free_object(mspan *s, uintptr_t idx, const char *caller,
+                          const void *p)
+{
+	/* Read while our object keeps s alive: once the bit is set, another
+	 * thread's free may return s to the heap and s may be reused. */
+	uintptr_t gen = atomic_load_relaxed(&s->gen);
+	mcentral *c = &centrals[mcentral_index_of(s)];
+	uintptr_t nfreed;
+	if (!span_mark_freed(s, idx, &nfreed))
+		tri_fatal("%s(%p): double free (object already freed)", caller,
+		          p);
+	/* Only the first pending free and a possible last one need the lock;
+	 * alloc_count is read racily here and checked again under it. */
+	if (nfreed != 1 && nfreed < s->alloc_count)
+		return;
+	tri_mutex_lock(&c->lock);
+	if (atomic_load_relaxed(&s->gen) == gen) { /* still the same span */
+		if (s->location == SPAN_LOC_FULL) { /* I2 */
+			unfile_span(c, s);
+			file_span(c, s, SPAN_LOC_PARTIAL);
+		}
+		release_if_empty_locked(c, s);
+	}
+	tri_mutex_unlock(&c->lock);
+}
+
+static bool check_list(const span_list *l, enum span_location loc)
+{
+	for (mspan *s = l->head; s; s = s->next)
+		if (s->location != loc || !span_check(s))
+			return false;
+	return true;
+}
+
+bool mcentral_check(void)
+{
+	bool ok = true;
+	for (unsigned i = 0; i < NUM_CENTRALS && ok; i++) {
+		mcentral *c = &centrals[i];
+		tri_mutex_lock(&c->lock);
+		ok = check_list(&c->partial, SPAN_LOC_PARTIAL) &&
+		     check_list(&c->full, SPAN_LOC_FULL);
+		tri_mutex_unlock(&c->lock);
+	}
+	return ok;
+}

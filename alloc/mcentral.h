@@ -1,0 +1,44 @@
+/*
+ * mcentral.h -- per span class lists of spans not held by any mcache.
+ *
+ * partial: spans with free slots or pending explicit frees, FIFO (a span
+ * freed into long ago has gathered the most frees by the time it is reused).
+ * full: spans with neither. A span cached by an mcache is on no list.
+ * Tiny blocks have their own central list (TINY_CENTRAL), because each
+ * tiny block carries a live count that ordinary 16-byte objects do not.
+ *
+ * Invariants:
+ *   I1. s->location says which list s is on (PARTIAL, FULL), or CACHED, and
+ *       changes only under this mcentral's lock.
+ *   I2. A span on full had no free slot and nfreed == 0 when it was filed;
+ *       a tri_free that raises nfreed from 0 moves it to partial.
+ *   I3. A span whose every slot is free and that no mcache holds goes back
+ *       to the heap (at uncache, or at the free of its last object).
+ * Concurrency: one lock per mcentral (rank LOCK_RANK_MCENTRAL), each on its
+ * own cache line. Lock order: mcentral -> mheap -> fixalloc.
+ */
+#ifndef TRI_MCENTRAL_H
+#define TRI_MCENTRAL_H
+
+#include "base.h"
+#include "span.h"
+
+#define TINY_CENTRAL NUM_SPAN_CLASSES     /* index of the tiny list */
+#define NUM_CENTRALS (NUM_SPAN_CLASSES + 1)
+
+void mcentral_init(void);
+/* The central list span s belongs to. */
+unsigned mcentral_index_of(const mspan *s);
+/* A span with at least one free slot for central index ci, taken out of the
+ * lists (location CACHED, alloc_cache ready), or NULL when out of memory. */
+mspan *mcentral_cache_span(unsigned ci);
+/* Return a span an mcache is done with. */
+void mcentral_uncache_span(mspan *s);
+/* Explicitly free slot idx of small span s (already validated). Aborts on a
+ * double free. */
+void mcentral_free_object(mspan *s, uintptr_t idx, const char *caller,
+                          const void *p);
+/* Walk every list and check the spans on it. */
+bool mcentral_check(void);
+
+#endif /* TRI_MCENTRAL_H */

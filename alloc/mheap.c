@@ -1,0 +1,123 @@
+/*
+ * mheap.c -- see mheap.h.
+ *
+ * mheap_alloc_span:
+ *   1. Under mheap.lock, take a page run from the page allocator; if none
+ *      fits, grow the heap by whole 4 MiB chunks (arena_grow) and retry.
+ *   2. Note the prefix that may hold old data (arena_take_range), point
+ *      every page at the new span, set page_in_use.
+ *   3. Outside the lock, allocate the span's bitmaps and publish its state
+ *      (release) last.
+ * mheap_free_span reverses it: the span is marked dead first, so a racing
+ * lookup through the span table sees a dead span, not a live one.
+ */
+#include "mheap.h"
+
+#include "arena.h"
+#include "pages.h"
+
+static tri_mutex mheap_lock;
+static atomic_word inuse_bytes; /* I2 */
+static atomic_word span_gen;    /* source of mspan.gen */
+
+bool mheap_init(void)
+{
+	tri_mutex_init(&mheap_lock, LOCK_RANK_MHEAP);
+	span_init_allocators();
+	return arena_init();
+}
+
+/* Step 1: pages, growing the heap if needed. mheap.lock. */
+static uintptr_t alloc_pages_locked(size_t npages)
+{
+	uintptr_t base = pages_alloc(npages);
+	if (base)
+		return base;
+	size_t bytes = npages * PAGE_SIZE;
+	size_t grow = align_up(bytes, ARENA_CHUNK_BYTES);
+	uintptr_t p;
+	if (grow < bytes || !arena_grow(grow, &p))
+		return 0;
+	if (!pages_free(p, grow / PAGE_SIZE))
+		return 0;
+	return pages_alloc(npages);
+}
+
+static void set_page_in_use(uintptr_t base, bool on)
+{
+	heap_arena *ha = arena_of(base);
+	size_t page = (base >> PAGE_SHIFT) & (PAGES_PER_ARENA - 1);
+	if (on)
+		ha->page_in_use[page / 8] |= (uint8_t)(1u << (page % 8));
+	else
+		ha->page_in_use[page / 8] &= (uint8_t)~(1u << (page % 8));
+}
+
+mspan *mheap_alloc_span(size_t npages, unsigned sizeclass, spanclass_t spc)
+{
+	mspan *s = span_struct_alloc();
+	if (!s)
+		return NULL;
+	tri_mutex_lock(&mheap_lock);
+	uintptr_t base = alloc_pages_locked(npages);
+	if (!base) {
+		tri_mutex_unlock(&mheap_lock);
+		span_struct_free(s);
+		return NULL;
+	}
+	s->base = base;
+	s->npages = npages;
+	atomic_store_relaxed(&s->gen, atomic_add_full(&span_gen, 1) + 1);
+	s->zero_bytes = arena_take_range(base, npages * PAGE_SIZE);
+	s->needzero = s->zero_bytes != 0;
+	arena_set_spans(base, npages, s);
+	set_page_in_use(base, true);
+	tri_mutex_unlock(&mheap_lock);
+	atomic_add_full(&inuse_bytes, npages * PAGE_SIZE); /* I2 */
+
+	bool ok = sizeclass ? span_init_small(s, sizeclass, spc)
+	                    : span_init_large(s, spc);
+	if (!ok) {
+		mheap_free_span(s);
+		return NULL;
+	}
+	atomic_store_release(&s->state, SPAN_IN_USE); /* span.h I5 */
+	return s;
+}
+
+void mheap_free_span(mspan *s)
+{
+	atomic_store_release(&s->state, SPAN_DEAD);
+	atomic_store_relaxed(&s->gen, 0); /* stale holders see a change */
+	span_free_bits(s);
+	tri_mutex_lock(&mheap_lock);
+	set_page_in_use(s->base, false);
+	bool filed = pages_free(s->base, s->npages);
+	tri_mutex_unlock(&mheap_lock);
+	if (!filed) /* out of metadata: the pages leak, the heap stays sane */
+		tri_warn("mheap: leaking %zu pages at %p (no metadata)",
+		         s->npages, (void *)s->base);
+	atomic_add_full(&inuse_bytes, (uintptr_t)0 - s->npages * PAGE_SIZE);
+	span_struct_free(s);
+}
+
+uint64_t mheap_inuse_bytes(void)
+{
+	return atomic_load_relaxed(&inuse_bytes);
+}
+
+uint64_t mheap_free_bytes(void)
+{
+	tri_mutex_lock(&mheap_lock);
+	uint64_t n = pages_free_count() * PAGE_SIZE;
+	tri_mutex_unlock(&mheap_lock);
+	return n;
+}
+
+bool mheap_check(void)
+{
+	tri_mutex_lock(&mheap_lock);
+	bool ok = pages_check();
+	tri_mutex_unlock(&mheap_lock);
+	return ok;
+}

@@ -1,0 +1,41 @@
+/*
+ * os.h -- address space from the OS: reserve, commit, release, map.
+ *
+ * A region moves reserved (PROT_NONE, no memory) -> committed (read/write,
+ * zero-filled on first touch) -> released (committed, contents dropped with
+ * madvise) -> committed again on reuse. Only os.c includes <sys/mman.h>.
+ *
+ * Test hook: os_fail_after(n) makes the n-th following reserve/commit/map
+ * call fail as if the OS refused (n = 0 turns the hook off), so tests can
+ * walk every failure point and check for a clean ENOMEM.
+ */
+#ifndef TRI_OS_H
+#define TRI_OS_H
+
+#include "base.h"
+
+#define OS_PAGE_SIZE ((size_t)4096)
+
+/* Reserve size bytes of address space at exactly hint (NULL = anywhere).
+ * Returns NULL if the OS refuses or, with a hint, if the range is taken. */
+void *os_reserve(void *hint, size_t size);
+/* Reserve size bytes aligned to align (a power of two), anywhere. */
+void *os_reserve_aligned(size_t size, size_t align);
+/* Make [p, p+size) of a reservation readable and writable. */
+bool os_commit(void *p, size_t size);
+/* Drop the contents of [p, p+size): the next touch sees zeroes. Returns
+ * false if the OS refused (the memory stays valid and its contents
+ * unspecified). */
+bool os_release(void *p, size_t size);
+/* Return [p, p+size) to the OS entirely. */
+void os_unmap(void *p, size_t size);
+/* Map size bytes of zeroed read/write memory for metadata; NULL on failure. */
+void *os_map(size_t size);
+
+/* Bytes currently mapped read/write by tricolor (all kinds). */
+uint64_t os_committed_bytes(void);
+
+/* Test hook: fail the n-th following reserve/commit/map (0 = never). */
+void os_fail_after(long n);
+
+#endif /* TRI_OS_H */

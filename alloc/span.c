@@ -1,0 +1,241 @@
+/*
+ * span.c -- span setup, the free-slot search, explicit-free bookkeeping and
+ * the span invariant checker. The invariants are in span.h.
+ *
+ * Bitmaps: a span of n objects needs w = ceil(n / 64) words for each of
+ * alloc_bits, mark_bits and free_bits; the three live in one block from a
+ * fixalloc chosen by w rounded up to a power of two (1..16 words, since no
+ * class has more than 1024 objects). Tiny spans also get a tiny_meta array.
+ */
+#include "span.h"
+
+#include <string.h>
+
+#include "fixalloc.h"
+
+const char *const span_state_names[SPAN_NUM_STATES] = {
+	[SPAN_DEAD] = "dead", [SPAN_FREE] = "free", [SPAN_IN_USE] = "in-use"};
+
+#define BITS_CLASSES 5 /* 1, 2, 4, 8, 16 words */
+static fixalloc span_structs;
+static fixalloc bits_alloc[BITS_CLASSES];
+static fixalloc tiny_meta_alloc;
+
+void span_init_allocators(void)
+{
+	fixalloc_init(&span_structs, sizeof(mspan));
+	for (unsigned i = 0; i < BITS_CLASSES; i++)
+		fixalloc_init(&bits_alloc[i], 3 * sizeof(atomic_word) << i);
+	fixalloc_init(&tiny_meta_alloc, sizeof(tiny_meta) * 512);
+}
+
+mspan *span_struct_alloc(void)
+{
+	return fixalloc_alloc(&span_structs);
+}
+
+void span_struct_free(mspan *s)
+{
+	fixalloc_free(&span_structs, s);
+}
+
+static unsigned bits_class(unsigned nwords)
+{
+	unsigned c = 0;
+	while ((1u << c) < nwords)
+		c++;
+	return c;
+}
+
+static bool alloc_bitmaps(mspan *s)
+{
+	unsigned w = span_nwords(s->nelems);
+	unsigned c = bits_class(w);
+	TRI_ASSERT(c < BITS_CLASSES);
+	atomic_word *b = fixalloc_alloc(&bits_alloc[c]);
+	if (!b)
+		return false;
+	s->alloc_bits = b;
+	s->mark_bits = b + ((size_t)1 << c);
+	s->free_bits = b + ((size_t)2 << c);
+	return true;
+}
+
+void span_free_bits(mspan *s)
+{
+	if (s->alloc_bits)
+		fixalloc_free(&bits_alloc[bits_class(span_nwords(s->nelems))],
+		              s->alloc_bits);
+	if (s->tiny)
+		fixalloc_free(&tiny_meta_alloc, s->tiny);
+	s->alloc_bits = s->mark_bits = s->free_bits = NULL;
+	s->tiny = NULL;
+}
+
+static void init_common(mspan *s, spanclass_t spc)
+{
+	s->spanclass = spc;
+	s->freeindex = 0;
+	s->nfreed = 0;
+	s->alloc_count = 0;
+	s->alloc_cache = ~(uint64_t)0; /* I3: all bits clear = all free */
+	s->location = SPAN_LOC_NONE;
+}
+
+bool span_init_small(mspan *s, unsigned sizeclass, spanclass_t spc)
+{
+	init_common(s, spc);
+	s->elemsize = class_to_size[sizeclass];
+	s->nelems = class_nelems(sizeclass);
+	s->divmul = class_to_divmul[sizeclass];
+	s->limit = s->base + (uintptr_t)s->nelems * s->elemsize; /* I1 */
+	return alloc_bitmaps(s);
+}
+
+bool span_init_large(mspan *s, spanclass_t spc)
+{
+	init_common(s, spc);
+	s->elemsize = s->npages * PAGE_SIZE;
+	s->nelems = 1;
+	s->divmul = 0;
+	s->limit = s->base + s->elemsize;
+	return alloc_bitmaps(s);
+}
+
+bool span_attach_tiny(mspan *s)
+{
+	s->tiny = fixalloc_alloc(&tiny_meta_alloc);
+	return s->tiny != NULL;
+}
+
+/* Go's refillAllocCache: the complement of the alloc word holding whichword
+ * (I3; the caller shifts for freeindex's position). */
+static void refill_alloc_cache(mspan *s, uintptr_t whichword)
+{
+	s->alloc_cache = ~(uint64_t)atomic_load_relaxed(&s->alloc_bits[whichword]);
+}
+
+uintptr_t span_next_free_index(mspan *s)
+{
+	uintptr_t fi = s->freeindex, n = s->nelems;
+	if (fi == n)
+		return n;
+	uint64_t cache = s->alloc_cache;
+	while (cache == 0) {
+		fi = (fi + 64) & ~(uintptr_t)63; /* next 64-slot group */
+		if (fi >= n) {
+			atomic_store_relaxed(&s->freeindex, n);
+			return n;
+		}
+		refill_alloc_cache(s, fi / 64);
+		cache = s->alloc_cache;
+	}
+	unsigned bit = ctz64(cache);
+	uintptr_t idx = fi + bit;
+	if (idx >= n) {
+		atomic_store_relaxed(&s->freeindex, n);
+		return n;
+	}
+	s->alloc_cache = (cache >> bit) >> 1;
+	fi = idx + 1;
+	if (fi % 64 == 0 && fi != n)
+		refill_alloc_cache(s, fi / 64);
+	atomic_store_relaxed(&s->freeindex, fi);
+	return idx;
+}
+
+bool span_is_allocated(const mspan *s, uintptr_t idx)
+{
+	/* Acquire pairs with the release store of freeindex in span_reclaim,
+	 * so a reader that sees the restarted freeindex sees the new bits. */
+	uintptr_t fi = atomic_load_acquire((atomic_word *)&s->freeindex);
+	if (idx >= s->nelems)
+		return false;
+	if (bit_test(s->free_bits, idx))
+		return false;
+	return idx < fi || bit_test(s->alloc_bits, idx);
+}
+
+bool span_mark_freed(mspan *s, uintptr_t idx, uintptr_t *nfreed)
+{
+	atomic_word *w = &s->free_bits[idx / 64];
+	uintptr_t bit = (uintptr_t)1 << (idx % 64);
+	uintptr_t old = atomic_load_relaxed(w);
+	for (;;) {
+		if (old & bit)
+			return false; /* already pending: double free */
+		uintptr_t seen = atomic_cas_full(w, old, old | bit);
+		if (seen == old)
+			break;
+		old = seen;
+	}
+	*nfreed = atomic_add_full(&s->nfreed, 1) + 1; /* I4: after the bit */
+	return true;
+}
+
+/* Mask of the valid slot bits of word w. */
+static uint64_t valid_mask(const mspan *s, unsigned w)
+{
+	uint32_t left = s->nelems - w * 64;
+	return left >= 64 ? ~(uint64_t)0 : ((uint64_t)1 << left) - 1;
+}
+
+void span_settle(mspan *s)
+{
+	uintptr_t fi = s->freeindex;
+	uint32_t count = 0;
+	for (unsigned w = 0; w < span_nwords(s->nelems); w++) {
+		uint64_t bits = atomic_load_relaxed(&s->alloc_bits[w]);
+		uintptr_t lo = (uintptr_t)w * 64;
+		if (fi >= lo + 64)
+			bits = ~(uint64_t)0;
+		else if (fi > lo)
+			bits |= ((uint64_t)1 << (fi - lo)) - 1;
+		bits &= valid_mask(s, w);
+		atomic_store_relaxed(&s->alloc_bits[w], bits);
+		count += popcount64(bits);
+	}
+	s->alloc_count = count;
+}
+
+uint32_t span_reclaim(mspan *s)
+{
+	uint32_t reclaimed = 0, count = 0;
+	for (unsigned w = 0; w < span_nwords(s->nelems); w++) {
+		uint64_t freed = atomic_swap_full(&s->free_bits[w], 0);
+		uint64_t bits = atomic_load_relaxed(&s->alloc_bits[w]) & ~freed;
+		atomic_store_relaxed(&s->alloc_bits[w], bits);
+		reclaimed += popcount64(freed);
+		count += popcount64(bits);
+	}
+	atomic_add_full(&s->nfreed, (uintptr_t)0 - reclaimed);
+	s->alloc_count = count;
+	s->needzero = 1;
+	/* Release pairs with span_is_allocated's acquire: the bits above are
+	 * visible to whoever sees freeindex restart. */
+	atomic_store_release(&s->freeindex, 0);
+	refill_alloc_cache(s, 0);
+	return reclaimed;
+}
+
+bool span_check(const mspan *s)
+{
+	const char *why = NULL;
+	if (span_state(s) != SPAN_IN_USE)
+		why = "not in use";
+	else if (s->limit != s->base + (uintptr_t)s->nelems * s->elemsize)
+		why = "limit"; /* I1 */
+	else if (s->limit > s->base + s->npages * PAGE_SIZE)
+		why = "objects past the span";
+	else if (s->freeindex > s->nelems)
+		why = "freeindex"; /* I2 */
+	for (unsigned w = 0; !why && w < span_nwords(s->nelems); w++) {
+		uint64_t outside = ~valid_mask(s, w);
+		if (atomic_load_relaxed(&s->free_bits[w]) & outside)
+			why = "free bit outside the span"; /* I4 */
+	}
+	if (why)
+		tri_warn("span %p (base %p, class %u): %s", (void *)s,
+		         (void *)s->base, (unsigned)s->spanclass, why);
+	return why == NULL;
+}

@@ -1,0 +1,180 @@
+/*
+ * span.h -- mspan: a run of pages, either free (owned by the page
+ * allocator) or in use (cut into objects of one size class, or one large
+ * object).
+ *
+ * Object state in an in-use span (Go's, plus explicit free):
+ *   - slot i is allocated  iff  i < freeindex  or  alloc_bits[i] = 1,
+ *     and it is not yet reusable while free_bits[i] = 1 (a pending free);
+ *   - alloc_cache holds the complement of the alloc_bits word containing
+ *     freeindex, shifted so bit 0 is freeindex: ctz finds the next free slot.
+ * tri_free sets free_bits[i] (atomically; a set bit found already set is a
+ * double free) and counts it in nfreed. span_reclaim folds pending frees into
+ * alloc_bits and restarts freeindex at 0 (the sweep of explicit frees; the
+ * collector's sweep does the same with mark_bits).
+ *
+ * Invariants:
+ *   I1. base and npages never change while the span is in use;
+ *       limit = base + nelems * elemsize; every object lies in
+ *       [base, limit).
+ *   I2. 0 <= freeindex <= nelems.
+ *   I3. The alloc_cache bit for slot j (freeindex <= j < next multiple of 64)
+ *       is the complement of alloc_bits[j].
+ *   I4. nfreed equals the number of set free_bits once every tri_free in
+ *       flight has finished; bits outside [0, nelems) are never set.
+ *   I5. state is published last (release) when a span goes in use, and
+ *       checked first (acquire) by anything resolving an untrusted pointer.
+ *   I6. objindex(off) = (off * divmul) >> 32 = off / elemsize for every
+ *       offset in the span (no division on any path).
+ * Concurrency: a span in use is owned by one mcache (location CACHED: the
+ * owner thread alone touches freeindex and alloc_cache; alloc_bits is then
+ * read-only) or sits on an mcentral list (location PARTIAL/FULL: fields under
+ * that mcentral's lock). free_bits and nfreed are atomic and may be touched by
+ * any thread at any time. freeindex and alloc_bits words are stored with
+ * atomic stores so tri_free can read them racily (see span_is_allocated).
+ */
+#ifndef TRI_SPAN_H
+#define TRI_SPAN_H
+
+#include "base.h"
+#include "sizeclass.h"
+
+enum span_state {
+	SPAN_DEAD = 0, /* not describing memory (Go's mSpanDead) */
+	SPAN_FREE,     /* a free page run in the page allocator */
+	SPAN_IN_USE,   /* objects (Go's mSpanInUse) */
+	SPAN_NUM_STATES
+};
+extern const char *const span_state_names[SPAN_NUM_STATES];
+
+/* Where an in-use small span is (mcentral.lock, or owner when CACHED). */
+enum span_location {
+	SPAN_LOC_NONE = 0, /* large, or in transit */
+	SPAN_LOC_CACHED,   /* in an mcache */
+	SPAN_LOC_PARTIAL,  /* mcentral.partial: free slots or pending frees */
+	SPAN_LOC_FULL,     /* mcentral.full */
+};
+
+/* Per-block metadata of a tiny span (see malloc.c's tiny allocator). */
+typedef struct tiny_meta {
+	unsigned short ends; /* bit e-1 set: an object ends at offset e */
+	unsigned char live;  /* live objects (+TINY_OWNED while current) */
+	unsigned char pad;
+} tiny_meta;
+
+typedef struct mspan {
+	struct mspan *next, *prev; /* list links: mcentral or page bins */
+	uintptr_t base;            /* first byte (I1) */
+	size_t npages;
+
+	/* Objects. */
+	uint64_t alloc_cache;  /* I3; owner when cached */
+	atomic_word freeindex; /* I2; owner / mcentral.lock; atomic stores */
+	uint32_t nelems;       /* objects in the span */
+	uint32_t divmul;       /* I6 (0 for large spans) */
+	uintptr_t elemsize;    /* object size (large: npages * PAGE_SIZE) */
+	uintptr_t limit;       /* I1 */
+	atomic_word *alloc_bits; /* nwords; 1 = allocated as of last reclaim */
+	atomic_word *mark_bits;  /* nwords; for the collector */
+	atomic_word *free_bits;  /* nwords; pending explicit frees (I4) */
+	atomic_word nfreed;      /* I4; atomic */
+	uint32_t alloc_count;    /* allocated slots at the last uncache or
+	                            reclaim; mcentral.lock */
+	uint32_t sweepgen;       /* Go's sweep generation (for the collector) */
+	atomic_word state;       /* enum span_state; I5 */
+	spanclass_t spanclass;
+	uint8_t location;        /* enum span_location */
+	uint8_t needzero;        /* objects may hold old data */
+	uint8_t pad;
+	size_t zero_bytes;       /* large: prefix that may hold old data */
+	tiny_meta *tiny;         /* per-block metadata for tiny spans */
+	atomic_word gen;         /* unique per allocation of the struct as an
+	                            in-use span: a racing tri_free checks it
+	                            after taking a lock (mcentral.c) */
+
+	/* Free page runs (state SPAN_FREE), under mheap.lock. */
+	struct mspan *tleft, *tright; /* treap children (runs >= 128 pages) */
+	uint32_t tprio;               /* treap priority */
+	uint8_t in_treap;
+} mspan;
+
+TRI_INLINE unsigned span_nwords(uint32_t nelems)
+{
+	return (nelems + 63) / 64;
+}
+
+TRI_INLINE uintptr_t span_state(const mspan *s)
+{
+	return atomic_load_acquire((atomic_word *)&s->state); /* I5: pairs
+	                                       with span_publish's release */
+}
+
+/* Object index of offset off in the span (I6). */
+TRI_INLINE uintptr_t span_obj_index(const mspan *s, uintptr_t off)
+{
+	return (uintptr_t)(((uint64_t)off * s->divmul) >> 32);
+}
+
+TRI_INLINE bool bit_test(const atomic_word *bits, uintptr_t i)
+{
+	return (atomic_load_relaxed(&bits[i / 64]) >> (i % 64)) & 1;
+}
+
+/* Allocation fast path (Go's nextFreeFast): a free slot from alloc_cache, or
+ * 0 when the slow path must run. No lock, no atomic RMW. ~12 instructions. */
+TRI_INLINE uintptr_t span_next_free_fast(mspan *s)
+{
+	uint64_t cache = s->alloc_cache;
+	if (TRI_UNLIKELY(cache == 0))
+		return 0;
+	unsigned bit = ctz64(cache);
+	uintptr_t idx = s->freeindex + bit;
+	if (TRI_UNLIKELY(idx >= s->nelems))
+		return 0;
+	uintptr_t next = idx + 1;
+	if (TRI_UNLIKELY(next % 64 == 0 && next != s->nelems))
+		return 0; /* the cache must be refilled: slow path */
+	s->alloc_cache = (cache >> bit) >> 1;
+	atomic_store_relaxed(&s->freeindex, next);
+	return s->base + idx * s->elemsize;
+}
+
+/* Allocate bitmaps and set up a span of size class sizeclass over its pages
+ * (base/npages already set). Returns false if metadata ran out. */
+bool span_init_small(mspan *s, unsigned sizeclass, spanclass_t spc);
+/* Set up a large span: one object of npages pages. */
+bool span_init_large(mspan *s, spanclass_t spc);
+/* Give a tiny span its per-block metadata. */
+bool span_attach_tiny(mspan *s);
+/* Return the span's bitmaps and tiny metadata. */
+void span_free_bits(mspan *s);
+
+/* Go's nextFreeIndex: the next free slot at or after freeindex (advancing
+ * freeindex past it), or nelems when the span is exhausted. Owner only. */
+uintptr_t span_next_free_index(mspan *s);
+
+/* Is slot idx allocated and not pending free? Safe from any thread. */
+bool span_is_allocated(const mspan *s, uintptr_t idx);
+
+/* Record that slot idx was explicitly freed. Returns false if it was
+ * already pending free (a double free). Returns the new nfreed in *nfreed. */
+bool span_mark_freed(mspan *s, uintptr_t idx, uintptr_t *nfreed);
+
+/* Fold the slots below freeindex into alloc_bits (normalise) and recount
+ * alloc_count. Called when the span leaves an mcache. */
+void span_settle(mspan *s);
+
+/* Fold pending frees into alloc_bits, restart freeindex at 0, refill
+ * alloc_cache. Caller holds the span (mcentral.lock, not cached). Returns
+ * the number of slots reclaimed. */
+uint32_t span_reclaim(mspan *s);
+
+/* Verify the invariants of a span; returns false (with a warning line). */
+bool span_check(const mspan *s);
+
+/* Allocate / free an mspan struct (metadata; mheap.lock not required). */
+mspan *span_struct_alloc(void);
+void span_struct_free(mspan *s);
+void span_init_allocators(void);
+
+#endif /* TRI_SPAN_H */

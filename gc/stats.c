@@ -1,0 +1,44 @@
+/*
+ * stats.c -- tri_read_stats, computed from the per-thread counters
+ * (alloc/mcache.c), the heap's span accounting (alloc/mheap.c) and the OS
+ * layer, with Go's MemStats meanings:
+ *   heap_alloc   = bytes of allocated objects (tiny blocks count 16 bytes)
+ *   heap_inuse   = bytes of in-use spans; heap_idle = heap_sys - heap_inuse
+ *   heap_objects = mallocs - frees (tiny objects count one each)
+ * The collector fields stay 0 until the collector exists.
+ *
+ * Invariants:
+ *   I1. total_alloc >= heap_alloc, mallocs >= frees, heap_sys >= heap_inuse
+ *       in every snapshot (the counters are summed under one lock).
+ */
+#include "stats.h"
+
+#include <string.h>
+
+#include "../alloc/arena.h"
+#include "../alloc/mcache.h"
+#include "../alloc/mheap.h"
+#include "../alloc/os.h"
+#include "../include/tricolor.h"
+
+TRI_API void tri_read_stats(tri_stats_t *st)
+{
+	memset(st, 0, sizeof *st);
+	if (tri_init() != 0)
+		return;
+	mcache_stats m;
+	mcache_sum_stats(&m);
+	st->total_alloc = m.small_alloc_bytes + m.large_alloc_bytes;
+	st->heap_alloc = st->total_alloc - m.small_free_bytes -
+	                 m.large_free_bytes;
+	st->mallocs = m.small_allocs + m.large_allocs + m.tiny_allocs;
+	st->frees = m.small_frees + m.large_frees + m.tiny_frees;
+	st->heap_objects = st->mallocs - st->frees;
+	st->heap_sys = arena_heap_sys();
+	st->heap_inuse = mheap_inuse_bytes();
+	st->heap_idle = st->heap_sys > st->heap_inuse
+	                    ? st->heap_sys - st->heap_inuse : 0;
+	st->heap_released = 0;
+	st->sys = os_committed_bytes();
+	st->meta_sys = st->sys > st->heap_sys ? st->sys - st->heap_sys : 0;
+}

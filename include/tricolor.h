@@ -1,0 +1,154 @@
+/*
+ * tricolor.h -- the whole public interface of tricolor.
+ *
+ * tricolor is a heap for C built the way the Go runtime builds its own: Go's
+ * size classes, spans, central lists, per-thread caches and 64 MiB arenas,
+ * under a tri-color mark-sweep collector (the collector arrives in a later
+ * release; today the heap is a fast zeroing allocator with explicit free).
+ *
+ * Everything public is spelled tri_ (functions), TRI_ (macros) or tri_*_t
+ * (types). Nothing else is exported from libtricolor.so or libtricolor.a.
+ *
+ * Thread safety: every function may be called from any thread at any time,
+ * unless its comment says otherwise. A thread is registered with the heap
+ * automatically on its first allocation; tri_thread_register makes that
+ * explicit.
+ *
+ * Errors: functions that allocate return NULL with errno = ENOMEM when the
+ * request cannot be met (too large, size overflow, or the OS refuses memory);
+ * the heap stays usable. Misuse that would corrupt the heap (freeing a pointer
+ * tricolor did not return, an interior pointer, or one already freed) prints
+ * one line on stderr naming the call and the address, then aborts, as glibc
+ * does.
+ */
+#ifndef TRICOLOR_H
+#define TRICOLOR_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* TRI_API marks the symbols libtricolor exports; everything else is hidden. */
+#if defined(__GNUC__) || defined(__clang__)
+#define TRI_API __attribute__((visibility("default")))
+#define TRI_MALLOC_ATTR __attribute__((malloc, warn_unused_result))
+#else
+#define TRI_API
+#define TRI_MALLOC_ATTR
+#endif
+
+/* Version of this header and of the library (major * 10000 + minor * 100 +
+ * patch). tri_version() returns the library's, so a program can check it was
+ * linked against the release it was compiled with. */
+#define TRI_VERSION 100
+TRI_API int tri_version(void);
+
+/*
+ * Initialise the heap. Idempotent and thread-safe; the first allocation calls
+ * it implicitly, so calling it is optional. Returns 0, or -1 with errno set
+ * (ENOMEM when the heap's metadata could not be reserved).
+ */
+TRI_API int tri_init(void);
+
+/*
+ * Allocate n bytes, zeroed. The object may hold pointers to other tricolor
+ * objects (the collector will scan it). Alignment: 16 bytes when n is a
+ * multiple of 16; otherwise at least the largest power of two dividing the
+ * size class n rounds up to (so tri_malloc(24) may be only 8-aligned), never
+ * less than 8 for n >= 8. Objects above 32 KiB are page (8 KiB) aligned.
+ * tri_malloc(0) returns a unique pointer that tri_free and tri_realloc accept.
+ * Returns NULL with errno = ENOMEM on failure.
+ */
+TRI_API TRI_MALLOC_ATTR void *tri_malloc(size_t n);
+
+/*
+ * As tri_malloc, but the caller promises the object never holds a pointer to
+ * a tricolor object: the collector never scans it. Requests under 16 bytes
+ * are packed into shared 16-byte blocks (Go's tiny allocator); such an object
+ * is aligned to the largest power of two (up to 8) dividing n.
+ */
+TRI_API TRI_MALLOC_ATTR void *tri_malloc_noscan(size_t n);
+
+/* Allocate an array of count elements of size bytes, zeroed. Returns NULL
+ * with errno = ENOMEM if count * size overflows. */
+TRI_API TRI_MALLOC_ATTR void *tri_calloc(size_t count, size_t size);
+
+/*
+ * Resize p to n bytes, keeping min(old, n) bytes of contents; bytes past the
+ * old size are zero. tri_realloc(NULL, n) is tri_malloc(n). tri_realloc(p, 0)
+ * returns a minimal object (like tri_malloc(0)) and frees p. The result keeps
+ * p's scan / noscan kind. On failure returns NULL, errno = ENOMEM, and p is
+ * left untouched.
+ */
+TRI_API void *tri_realloc(void *p, size_t n);
+
+/*
+ * Free p now. tri_free(NULL) does nothing. p must be a pointer returned by
+ * tricolor's allocation functions and not yet freed; anything else prints
+ * one line on stderr and aborts. Memory freed by one thread may be reused by
+ * any thread.
+ */
+TRI_API void tri_free(void *p);
+
+/*
+ * The number of bytes usable at p (>= the size requested). p must be a live
+ * tricolor object, or NULL (returns 0). A pointer that is not the start of a
+ * live object prints one line on stderr and aborts.
+ */
+TRI_API size_t tri_usable_size(const void *p);
+
+/*
+ * Register the calling thread with the heap (gives it its allocation cache).
+ * Done automatically on a thread's first allocation; explicit registration is
+ * for threads that must be known before they allocate. Idempotent. Returns 0,
+ * or -1 with errno set.
+ */
+TRI_API int tri_thread_register(void);
+
+/*
+ * Unregister the calling thread: its cache goes back to the central lists so
+ * nothing is stranded. Done automatically when a registered thread exits.
+ * The thread may allocate again afterwards (it registers again). Returns 0,
+ * or -1 with errno = EINVAL if the thread was not registered.
+ */
+TRI_API int tri_thread_unregister(void);
+
+/*
+ * Heap and collector statistics, with the meanings of Go's runtime.MemStats.
+ * All byte counts are bytes; times are nanoseconds (last_gc_ns is wall clock
+ * since the Unix epoch). Until the collector exists the GC fields are 0.
+ */
+typedef struct tri_stats {
+	uint64_t heap_alloc;     /* bytes of allocated heap objects */
+	uint64_t heap_sys;       /* bytes of heap memory obtained from the OS */
+	uint64_t heap_idle;      /* bytes in spans with no objects */
+	uint64_t heap_inuse;     /* bytes in spans with at least one object */
+	uint64_t heap_released;  /* bytes of idle spans returned to the OS */
+	uint64_t heap_objects;   /* number of allocated objects */
+	uint64_t total_alloc;    /* cumulative bytes allocated (never falls) */
+	uint64_t mallocs;        /* cumulative count of objects allocated */
+	uint64_t frees;          /* cumulative count of objects freed */
+	uint64_t sys;            /* all bytes obtained from the OS, incl. metadata */
+	uint64_t meta_sys;       /* bytes of metadata (spans, caches, index) */
+	uint64_t num_gc;         /* completed collection cycles */
+	uint64_t num_forced_gc;  /* cycles forced by the program */
+	uint64_t pause_total_ns; /* cumulative stop-the-world pause time */
+	uint64_t pause_ns[256];  /* recent pauses; the latest is at
+	                            pause_ns[(num_gc + 255) % 256] */
+	uint64_t next_gc;        /* heap_alloc goal of the next cycle */
+	uint64_t last_gc_ns;     /* end of the last cycle, ns since the epoch */
+	double gc_cpu_fraction;  /* share of available CPU used by the collector
+	                            since the program started */
+} tri_stats_t;
+
+/* Fill *st with a consistent snapshot of the statistics. */
+TRI_API void tri_read_stats(tri_stats_t *st);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* TRICOLOR_H */
