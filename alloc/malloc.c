@@ -32,21 +32,28 @@
 /* Larger requests cannot be met on amd64 (47-bit user space). */
 #define MAX_ALLOC ((size_t)1 << 46)
 
-static pthread_once_t init_once = PTHREAD_ONCE_INIT;
-static bool init_ok;
+/* Initialisation retries after a failure (the OS may refuse once and
+ * succeed later); init_done is set with release once everything is up. */
+static pthread_mutex_t init_lock = PTHREAD_MUTEX_INITIALIZER;
+static atomic_word init_done;
 
-static void init_heap(void)
+static bool init_heap(void)
 {
 	if (TRI_DEBUG >= 3 && !sizeclass_check())
 		tri_fatal("size class tables are inconsistent");
 	mcentral_init();
-	init_ok = mheap_init() && mcache_init();
+	return mheap_init() && mcache_init();
 }
 
 TRI_API int tri_init(void)
 {
-	pthread_once(&init_once, init_heap);
-	if (!init_ok) {
+	if (TRI_LIKELY(atomic_load_acquire(&init_done))) /* pairs below */
+		return 0;
+	pthread_mutex_lock(&init_lock);
+	if (!atomic_load_relaxed(&init_done) && init_heap())
+		atomic_store_release(&init_done, 1);
+	pthread_mutex_unlock(&init_lock);
+	if (!atomic_load_relaxed(&init_done)) {
 		errno = ENOMEM;
 		return -1;
 	}

@@ -44,9 +44,13 @@ static void mcache_destructor(void *arg)
 
 bool mcache_init(void)
 {
+	static bool key_made;
 	fixalloc_init(&mcache_alloc, sizeof(mcache));
 	tri_mutex_init(&mcache_list_lock, LOCK_RANK_THREADS);
-	return pthread_key_create(&mcache_key, mcache_destructor) == 0;
+	if (!key_made)
+		key_made = pthread_key_create(&mcache_key, mcache_destructor)
+		           == 0;
+	return key_made;
 }
 
 mcache *mcache_get_slow(void)

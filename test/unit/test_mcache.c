@@ -1,0 +1,170 @@
+/*
+ * test_mcache.c -- per-thread caches (alloc/mcache.h): refill, the flush
+ * on thread exit (nothing stranded), frees from another thread, and the
+ * tiny allocator's packing, usable sizes and block reclaim.
+ */
+#include "arena.h"
+#include "mcache.h"
+#include "unit.h"
+
+#include <signal.h>
+#include <string.h>
+
+static void setup(void)
+{
+	ck_assert_int_eq(tri_init(), 0);
+}
+
+static void *alloc_some(void *arg)
+{
+	void **out = arg;
+	for (int i = 0; i < 1000; i++)
+		out[i] = tri_malloc(16 + (size_t)i % 200);
+	return NULL;
+}
+
+START_TEST(thread_exit_returns_spans)
+{
+	static void *objs[1000];
+	uint64_t before = mheap_inuse_bytes();
+	pthread_t t;
+	ck_assert_int_eq(pthread_create(&t, NULL, alloc_some, objs), 0);
+	ck_assert_int_eq(pthread_join(t, NULL), 0);
+	/* The exited thread's cached spans are on mcentral lists now: when
+	 * every object is freed, every span goes back to the heap. */
+	for (int i = 0; i < 1000; i++)
+		tri_free(objs[i]);
+	ck_assert_uint_eq(mheap_inuse_bytes(), before);
+	tri_stats_t st;
+	tri_read_stats(&st);
+	ck_assert_uint_eq(st.mallocs, 1000);
+	ck_assert_uint_eq(st.frees, 1000);
+	ck_assert_uint_eq(st.heap_alloc, 0);
+}
+END_TEST
+
+static void *free_all(void *arg)
+{
+	void **objs = arg;
+	for (int i = 0; i < 1000; i++) {
+		ck_assert_uint_eq(*(unsigned *)objs[i], (unsigned)i);
+		tri_free(objs[i]);
+	}
+	return NULL;
+}
+
+START_TEST(cross_thread_free_is_reused)
+{
+	static void *objs[1000];
+	for (int round = 0; round < 5; round++) {
+		for (int i = 0; i < 1000; i++) {
+			objs[i] = tri_malloc(48);
+			*(unsigned *)objs[i] = (unsigned)i;
+		}
+		pthread_t t;
+		ck_assert_int_eq(pthread_create(&t, NULL, free_all, objs), 0);
+		ck_assert_int_eq(pthread_join(t, NULL), 0);
+	}
+	tri_stats_t st;
+	tri_read_stats(&st);
+	/* Five rounds of 48 KiB reuse the same spans: far below 5 rounds'
+	 * worth of fresh spans. */
+	ck_assert_uint_le(st.heap_inuse, 2 * 1000 * 48 + 64 * 1024);
+	ck_assert_uint_eq(st.heap_alloc, 0);
+}
+END_TEST
+
+START_TEST(unregister_flushes_and_reregisters)
+{
+	void *p = tri_malloc(100);
+	ck_assert_ptr_nonnull(mcache_tls);
+	ck_assert_int_eq(tri_thread_unregister(), 0);
+	ck_assert_ptr_null(mcache_tls);
+	ck_assert_int_eq(tri_thread_unregister(), -1);
+	tri_free(p); /* registers again */
+	ck_assert_ptr_nonnull(mcache_tls);
+	ck_assert_int_eq(tri_thread_register(), 0);
+	ck_assert_int_eq(tri_thread_register(), 0);
+}
+END_TEST
+
+START_TEST(tiny_packs_and_aligns)
+{
+	char *a = tri_malloc_noscan(8);
+	char *b = tri_malloc_noscan(4);
+	char *c = tri_malloc_noscan(1);
+	char *d = tri_malloc_noscan(2);
+	/* One 16-byte block: 8 at 0, 4 at 8, 1 at 12, 2 at 14 (Go's rule). */
+	ck_assert_ptr_eq(b, a + 8);
+	ck_assert_ptr_eq(c, a + 12);
+	ck_assert_ptr_eq(d, a + 14);
+	ck_assert_uint_eq(tri_usable_size(a), 8);
+	ck_assert_uint_eq(tri_usable_size(b), 4);
+	ck_assert_uint_eq(tri_usable_size(c), 1);
+	ck_assert_uint_eq(tri_usable_size(d), 2);
+	mspan *s = arena_span_of((uintptr_t)a);
+	ck_assert_ptr_nonnull(s->tiny);
+	memset(a, 1, 8);
+	memset(b, 2, 4);
+	tri_free(a);
+	tri_free(c);
+	ck_assert_uint_eq(b[0], 2);
+	tri_free(b);
+	tri_free(d);
+}
+END_TEST
+
+START_TEST(tiny_blocks_are_reclaimed)
+{
+	static char *p[20000];
+	tri_stats_t st0, st1;
+	tri_read_stats(&st0);
+	for (int round = 0; round < 20; round++) {
+		for (int i = 0; i < 20000; i++) {
+			p[i] = tri_malloc_noscan(1 + (size_t)i % 15);
+			for (size_t k = 0; k < 1 + (size_t)i % 15; k++)
+				ck_assert_uint_eq(p[i][k], 0);
+			memset(p[i], 0x77, 1 + (size_t)i % 15);
+		}
+		for (int i = 0; i < 20000; i++)
+			tri_free(p[i]);
+	}
+	tri_read_stats(&st1);
+	ck_assert_uint_eq(st1.mallocs - st0.mallocs, 20 * 20000);
+	ck_assert_uint_eq(st1.frees - st0.frees, 20 * 20000);
+	ck_assert_uint_le(st1.heap_alloc, 16); /* at most the current block */
+	ck_assert_uint_le(st1.heap_inuse, 2 * 1024 * 1024);
+}
+END_TEST
+
+static void tiny_double_free(void)
+{
+	char *a = tri_malloc_noscan(3);
+	char *b = tri_malloc_noscan(3);
+	tri_free(a);
+	tri_free(b);
+	tri_thread_unregister(); /* the block's last reference goes */
+	tri_free(a);             /* slot is free now: must abort */
+}
+
+START_TEST(tiny_double_free_aborts)
+{
+	tiny_double_free();
+}
+END_TEST
+
+int main(void)
+{
+	Suite *s = suite_create("mcache");
+	TCase *tc = tcase_create("mcache");
+	tcase_set_timeout(tc, 120);
+	tcase_add_checked_fixture(tc, setup, unit_teardown);
+	tcase_add_test(tc, thread_exit_returns_spans);
+	tcase_add_test(tc, cross_thread_free_is_reused);
+	tcase_add_test(tc, unregister_flushes_and_reregisters);
+	tcase_add_test(tc, tiny_packs_and_aligns);
+	tcase_add_test(tc, tiny_blocks_are_reclaimed);
+	tcase_add_test_raise_signal(tc, tiny_double_free_aborts, SIGABRT);
+	suite_add_tcase(s, tc);
+	return unit_run(s);
+}
