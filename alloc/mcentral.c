@@ -125,7 +125,7 @@ static void release_if_empty_locked(mcentral *c, mspan *s)
 {
 	if (s->location == SPAN_LOC_CACHED || s->location == SPAN_LOC_NONE)
 		return;
-	if (atomic_load_relaxed(&s->nfreed) != s->alloc_count)
+	if (atomic_load_relaxed(s->nfreed) != s->alloc_count)
 		return;
 	unfile_span(c, s);
 	mheap_free_span(s);
@@ -136,7 +136,7 @@ void mcentral_uncache_span(mspan *s)
 	mcentral *c = &centrals[mcentral_index_of(s)];
 	tri_mutex_lock(&c->lock);
 	span_settle(s);
-	bool pending = atomic_load_relaxed(&s->nfreed) != 0;
+	bool pending = atomic_load_relaxed(s->nfreed) != 0;
 	file_span(c, s, pending || s->alloc_count < s->nelems
 	                        ? SPAN_LOC_PARTIAL : SPAN_LOC_FULL);
 	release_if_empty_locked(c, s);

@@ -3,9 +3,12 @@
  * the span invariant checker. The invariants are in span.h.
  *
  * Bitmaps: a span of n objects needs w = ceil(n / 64) words for each of
- * alloc_bits, mark_bits and free_bits; the three live in one block from a
- * fixalloc chosen by w rounded up to a power of two (1..16 words, since no
- * class has more than 1024 objects). Tiny spans also get a tiny_meta array.
+ * free_bits, alloc_bits and mark_bits. They live in one block laid out
+ * [free_bits | nfreed | alloc_bits | mark_bits] from a fixalloc of 4, 8,
+ * ..., 64 words (3w + 1 rounded up to a power of two; no class has more
+ * than 1024 objects), so a tri_free -- free bit, nfreed, alloc bits --
+ * touches one cache line for every class of 128 objects or fewer. Tiny
+ * spans also get a tiny_meta array.
  */
 #include "span.h"
 
@@ -25,7 +28,7 @@ void span_init_allocators(void)
 {
 	fixalloc_init(&span_structs, sizeof(mspan));
 	for (unsigned i = 0; i < BITS_CLASSES; i++)
-		fixalloc_init(&bits_alloc[i], 3 * sizeof(atomic_word) << i);
+		fixalloc_init(&bits_alloc[i], 4 * sizeof(atomic_word) << i);
 	fixalloc_init(&tiny_meta_alloc, sizeof(tiny_meta) * 512);
 }
 
@@ -55,9 +58,10 @@ static bool alloc_bitmaps(mspan *s)
 	atomic_word *b = fixalloc_alloc(&bits_alloc[c]);
 	if (!b)
 		return false;
-	s->alloc_bits = b;
-	s->mark_bits = b + ((size_t)1 << c);
-	s->free_bits = b + ((size_t)2 << c);
+	s->free_bits = b;
+	s->nfreed = b + w;
+	s->alloc_bits = b + w + 1;
+	s->mark_bits = b + 2 * w + 1;
 	return true;
 }
 
@@ -65,10 +69,10 @@ void span_free_bits(mspan *s)
 {
 	if (s->alloc_bits)
 		fixalloc_free(&bits_alloc[bits_class(span_nwords(s->nelems))],
-		              s->alloc_bits);
+		              s->free_bits);
 	if (s->tiny)
 		fixalloc_free(&tiny_meta_alloc, s->tiny);
-	s->alloc_bits = s->mark_bits = s->free_bits = NULL;
+	s->alloc_bits = s->mark_bits = s->free_bits = s->nfreed = NULL;
 	s->tiny = NULL;
 }
 
@@ -76,7 +80,6 @@ static void init_common(mspan *s, spanclass_t spc)
 {
 	s->spanclass = spc;
 	s->freeindex = 0;
-	s->nfreed = 0;
 	s->alloc_count = 0;
 	s->alloc_cache = ~(uint64_t)0; /* I3: all bits clear = all free */
 	s->location = SPAN_LOC_NONE;
@@ -169,7 +172,7 @@ bool span_mark_freed(mspan *s, uintptr_t idx, uintptr_t *nfreed)
 			break;
 		old = seen;
 	}
-	*nfreed = atomic_add_full(&s->nfreed, 1) + 1; /* I4: after the bit */
+	*nfreed = atomic_add_full(s->nfreed, 1) + 1; /* I4: after the bit */
 	return true;
 }
 
@@ -208,7 +211,7 @@ uint32_t span_reclaim(mspan *s)
 		reclaimed += popcount64(freed);
 		count += popcount64(bits);
 	}
-	atomic_add_full(&s->nfreed, (uintptr_t)0 - reclaimed);
+	atomic_add_full(s->nfreed, (uintptr_t)0 - reclaimed);
 	s->alloc_count = count;
 	s->needzero = 1;
 	/* Release pairs with span_is_allocated's acquire: the bits above are

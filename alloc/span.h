@@ -74,10 +74,10 @@ typedef struct mspan {
 	uint32_t divmul;       /* I6 (0 for large spans) */
 	uintptr_t elemsize;    /* object size (large: npages * PAGE_SIZE) */
 	uintptr_t limit;       /* I1 */
+	atomic_word *free_bits;  /* nwords; pending explicit frees (I4) */
+	atomic_word *nfreed;     /* I4; atomic; the word after free_bits */
 	atomic_word *alloc_bits; /* nwords; 1 = allocated as of last reclaim */
 	atomic_word *mark_bits;  /* nwords; for the collector */
-	atomic_word *free_bits;  /* nwords; pending explicit frees (I4) */
-	atomic_word nfreed;      /* I4; atomic */
 	uint32_t alloc_count;    /* allocated slots at the last uncache or
 	                            reclaim; mcentral.lock */
 	uint32_t sweepgen;       /* Go's sweep generation (for the collector) */

@@ -69,7 +69,7 @@ START_TEST(free_bits_and_reclaim)
 		ck_assert_uint_eq(nfreed, freed);
 		ck_assert_uint_eq(span_reclaim(s), freed);
 		ck_assert_uint_eq(s->alloc_count, s->nelems - freed);
-		ck_assert_uint_eq(s->nfreed, 0);
+		ck_assert_uint_eq(*s->nfreed, 0);
 		for (uintptr_t i = 0; i < s->nelems; i += 3) /* exactly those */
 			ck_assert_uint_eq(span_next_free_index(s), i);
 		ck_assert_uint_eq(span_next_free_index(s), s->nelems);
@@ -104,7 +104,7 @@ START_TEST(central_reuses_freed_span)
 	ck_assert_ptr_nonnull(s);
 	ck_assert_uint_eq(s->nelems, 128);
 	tri_free(p[5]);
-	ck_assert_uint_eq(s->nfreed, 1);
+	ck_assert_uint_eq(*s->nfreed, 1);
 	void *q = tri_malloc(64); /* refill: the span is reclaimed */
 	ck_assert_ptr_eq(q, p[5]);
 	for (int i = 0; i < 128; i++)
