@@ -99,8 +99,7 @@ TRI_INLINE void *malloc_small(mcache *c, size_t n, bool noscan)
 	}
 	if (s->needzero)
 		memset((void *)p, 0, s->elemsize); /* I1 */
-	counter_add_local(&c->stats.small_allocs, 1);
-	counter_add_local(&c->stats.small_alloc_bytes, s->elemsize);
+	counter_add_local(&c->stats.small_allocs[spc >> 1], 1);
 	return (void *)p;
 }
 
@@ -143,7 +142,7 @@ static TRI_NOINLINE void *malloc_tiny_slow(mcache *c, size_t n)
 	tiny_meta *m = &s->tiny[(p - s->base) / TINY_SIZE];
 	m->ends = 0;
 	tiny_note_end(s, p, n);
-	counter_add_local(&c->stats.small_alloc_bytes, TINY_SIZE);
+	counter_add_local(&c->stats.tiny_blocks, 1);
 	counter_add_local(&c->stats.tiny_allocs, 1);
 	if (c->tiny && n >= c->tiny_offset) {
 		m->live = 1; /* not adopted: just this object */
@@ -278,7 +277,8 @@ static void free_large(mspan *s, void *p)
 	mheap_free_span(s);
 }
 
-TRI_API void tri_free(void *p)
+/* Everything but a small, non-tiny object: NULL, large, tiny, misuse. */
+static TRI_NOINLINE void free_slow(void *p)
 {
 	if (!p)
 		return;
@@ -288,7 +288,7 @@ TRI_API void tri_free(void *p)
 		return;
 	}
 	mcache *c = mcache_tls ? mcache_tls : mcache_get_slow();
-	if (s->tiny) {
+	if (s->is_tiny) {
 		uintptr_t idx = ((uintptr_t)p - s->base) / TINY_SIZE;
 		tiny_usable(s, p, "tri_free"); /* validates */
 		if (c)
@@ -297,11 +297,38 @@ TRI_API void tri_free(void *p)
 		return;
 	}
 	uintptr_t idx = small_index_checked(s, p, "tri_free");
-	if (c) {
-		counter_add_local(&c->stats.small_frees, 1);
-		counter_add_local(&c->stats.small_free_bytes, s->elemsize);
-	}
+	if (c)
+		counter_add_local(&c->stats.small_frees[s->spanclass >> 1], 1);
 	mcentral_free_object(s, idx, "tri_free", p);
+}
+
+/* The small-object free, inline: lookup, validation (I2), the free bit and
+ * the pending count; the central lock only on the first or last pending
+ * free of a span. Budget ~40 instructions, two locked operations. */
+TRI_API void tri_free(void *p)
+{
+	uintptr_t a = (uintptr_t)p;
+	mspan *s = arena_span_of(a);
+	mcache *c = mcache_tls;
+	if (TRI_UNLIKELY(!s || !c || span_state(s) != SPAN_IN_USE ||
+	                 a - s->base >= s->limit - s->base || s->divmul == 0 ||
+	                 s->is_tiny)) {
+		free_slow(p);
+		return;
+	}
+	uintptr_t off = a - s->base;
+	uintptr_t idx = span_obj_index(s, off);
+	if (TRI_UNLIKELY(idx * s->elemsize != off))
+		interior(p, s->base + idx * s->elemsize, "tri_free");
+	/* Read before the bit is set: after it, s may be freed and reused. */
+	unsigned gen = AO_int_load(&s->gen);
+	unsigned sizeclass = spanclass_sizeclass(s->spanclass);
+	uintptr_t nfreed;
+	if (TRI_UNLIKELY(!span_free_slot(s, idx, &nfreed)))
+		unallocated(p, "tri_free");
+	counter_add_local(&c->stats.small_frees[sizeclass], 1);
+	if (TRI_UNLIKELY(mcentral_freed_needs_lock(s, nfreed)))
+		mcentral_freed_slow(s, gen);
 }
 
 static size_t usable_size_checked(mspan *s, const void *p, const char *who)
@@ -311,7 +338,7 @@ static size_t usable_size_checked(mspan *s, const void *p, const char *who)
 			interior(p, s->base, who);
 		return s->elemsize;
 	}
-	if (s->tiny)
+	if (s->is_tiny)
 		return tiny_usable(s, p, who);
 	small_index_checked(s, p, who);
 	return s->elemsize;
@@ -332,7 +359,7 @@ TRI_API void *tri_realloc(void *p, size_t n)
 	mspan *s = span_of_checked(p, "tri_realloc");
 	size_t old = usable_size_checked(s, p, "tri_realloc");
 	bool noscan = spanclass_noscan(s->spanclass);
-	if (n <= old && n > 0 && (n > old / 2 || s->tiny)) {
+	if (n <= old && n > 0 && (n > old / 2 || s->is_tiny)) {
 		/* Stay in place; keep bytes past n zero for a later grow. */
 		memset((char *)p + n, 0, old - n);
 		return p;

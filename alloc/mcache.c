@@ -79,6 +79,10 @@ mcache *mcache_get_slow(void)
 static void add_stats(mcache_stats *out, const mcache_stats *in)
 {
 	MCACHE_STATS(ADD_STAT)
+	for (unsigned c = 0; c < NUM_SIZE_CLASSES; c++) {
+		out->small_allocs[c] += atomic_load_relaxed(&in->small_allocs[c]);
+		out->small_frees[c] += atomic_load_relaxed(&in->small_frees[c]);
+	}
 }
 
 bool mcache_release(void)
@@ -132,8 +136,7 @@ static void tiny_drop(mspan *s, uintptr_t idx, unsigned drop,
 	if (old == drop) {
 		mcache *c = mcache_tls ? mcache_tls : mcache_get_slow();
 		if (c)
-			counter_add_local(&c->stats.small_free_bytes,
-			                  TINY_SIZE);
+			counter_add_local(&c->stats.tiny_block_frees, 1);
 		mcentral_free_object(s, idx, caller, p);
 	}
 }

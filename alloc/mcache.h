@@ -24,16 +24,20 @@
 
 #define TINY_OWNED 64 /* tiny_meta.live bias while a block is current */
 
-/* Per-thread statistics; each field is an owner-written counter (I3). */
+/* Per-thread statistics; each field is an owner-written counter (I3).
+ * Small objects are counted per size class (one increment on the fast
+ * path; bytes follow from the class size, as Go's smallAllocCount does).
+ * Tiny objects count as objects; their 16-byte blocks count as bytes. */
 #define MCACHE_STATS(X)                                                      \
-	X(small_alloc_bytes) X(small_free_bytes)                             \
-	X(small_allocs) X(small_frees)                                       \
 	X(large_alloc_bytes) X(large_free_bytes)                             \
 	X(large_allocs) X(large_frees)                                       \
-	X(tiny_allocs) X(tiny_frees)
+	X(tiny_allocs) X(tiny_frees)                                         \
+	X(tiny_blocks) X(tiny_block_frees)
 #define MCACHE_STAT_FIELD(name) atomic_word name;
 typedef struct mcache_stats {
 	MCACHE_STATS(MCACHE_STAT_FIELD)
+	atomic_word small_allocs[NUM_SIZE_CLASSES];
+	atomic_word small_frees[NUM_SIZE_CLASSES];
 } mcache_stats;
 
 typedef struct mcache {

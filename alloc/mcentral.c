@@ -36,7 +36,7 @@ void mcentral_init(void)
 
 unsigned mcentral_index_of(const mspan *s)
 {
-	return s->tiny ? TINY_CENTRAL : s->spanclass;
+	return s->is_tiny ? TINY_CENTRAL : s->spanclass;
 }
 
 static void list_push_tail(span_list *l, mspan *s)
@@ -65,7 +65,7 @@ static void list_remove(span_list *l, mspan *s)
 
 static void file_span(mcentral *c, mspan *s, enum span_location loc)
 {
-	s->location = (uint8_t)loc;
+	AO_char_store(&s->location, (unsigned char)loc);
 	list_push_tail(loc == SPAN_LOC_PARTIAL ? &c->partial : &c->full, s);
 }
 
@@ -73,7 +73,7 @@ static void unfile_span(mcentral *c, mspan *s)
 {
 	list_remove(s->location == SPAN_LOC_PARTIAL ? &c->partial : &c->full,
 	            s);
-	s->location = SPAN_LOC_NONE;
+	AO_char_store(&s->location, SPAN_LOC_NONE);
 }
 
 /* The size class to build new spans of for central index ci. */
@@ -102,6 +102,7 @@ mspan *mcentral_cache_span(unsigned ci)
 	tri_mutex_lock(&c->lock);
 	mspan *s;
 	while ((s = c->partial.head) != NULL) {
+		TRI_ASSERT(s->location == SPAN_LOC_PARTIAL); /* I1 */
 		unfile_span(c, s);
 		span_reclaim(s);
 		if (s->alloc_count < s->nelems)
@@ -109,12 +110,12 @@ mspan *mcentral_cache_span(unsigned ci)
 		file_span(c, s, SPAN_LOC_FULL); /* raced: nothing came back */
 	}
 	if (s)
-		s->location = SPAN_LOC_CACHED;
+		AO_char_store(&s->location, SPAN_LOC_CACHED);
 	tri_mutex_unlock(&c->lock);
 	if (!s) {
 		s = grow(ci);
 		if (s)
-			s->location = SPAN_LOC_CACHED;
+			AO_char_store(&s->location, SPAN_LOC_CACHED);
 	}
 	return s;
 }
@@ -125,8 +126,16 @@ static void release_if_empty_locked(mcentral *c, mspan *s)
 {
 	if (s->location == SPAN_LOC_CACHED || s->location == SPAN_LOC_NONE)
 		return;
-	if (atomic_load_relaxed(s->nfreed) != s->alloc_count)
+	if (atomic_load_relaxed(span_nfreed(s)) != s->alloc_count)
 		return;
+	if (TRI_DEBUG >= 2) /* I3: every allocated slot is pending free */
+		for (unsigned w = 0; w < span_nwords(s->nelems); w++)
+			if (s->alloc_bits[w] & ~s->free_bits[w])
+				tri_fatal("mcentral: releasing span %p with a live "
+				          "object (word %u: alloc %lx free %lx, nfreed %lu count %u)",
+				          (void *)s, w, (unsigned long)s->alloc_bits[w],
+				          (unsigned long)s->free_bits[w],
+				          (unsigned long)*span_nfreed(s), s->alloc_count);
 	unfile_span(c, s);
 	mheap_free_span(s);
 }
@@ -135,31 +144,20 @@ void mcentral_uncache_span(mspan *s)
 {
 	mcentral *c = &centrals[mcentral_index_of(s)];
 	tri_mutex_lock(&c->lock);
+	TRI_ASSERT(s->location == SPAN_LOC_CACHED); /* I1 */
 	span_settle(s);
-	bool pending = atomic_load_relaxed(s->nfreed) != 0;
+	bool pending = atomic_load_relaxed(span_nfreed(s)) != 0;
 	file_span(c, s, pending || s->alloc_count < s->nelems
 	                        ? SPAN_LOC_PARTIAL : SPAN_LOC_FULL);
 	release_if_empty_locked(c, s);
 	tri_mutex_unlock(&c->lock);
 }
 
-void mcentral_free_object(mspan *s, uintptr_t idx, const char *caller,
-                          const void *p)
+void mcentral_freed_slow(mspan *s, unsigned gen)
 {
-	/* Read while our object keeps s alive: once the bit is set, another
-	 * thread's free may return s to the heap and s may be reused. */
-	uintptr_t gen = atomic_load_relaxed(&s->gen);
 	mcentral *c = &centrals[mcentral_index_of(s)];
-	uintptr_t nfreed;
-	if (!span_mark_freed(s, idx, &nfreed))
-		tri_fatal("%s(%p): double free (object already freed)", caller,
-		          p);
-	/* Only the first pending free and a possible last one need the lock;
-	 * alloc_count is read racily here and checked again under it. */
-	if (nfreed != 1 && nfreed < s->alloc_count)
-		return;
 	tri_mutex_lock(&c->lock);
-	if (atomic_load_relaxed(&s->gen) == gen) { /* still the same span */
+	if (AO_int_load(&s->gen) == gen) { /* still the same span */
 		if (s->location == SPAN_LOC_FULL) { /* I2 */
 			unfile_span(c, s);
 			file_span(c, s, SPAN_LOC_PARTIAL);
@@ -167,6 +165,21 @@ void mcentral_free_object(mspan *s, uintptr_t idx, const char *caller,
 		release_if_empty_locked(c, s);
 	}
 	tri_mutex_unlock(&c->lock);
+}
+
+void mcentral_free_object(mspan *s, uintptr_t idx, const char *caller,
+                          const void *p)
+{
+	/* Read while our object keeps s alive: once the bit is set, another
+	 * thread's free may return s to the heap and s may be reused; then
+	 * mcentral_index_of(s) would be wrong too, hence the gen check. */
+	unsigned gen = AO_int_load(&s->gen);
+	uintptr_t nfreed;
+	if (!span_free_slot(s, idx, &nfreed))
+		tri_fatal("%s(%p): object not allocated (double free?)", caller,
+		          p);
+	if (mcentral_freed_needs_lock(s, nfreed))
+		mcentral_freed_slow(s, gen);
 }
 
 static bool check_list(const span_list *l, enum span_location loc)

@@ -13,7 +13,9 @@
  *   I2. A span on full had no free slot and nfreed == 0 when it was filed;
  *       a tri_free that raises nfreed from 0 moves it to partial.
  *   I3. A span whose every slot is free and that no mcache holds goes back
- *       to the heap (at uncache, or at the free of its last object).
+ *       to the heap, at uncache or at the free of its last object. (A free
+ *       racing with the uncache may leave an empty span on partial; the
+ *       next refill of the class reuses it.)
  * Concurrency: one lock per mcentral (rank LOCK_RANK_MCENTRAL), each on its
  * own cache line. Lock order: mcentral -> mheap -> fixalloc.
  */
@@ -34,10 +36,22 @@ unsigned mcentral_index_of(const mspan *s);
 mspan *mcentral_cache_span(unsigned ci);
 /* Return a span an mcache is done with. */
 void mcentral_uncache_span(mspan *s);
-/* Explicitly free slot idx of small span s (already validated). Aborts on a
- * double free. */
+/* Explicitly free slot idx of small span s (span already validated).
+ * Aborts on a double free or a slot that is not allocated. */
 void mcentral_free_object(mspan *s, uintptr_t idx, const char *caller,
                           const void *p);
+
+/* After span_free_slot returned nfreed: the lock is needed only for the
+ * first pending free (full -> partial, I2) and, for a span no mcache
+ * holds, the free of its last object (I3). gen was read before the free. */
+TRI_INLINE bool mcentral_freed_needs_lock(const mspan *s, uintptr_t nfreed)
+{
+	/* Racy hints, decided again under the lock. */
+	return nfreed == 1 ||
+	       (nfreed >= AO_int_load(&s->alloc_count) &&
+	        AO_char_load(&s->location) != SPAN_LOC_CACHED);
+}
+void mcentral_freed_slow(mspan *s, unsigned gen);
 /* Walk every list and check the spans on it. */
 bool mcentral_check(void);
 

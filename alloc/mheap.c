@@ -20,6 +20,16 @@ static tri_mutex mheap_lock;
 static atomic_word inuse_bytes; /* I2 */
 static atomic_word span_gen;    /* source of mspan.gen */
 
+/* A fresh, non-zero span generation (wraps after 2^32 span uses). */
+static unsigned next_gen(void)
+{
+	unsigned g;
+	do
+		g = (unsigned)(atomic_add_full(&span_gen, 1) + 1);
+	while (g == 0);
+	return g;
+}
+
 bool mheap_init(void)
 {
 	tri_mutex_init(&mheap_lock, LOCK_RANK_MHEAP);
@@ -65,9 +75,18 @@ mspan *mheap_alloc_span(size_t npages, unsigned sizeclass, spanclass_t spc)
 		span_struct_free(s);
 		return NULL;
 	}
+	if (TRI_DEBUG >= 2) /* pages.h: a run handed out holds no in-use span */
+		for (size_t i = 0; i < npages; i++) {
+			mspan *o = arena_span_of(base + i * PAGE_SIZE);
+			if (o && atomic_load_relaxed(&o->state) == SPAN_IN_USE)
+				tri_fatal("mheap: page %p handed out while span "
+				          "%p (base %p, %zu pages) uses it",
+				          (void *)(base + i * PAGE_SIZE), (void *)o,
+				          (void *)o->base, o->npages);
+		}
 	s->base = base;
 	s->npages = npages;
-	atomic_store_relaxed(&s->gen, atomic_add_full(&span_gen, 1) + 1);
+	AO_int_store(&s->gen, next_gen());
 	s->zero_bytes = arena_take_range(base, npages * PAGE_SIZE);
 	s->needzero = s->zero_bytes != 0;
 	arena_set_spans(base, npages, s);
@@ -88,7 +107,7 @@ mspan *mheap_alloc_span(size_t npages, unsigned sizeclass, spanclass_t spc)
 void mheap_free_span(mspan *s)
 {
 	atomic_store_release(&s->state, SPAN_DEAD);
-	atomic_store_relaxed(&s->gen, 0); /* stale holders see a change */
+	AO_int_store(&s->gen, 0); /* stale holders see a change */
 	span_free_bits(s);
 	tri_mutex_lock(&mheap_lock);
 	set_page_in_use(s->base, false);

@@ -59,7 +59,6 @@ static bool alloc_bitmaps(mspan *s)
 	if (!b)
 		return false;
 	s->free_bits = b;
-	s->nfreed = b + w;
 	s->alloc_bits = b + w + 1;
 	s->mark_bits = b + 2 * w + 1;
 	return true;
@@ -72,24 +71,25 @@ void span_free_bits(mspan *s)
 		              s->free_bits);
 	if (s->tiny)
 		fixalloc_free(&tiny_meta_alloc, s->tiny);
-	s->alloc_bits = s->mark_bits = s->free_bits = s->nfreed = NULL;
+	s->alloc_bits = s->mark_bits = s->free_bits = NULL;
 	s->tiny = NULL;
+	s->is_tiny = 0;
 }
 
 static void init_common(mspan *s, spanclass_t spc)
 {
 	s->spanclass = spc;
 	s->freeindex = 0;
-	s->alloc_count = 0;
+	AO_int_store(&s->alloc_count, 0);
 	s->alloc_cache = ~(uint64_t)0; /* I3: all bits clear = all free */
-	s->location = SPAN_LOC_NONE;
+	AO_char_store(&s->location, SPAN_LOC_NONE);
 }
 
 bool span_init_small(mspan *s, unsigned sizeclass, spanclass_t spc)
 {
 	init_common(s, spc);
 	s->elemsize = class_to_size[sizeclass];
-	s->nelems = class_nelems(sizeclass);
+	s->nelems = (uint16_t)class_nelems(sizeclass);
 	s->divmul = class_to_divmul[sizeclass];
 	s->limit = s->base + (uintptr_t)s->nelems * s->elemsize; /* I1 */
 	return alloc_bitmaps(s);
@@ -108,7 +108,8 @@ bool span_init_large(mspan *s, spanclass_t spc)
 bool span_attach_tiny(mspan *s)
 {
 	s->tiny = fixalloc_alloc(&tiny_meta_alloc);
-	return s->tiny != NULL;
+	s->is_tiny = s->tiny != NULL;
+	return s->is_tiny;
 }
 
 /* Go's refillAllocCache: the complement of the alloc word holding whichword
@@ -149,31 +150,15 @@ uintptr_t span_next_free_index(mspan *s)
 
 bool span_is_allocated(const mspan *s, uintptr_t idx)
 {
-	/* Acquire pairs with the release store of freeindex in span_reclaim,
-	 * so a reader that sees the restarted freeindex sees the new bits. */
+	if (idx >= s->nelems || bit_test(s->free_bits, idx))
+		return false;
+	if (bit_test(s->alloc_bits, idx)) /* settled spans: no freeindex */
+		return true;
+	/* Acquire pairs with the release store of freeindex in span_reclaim:
+	 * a reader that sees freeindex restart sees the new bits; then the
+	 * bits are read again. */
 	uintptr_t fi = atomic_load_acquire((atomic_word *)&s->freeindex);
-	if (idx >= s->nelems)
-		return false;
-	if (bit_test(s->free_bits, idx))
-		return false;
 	return idx < fi || bit_test(s->alloc_bits, idx);
-}
-
-bool span_mark_freed(mspan *s, uintptr_t idx, uintptr_t *nfreed)
-{
-	atomic_word *w = &s->free_bits[idx / 64];
-	uintptr_t bit = (uintptr_t)1 << (idx % 64);
-	uintptr_t old = atomic_load_relaxed(w);
-	for (;;) {
-		if (old & bit)
-			return false; /* already pending: double free */
-		uintptr_t seen = atomic_cas_full(w, old, old | bit);
-		if (seen == old)
-			break;
-		old = seen;
-	}
-	*nfreed = atomic_add_full(s->nfreed, 1) + 1; /* I4: after the bit */
-	return true;
 }
 
 /* Mask of the valid slot bits of word w. */
@@ -198,7 +183,7 @@ void span_settle(mspan *s)
 		atomic_store_relaxed(&s->alloc_bits[w], bits);
 		count += popcount64(bits);
 	}
-	s->alloc_count = count;
+	AO_int_store(&s->alloc_count, count);
 }
 
 uint32_t span_reclaim(mspan *s)
@@ -211,8 +196,8 @@ uint32_t span_reclaim(mspan *s)
 		reclaimed += popcount64(freed);
 		count += popcount64(bits);
 	}
-	atomic_add_full(s->nfreed, (uintptr_t)0 - reclaimed);
-	s->alloc_count = count;
+	atomic_add_full(span_nfreed(s), (uintptr_t)0 - reclaimed);
+	AO_int_store(&s->alloc_count, count);
 	s->needzero = 1;
 	/* Release pairs with span_is_allocated's acquire: the bits above are
 	 * visible to whoever sees freeindex restart. */

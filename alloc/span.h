@@ -63,42 +63,56 @@ typedef struct tiny_meta {
 } tiny_meta;
 
 typedef struct mspan {
-	struct mspan *next, *prev; /* list links: mcentral or page bins */
-	uintptr_t base;            /* first byte (I1) */
-	size_t npages;
-
-	/* Objects. */
-	uint64_t alloc_cache;  /* I3; owner when cached */
-	atomic_word freeindex; /* I2; owner / mcentral.lock; atomic stores */
-	uint32_t nelems;       /* objects in the span */
-	uint32_t divmul;       /* I6 (0 for large spans) */
-	uintptr_t elemsize;    /* object size (large: npages * PAGE_SIZE) */
-	uintptr_t limit;       /* I1 */
-	atomic_word *free_bits;  /* nwords; pending explicit frees (I4) */
-	atomic_word *nfreed;     /* I4; atomic; the word after free_bits */
-	atomic_word *alloc_bits; /* nwords; 1 = allocated as of last reclaim */
-	atomic_word *mark_bits;  /* nwords; for the collector */
-	uint32_t alloc_count;    /* allocated slots at the last uncache or
-	                            reclaim; mcentral.lock */
-	uint32_t sweepgen;       /* Go's sweep generation (for the collector) */
+	/* Line 0: what every tri_free and pointer lookup reads. Written only
+	 * while the span changes hands, never on the allocation fast path,
+	 * so freeing threads do not contend with the owner (no false
+	 * sharing with line 1). */
 	atomic_word state;       /* enum span_state; I5 */
+	uintptr_t base;          /* first byte (I1) */
+	uintptr_t limit;         /* I1 */
+	uintptr_t elemsize;      /* object size (large: npages * PAGE_SIZE) */
+	uint16_t nelems;         /* objects in the span (<= 1024) */
 	spanclass_t spanclass;
-	uint8_t location;        /* enum span_location */
+	uint8_t is_tiny;         /* a tiny-block span (tiny != NULL) */
+	uint32_t divmul;         /* I6 (0 for large spans) */
+	atomic_word *free_bits;  /* nwords; pending explicit frees (I4);
+	                            followed by the nfreed word */
+	atomic_word *alloc_bits; /* nwords; 1 = allocated as of last reclaim */
+	unsigned alloc_count;    /* allocated slots at the last uncache or
+	                            reclaim; mcentral.lock (atomic stores:
+	                            tri_free reads it as a hint) */
+	unsigned int gen;        /* unique per use of the struct as an in-use
+	                            span (never 0); a racing tri_free checks
+	                            it after taking a lock (mcentral.c) */
+
+	/* Line 1: the owner's allocation state. */
+	uint64_t alloc_cache TRI_ALIGNED(TRI_CACHELINE); /* I3; owner */
+	atomic_word freeindex;   /* I2; owner / mcentral.lock; atomic stores */
 	uint8_t needzero;        /* objects may hold old data */
-	uint8_t pad;
+	unsigned char location;  /* enum span_location; mcentral.lock (atomic
+	                            stores: tri_free reads it as a hint) */
+
+	/* Cold. */
+	struct mspan *next, *prev; /* list links: mcentral or page bins */
+	size_t npages;
+	atomic_word *mark_bits;  /* nwords; for the collector */
+	uint32_t sweepgen;       /* Go's sweep generation (for the collector) */
 	size_t zero_bytes;       /* large: prefix that may hold old data */
 	tiny_meta *tiny;         /* per-block metadata for tiny spans */
-	atomic_word gen;         /* unique per allocation of the struct as an
-	                            in-use span: a racing tri_free checks it
-	                            after taking a lock (mcentral.c) */
 
 	/* Free page runs (state SPAN_FREE), under mheap.lock. */
 	struct mspan *tleft, *tright; /* treap children (runs >= 128 pages) */
 	uint32_t tprio;               /* treap priority */
 	uint8_t in_treap;
-} mspan;
+} TRI_ALIGNED(TRI_CACHELINE) mspan;
 
-TRI_INLINE unsigned span_nwords(uint32_t nelems)
+/* The pending-free count: the word after free_bits (span.c's layout). */
+TRI_INLINE atomic_word *span_nfreed(const mspan *s)
+{
+	return s->free_bits + (s->nelems + 63) / 64;
+}
+
+TRI_INLINE unsigned span_nwords(unsigned nelems)
 {
 	return (nelems + 63) / 64;
 }
@@ -156,9 +170,33 @@ uintptr_t span_next_free_index(mspan *s);
 /* Is slot idx allocated and not pending free? Safe from any thread. */
 bool span_is_allocated(const mspan *s, uintptr_t idx);
 
-/* Record that slot idx was explicitly freed. Returns false if it was
- * already pending free (a double free). Returns the new nfreed in *nfreed. */
-bool span_mark_freed(mspan *s, uintptr_t idx, uintptr_t *nfreed);
+/* Record an explicit free of slot idx (any thread). Returns false when the
+ * slot is not allocated or already pending free (the caller reports the
+ * misuse); else true with the new pending count in *nfreed. That count is
+ * only a hint: a reclaim racing between our CAS and our fetch-add may have
+ * subtracted our bit already, so it can transiently be 0 or "negative"
+ * (I4 holds once both finish) -- never use it as the success signal.
+ * Fast case (settled span): one load of the alloc word, one CAS on the
+ * free word, one fetch-add, all in the span's metadata block. */
+TRI_INLINE bool span_free_slot(mspan *s, uintptr_t idx, uintptr_t *nfreed)
+{
+	uintptr_t bit = (uintptr_t)1 << (idx % 64);
+	if (!(atomic_load_relaxed(&s->alloc_bits[idx / 64]) & bit) &&
+	    !span_is_allocated(s, idx))
+		return false;
+	atomic_word *w = &s->free_bits[idx / 64];
+	uintptr_t old = atomic_load_relaxed(w);
+	for (;;) {
+		if (old & bit)
+			return false; /* already pending: double free */
+		uintptr_t seen = atomic_cas_full(w, old, old | bit);
+		if (seen == old)
+			break;
+		old = seen;
+	}
+	*nfreed = atomic_add_full(span_nfreed(s), 1) + 1; /* I4: after the bit */
+	return true;
+}
 
 /* Fold the slots below freeindex into alloc_bits (normalise) and recount
  * alloc_count. Called when the span leaves an mcache. */

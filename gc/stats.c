@@ -28,11 +28,19 @@ TRI_API void tri_read_stats(tri_stats_t *st)
 		return;
 	mcache_stats m;
 	mcache_sum_stats(&m);
-	st->total_alloc = m.small_alloc_bytes + m.large_alloc_bytes;
-	st->heap_alloc = st->total_alloc - m.small_free_bytes -
-	                 m.large_free_bytes;
-	st->mallocs = m.small_allocs + m.large_allocs + m.tiny_allocs;
-	st->frees = m.small_frees + m.large_frees + m.tiny_frees;
+	uint64_t small_alloc = 0, small_free = 0, nalloc = 0, nfree = 0;
+	for (unsigned c = 1; c < NUM_SIZE_CLASSES; c++) {
+		small_alloc += m.small_allocs[c] * class_to_size[c];
+		small_free += m.small_frees[c] * class_to_size[c];
+		nalloc += m.small_allocs[c];
+		nfree += m.small_frees[c];
+	}
+	small_alloc += m.tiny_blocks * TINY_SIZE;
+	small_free += m.tiny_block_frees * TINY_SIZE;
+	st->total_alloc = small_alloc + m.large_alloc_bytes;
+	st->heap_alloc = st->total_alloc - small_free - m.large_free_bytes;
+	st->mallocs = nalloc + m.large_allocs + m.tiny_allocs;
+	st->frees = nfree + m.large_frees + m.tiny_frees;
 	st->heap_objects = st->mallocs - st->frees;
 	st->heap_sys = arena_heap_sys();
 	st->heap_inuse = mheap_inuse_bytes();
