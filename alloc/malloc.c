@@ -118,10 +118,15 @@ static TRI_NOINLINE void *malloc_large(mcache *c, size_t n, bool noscan)
 	return (void *)s->base;
 }
 
-/* Record that a tiny object of n bytes ends at offset end of its block. */
-TRI_INLINE void tiny_note_end(mspan *s, uintptr_t block, uintptr_t end)
+/* Record a tiny object at [off, end) of its block. Only the block's owner
+ * writes starts/ends, so plain read-modify-write stores suffice; readers
+ * (tri_free, tri_usable_size of that object) are ordered after them by
+ * whatever handed them the pointer. */
+TRI_INLINE void tiny_note(mspan *s, uintptr_t block, uintptr_t off,
+                          uintptr_t end)
 {
 	tiny_meta *m = &s->tiny[(block - s->base) / TINY_SIZE];
+	AO_short_store(&m->starts, (unsigned short)(m->starts | 1u << off));
 	AO_short_store(&m->ends, (unsigned short)(m->ends | 1u << (end - 1)));
 }
 
@@ -140,8 +145,8 @@ static TRI_NOINLINE void *malloc_tiny_slow(mcache *c, size_t n)
 	if (s->needzero)
 		memset((void *)p, 0, TINY_SIZE);
 	tiny_meta *m = &s->tiny[(p - s->base) / TINY_SIZE];
-	m->ends = 0;
-	tiny_note_end(s, p, n);
+	m->ends = m->starts = m->freed = 0; /* the block was dead: no racers */
+	tiny_note(s, p, 0, n);
 	counter_add_local(&c->stats.tiny_blocks, 1);
 	counter_add_local(&c->stats.tiny_allocs, 1);
 	if (c->tiny && n >= c->tiny_offset) {
@@ -170,7 +175,7 @@ TRI_INLINE void *malloc_tiny(mcache *c, size_t n)
 		uintptr_t p = c->tiny + off;
 		c->tiny_offset = off + n;
 		c->tiny_count++;
-		tiny_note_end(c->tiny_span, c->tiny, off + n);
+		tiny_note(c->tiny_span, c->tiny, off, off + n);
 		counter_add_local(&c->stats.tiny_allocs, 1);
 		return (void *)p; /* the block was zeroed when it was taken */
 	}
@@ -249,18 +254,39 @@ static uintptr_t small_index_checked(mspan *s, const void *p,
 	return idx;
 }
 
-/* Bytes usable at tiny object p: up to the next object end in its block. */
+/* Bytes usable at tiny object p (its own size: up to the next object end
+ * in its block), after checking that an object starts at p and is live. */
 static size_t tiny_usable(mspan *s, const void *p, const char *caller)
 {
 	uintptr_t off = (uintptr_t)p - s->base;
 	uintptr_t idx = off / TINY_SIZE;
 	if (!span_is_allocated(s, idx))
 		unallocated(p, caller);
+	tiny_meta *m = &s->tiny[idx];
 	unsigned in = (unsigned)(off % TINY_SIZE);
-	unsigned ends = AO_short_load(&s->tiny[idx].ends) >> in;
-	if (!ends)
+	if (!((AO_short_load(&m->starts) >> in) & 1))
 		interior(p, s->base + idx * TINY_SIZE, caller);
-	return (size_t)ctz64(ends) + 1;
+	if ((AO_short_load(&m->freed) >> in) & 1)
+		unallocated(p, caller);
+	return (size_t)ctz64(AO_short_load(&m->ends) >> in) + 1;
+}
+
+/* Mark tiny object p freed; abort if it already was (double free). */
+static void tiny_mark_freed(mspan *s, const void *p)
+{
+	uintptr_t off = (uintptr_t)p - s->base;
+	tiny_meta *m = &s->tiny[off / TINY_SIZE];
+	unsigned short bit = (unsigned short)(1u << (off % TINY_SIZE));
+	unsigned short old = AO_short_load(&m->freed);
+	for (;;) {
+		if (old & bit)
+			unallocated(p, "tri_free");
+		unsigned short seen = AO_short_fetch_compare_and_swap_full(
+			&m->freed, old, (unsigned short)(old | bit));
+		if (seen == old)
+			return;
+		old = seen;
+	}
 }
 
 static void free_large(mspan *s, void *p)
@@ -291,6 +317,7 @@ static TRI_NOINLINE void free_slow(void *p)
 	if (s->is_tiny) {
 		uintptr_t idx = ((uintptr_t)p - s->base) / TINY_SIZE;
 		tiny_usable(s, p, "tri_free"); /* validates */
+		tiny_mark_freed(s, p);
 		if (c)
 			counter_add_local(&c->stats.tiny_frees, 1);
 		mcache_tiny_put(s, idx, "tri_free", p);
@@ -352,6 +379,22 @@ TRI_API size_t tri_usable_size(const void *p)
 	return usable_size_checked(s, p, "tri_usable_size");
 }
 
+/* Can p (usable size old >= n) serve a request of n bytes in place with
+ * the alignment a fresh allocation of n would have? Large: page-aligned,
+ * keep it unless it would waste more than half. Small: only within the
+ * same size class. Tiny: if p is aligned as Go's tiny rule wants for n. */
+static bool realloc_in_place_ok(const mspan *s, const void *p, size_t n,
+                                size_t old)
+{
+	if (spanclass_sizeclass(s->spanclass) == 0)
+		return n > MAX_SMALL_SIZE && n > old / 2;
+	if (s->is_tiny) {
+		size_t align = n % 8 == 0 ? 8 : n % 4 == 0 ? 4 : n % 2 == 0 ? 2 : 1;
+		return n < TINY_SIZE && (uintptr_t)p % align == 0;
+	}
+	return sizeclass_of(n) == spanclass_sizeclass(s->spanclass);
+}
+
 TRI_API void *tri_realloc(void *p, size_t n)
 {
 	if (!p)
@@ -359,7 +402,7 @@ TRI_API void *tri_realloc(void *p, size_t n)
 	mspan *s = span_of_checked(p, "tri_realloc");
 	size_t old = usable_size_checked(s, p, "tri_realloc");
 	bool noscan = spanclass_noscan(s->spanclass);
-	if (n <= old && n > 0 && (n > old / 2 || s->is_tiny)) {
+	if (n <= old && n > 0 && realloc_in_place_ok(s, p, n, old)) {
 		/* Stay in place; keep bytes past n zero for a later grow. */
 		memset((char *)p + n, 0, old - n);
 		return p;

@@ -29,7 +29,7 @@ void span_init_allocators(void)
 	fixalloc_init(&span_structs, sizeof(mspan));
 	for (unsigned i = 0; i < BITS_CLASSES; i++)
 		fixalloc_init(&bits_alloc[i], 4 * sizeof(atomic_word) << i);
-	fixalloc_init(&tiny_meta_alloc, sizeof(tiny_meta) * 512);
+	fixalloc_init(&tiny_meta_alloc, sizeof(tiny_meta) * (PAGE_SIZE / 16));
 }
 
 mspan *span_struct_alloc(void)

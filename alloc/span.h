@@ -57,8 +57,10 @@ enum span_location {
 
 /* Per-block metadata of a tiny span (see malloc.c's tiny allocator). */
 typedef struct tiny_meta {
-	unsigned short ends; /* bit e-1 set: an object ends at offset e */
-	unsigned char live;  /* live objects (+TINY_OWNED while current) */
+	unsigned short ends;   /* bit e-1: an object ends at offset e (owner) */
+	unsigned short starts; /* bit o: an object starts at offset o (owner) */
+	unsigned short freed;  /* bit o: that object was freed (CAS) */
+	unsigned char live;    /* live objects (+TINY_OWNED while current) */
 	unsigned char pad;
 } tiny_meta;
 
