@@ -329,9 +329,9 @@ static TRI_NOINLINE void free_slow(void *p)
 	mcentral_free_object(s, idx, "tri_free", p);
 }
 
-/* The small-object free, inline: lookup, validation (I2), the free bit and
- * the pending count; the central lock only on the first or last pending
- * free of a span. Budget ~40 instructions, two locked operations. */
+/* The small-object free, inline: lookup, validation (I2) and the free bit;
+ * the central lock only when the CAS says the span may have just become
+ * partial or empty. Budget ~40 instructions and one locked operation. */
 TRI_API void tri_free(void *p)
 {
 	uintptr_t a = (uintptr_t)p;
@@ -350,11 +350,11 @@ TRI_API void tri_free(void *p)
 	/* Read before the bit is set: after it, s may be freed and reused. */
 	unsigned gen = AO_int_load(&s->gen);
 	unsigned sizeclass = spanclass_sizeclass(s->spanclass);
-	uintptr_t nfreed;
-	if (TRI_UNLIKELY(!span_free_slot(s, idx, &nfreed)))
+	enum span_free_result r = span_free_slot(s, idx);
+	if (TRI_UNLIKELY(r == SPAN_FREE_BAD))
 		unallocated(p, "tri_free");
 	counter_add_local(&c->stats.small_frees[sizeclass], 1);
-	if (TRI_UNLIKELY(mcentral_freed_needs_lock(s, nfreed)))
+	if (TRI_UNLIKELY(r == SPAN_FREE_CHECK))
 		mcentral_freed_slow(s, gen);
 }
 

@@ -93,7 +93,7 @@ bool mcache_release(void)
 	mcache_release_tiny(c);
 	for (unsigned i = 0; i < NUM_CENTRALS; i++) {
 		if (c->alloc[i] != &mcache_empty_span)
-			mcentral_uncache_span(c->alloc[i]);
+			mcentral_uncache_span(c->alloc[i], c);
 		c->alloc[i] = &mcache_empty_span;
 	}
 	tri_mutex_lock(&mcache_list_lock);
@@ -115,9 +115,9 @@ bool mcache_refill(mcache *c, unsigned ci)
 {
 	mspan *s = c->alloc[ci];
 	if (s != &mcache_empty_span)
-		mcentral_uncache_span(s);
+		mcentral_uncache_span(s, c);
 	c->alloc[ci] = &mcache_empty_span;
-	s = mcentral_cache_span(ci);
+	s = mcentral_cache_span(ci, c);
 	if (!s)
 		return false;
 	c->alloc[ci] = s;

@@ -8,9 +8,9 @@
  *   2. Nothing usable: allocate a fresh span from mheap (outside the lock).
  * uncache_span: settle the span (slots below freeindex become alloc bits),
  * then file it on partial or full, or give it back to the heap when empty.
- * free_object: set the free bit; the free that takes nfreed from 0 moves a
- * full span to partial; the free of the last allocated slot of an uncached
- * span returns it to the heap.
+ * free_object: set the free bit; a free whose CAS found its word empty may
+ * be the span's first (full -> partial), one that completed its word may
+ * have emptied the span (back to the heap): both look under the lock.
  */
 #include "mcentral.h"
 
@@ -96,12 +96,24 @@ static mspan *grow(unsigned ci)
 	return s;
 }
 
-mspan *mcentral_cache_span(unsigned ci)
+/* The partial span to try next: one `owner` held last among the first
+ * AFFINITY_SCAN, else the head. */
+#define AFFINITY_SCAN 4
+static mspan *pick_partial(mcentral *c, const void *owner)
+{
+	mspan *s = c->partial.head;
+	for (int i = 0; s && i < AFFINITY_SCAN; i++, s = s->next)
+		if (s->last_owner == owner)
+			return s;
+	return c->partial.head;
+}
+
+mspan *mcentral_cache_span(unsigned ci, const void *owner)
 {
 	mcentral *c = &centrals[ci];
 	tri_mutex_lock(&c->lock);
 	mspan *s;
-	while ((s = c->partial.head) != NULL) {
+	while ((s = pick_partial(c, owner)) != NULL) {
 		TRI_ASSERT(s->location == SPAN_LOC_PARTIAL); /* I1 */
 		unfile_span(c, s);
 		span_reclaim(s);
@@ -126,27 +138,20 @@ static void release_if_empty_locked(mcentral *c, mspan *s)
 {
 	if (s->location == SPAN_LOC_CACHED || s->location == SPAN_LOC_NONE)
 		return;
-	if (atomic_load_relaxed(span_nfreed(s)) != s->alloc_count)
+	if (!span_all_pending(s))
 		return;
-	if (TRI_DEBUG >= 2) /* I3: every allocated slot is pending free */
-		for (unsigned w = 0; w < span_nwords(s->nelems); w++)
-			if (s->alloc_bits[w] & ~s->free_bits[w])
-				tri_fatal("mcentral: releasing span %p with a live "
-				          "object (word %u: alloc %lx free %lx, nfreed %lu count %u)",
-				          (void *)s, w, (unsigned long)s->alloc_bits[w],
-				          (unsigned long)s->free_bits[w],
-				          (unsigned long)*span_nfreed(s), s->alloc_count);
 	unfile_span(c, s);
 	mheap_free_span(s);
 }
 
-void mcentral_uncache_span(mspan *s)
+void mcentral_uncache_span(mspan *s, const void *owner)
 {
 	mcentral *c = &centrals[mcentral_index_of(s)];
 	tri_mutex_lock(&c->lock);
 	TRI_ASSERT(s->location == SPAN_LOC_CACHED); /* I1 */
 	span_settle(s);
-	bool pending = atomic_load_relaxed(span_nfreed(s)) != 0;
+	s->last_owner = owner;
+	bool pending = span_has_pending(s);
 	file_span(c, s, pending || s->alloc_count < s->nelems
 	                        ? SPAN_LOC_PARTIAL : SPAN_LOC_FULL);
 	release_if_empty_locked(c, s);
@@ -174,11 +179,11 @@ void mcentral_free_object(mspan *s, uintptr_t idx, const char *caller,
 	 * thread's free may return s to the heap and s may be reused; then
 	 * mcentral_index_of(s) would be wrong too, hence the gen check. */
 	unsigned gen = AO_int_load(&s->gen);
-	uintptr_t nfreed;
-	if (!span_free_slot(s, idx, &nfreed))
+	enum span_free_result r = span_free_slot(s, idx);
+	if (r == SPAN_FREE_BAD)
 		tri_fatal("%s(%p): object not allocated (double free?)", caller,
 		          p);
-	if (mcentral_freed_needs_lock(s, nfreed))
+	if (r == SPAN_FREE_CHECK)
 		mcentral_freed_slow(s, gen);
 }
 

@@ -10,8 +10,9 @@
  * Invariants:
  *   I1. s->location says which list s is on (PARTIAL, FULL), or CACHED, and
  *       changes only under this mcentral's lock.
- *   I2. A span on full had no free slot and nfreed == 0 when it was filed;
- *       a tri_free that raises nfreed from 0 moves it to partial.
+ *   I2. A span on full had no free slot and no pending free when it was
+ *       filed; the first tri_free into it (its CAS found the word empty)
+ *       moves it to partial.
  *   I3. A span whose every slot is free and that no mcache holds goes back
  *       to the heap, at uncache or at the free of its last object. (A free
  *       racing with the uncache may leave an empty span on partial; the
@@ -32,25 +33,22 @@ void mcentral_init(void);
 /* The central list span s belongs to. */
 unsigned mcentral_index_of(const mspan *s);
 /* A span with at least one free slot for central index ci, taken out of the
- * lists (location CACHED, alloc_cache ready), or NULL when out of memory. */
-mspan *mcentral_cache_span(unsigned ci);
-/* Return a span an mcache is done with. */
-void mcentral_uncache_span(mspan *s);
+ * lists (location CACHED, alloc_cache ready), or NULL when out of memory.
+ * owner identifies the calling mcache: among the first few partial spans
+ * one it held last is preferred, so a thread's frees are reused by the
+ * same core (explicit free makes spans travel between threads; Go has no
+ * such traffic). */
+mspan *mcentral_cache_span(unsigned ci, const void *owner);
+/* Return a span the mcache owner is done with. */
+void mcentral_uncache_span(mspan *s, const void *owner);
 /* Explicitly free slot idx of small span s (span already validated).
  * Aborts on a double free or a slot that is not allocated. */
 void mcentral_free_object(mspan *s, uintptr_t idx, const char *caller,
                           const void *p);
 
-/* After span_free_slot returned nfreed: the lock is needed only for the
- * first pending free (full -> partial, I2) and, for a span no mcache
- * holds, the free of its last object (I3). gen was read before the free. */
-TRI_INLINE bool mcentral_freed_needs_lock(const mspan *s, uintptr_t nfreed)
-{
-	/* Racy hints, decided again under the lock. */
-	return nfreed == 1 ||
-	       (nfreed >= AO_int_load(&s->alloc_count) &&
-	        AO_char_load(&s->location) != SPAN_LOC_CACHED);
-}
+/* After span_free_slot returned SPAN_FREE_CHECK: under the lock, move a
+ * full span to partial (I2) or give an empty, uncached span back (I3). gen
+ * was read before the free's CAS (the span may be reused after it). */
 void mcentral_freed_slow(mspan *s, unsigned gen);
 /* Walk every list and check the spans on it. */
 bool mcentral_check(void);

@@ -4,11 +4,11 @@
  *
  * Bitmaps: a span of n objects needs w = ceil(n / 64) words for each of
  * free_bits, alloc_bits and mark_bits. They live in one block laid out
- * [free_bits | nfreed | alloc_bits | mark_bits] from a fixalloc of 4, 8,
- * ..., 64 words (3w + 1 rounded up to a power of two; no class has more
- * than 1024 objects), so a tri_free -- free bit, nfreed, alloc bits --
- * touches one cache line for every class of 128 objects or fewer. Tiny
- * spans also get a tiny_meta array.
+ * [free_bits | alloc_bits | mark_bits] from a fixalloc of 4 * 2^c words,
+ * 2^c >= w (c = 0..4: no class has more than 1024 objects; power-of-two
+ * blocks stay inside as few cache lines as possible), so a tri_free
+ * -- free bit and alloc bit -- touches one cache line for every class of
+ * 128 objects or fewer. Tiny spans also get a tiny_meta array.
  */
 #include "span.h"
 
@@ -59,8 +59,8 @@ static bool alloc_bitmaps(mspan *s)
 	if (!b)
 		return false;
 	s->free_bits = b;
-	s->alloc_bits = b + w + 1;
-	s->mark_bits = b + 2 * w + 1;
+	s->alloc_bits = b + w;
+	s->mark_bits = b + 2 * w;
 	return true;
 }
 
@@ -196,14 +196,48 @@ uint32_t span_reclaim(mspan *s)
 		reclaimed += popcount64(freed);
 		count += popcount64(bits);
 	}
-	atomic_add_full(span_nfreed(s), (uintptr_t)0 - reclaimed);
 	AO_int_store(&s->alloc_count, count);
-	s->needzero = 1;
+	if (reclaimed)
+		s->needzero = 1; /* reused slots hold old data */
 	/* Release pairs with span_is_allocated's acquire: the bits above are
 	 * visible to whoever sees freeindex restart. */
 	atomic_store_release(&s->freeindex, 0);
 	refill_alloc_cache(s, 0);
 	return reclaimed;
+}
+
+enum span_free_result span_free_check(const mspan *s, unsigned w,
+                                      bool word_was_empty)
+{
+	/* First pending free of the span? Every other word still empty. The
+	 * CAS was a full barrier, so of two racing "first" frees at least
+	 * the earlier sees the other's word empty and reports CHECK. */
+	if (word_was_empty) {
+		for (unsigned i = 0; i < span_nwords(s->nelems); i++)
+			if (i != w && atomic_load_relaxed(&s->free_bits[i]))
+				goto not_first;
+		return SPAN_FREE_CHECK;
+	}
+not_first:
+	/* Did this free complete the span (every allocated slot pending)? */
+	return span_all_pending(s) ? SPAN_FREE_CHECK : SPAN_FREE_OK;
+}
+
+bool span_has_pending(const mspan *s)
+{
+	for (unsigned w = 0; w < span_nwords(s->nelems); w++)
+		if (atomic_load_relaxed(&s->free_bits[w]))
+			return true;
+	return false;
+}
+
+bool span_all_pending(const mspan *s)
+{
+	for (unsigned w = 0; w < span_nwords(s->nelems); w++)
+		if (atomic_load_relaxed(&s->alloc_bits[w]) &
+		    ~atomic_load_relaxed(&s->free_bits[w]))
+			return false;
+	return true;
 }
 
 bool span_check(const mspan *s)

@@ -8,8 +8,8 @@
  *     and it is not yet reusable while free_bits[i] = 1 (a pending free);
  *   - alloc_cache holds the complement of the alloc_bits word containing
  *     freeindex, shifted so bit 0 is freeindex: ctz finds the next free slot.
- * tri_free sets free_bits[i] (atomically; a set bit found already set is a
- * double free) and counts it in nfreed. span_reclaim folds pending frees into
+ * tri_free sets free_bits[i] with one CAS (a set bit found already set is a
+ * double free); nothing else counts pending frees. span_reclaim folds them into
  * alloc_bits and restarts freeindex at 0 (the sweep of explicit frees; the
  * collector's sweep does the same with mark_bits).
  *
@@ -20,8 +20,8 @@
  *   I2. 0 <= freeindex <= nelems.
  *   I3. The alloc_cache bit for slot j (freeindex <= j < next multiple of 64)
  *       is the complement of alloc_bits[j].
- *   I4. nfreed equals the number of set free_bits once every tri_free in
- *       flight has finished; bits outside [0, nelems) are never set.
+ *   I4. free_bits[i] is set only for a slot that is allocated (I1's sense);
+ *       bits outside [0, nelems) are never set.
  *   I5. state is published last (release) when a span goes in use, and
  *       checked first (acquire) by anything resolving an untrusted pointer.
  *   I6. objindex(off) = (off * divmul) >> 32 = off / elemsize for every
@@ -29,7 +29,7 @@
  * Concurrency: a span in use is owned by one mcache (location CACHED: the
  * owner thread alone touches freeindex and alloc_cache; alloc_bits is then
  * read-only) or sits on an mcentral list (location PARTIAL/FULL: fields under
- * that mcentral's lock). free_bits and nfreed are atomic and may be touched by
+ * that mcentral's lock). free_bits words are atomic and may be touched by
  * any thread at any time. freeindex and alloc_bits words are stored with
  * atomic stores so tri_free can read them racily (see span_is_allocated).
  */
@@ -77,8 +77,7 @@ typedef struct mspan {
 	spanclass_t spanclass;
 	uint8_t is_tiny;         /* a tiny-block span (tiny != NULL) */
 	uint32_t divmul;         /* I6 (0 for large spans) */
-	atomic_word *free_bits;  /* nwords; pending explicit frees (I4);
-	                            followed by the nfreed word */
+	atomic_word *free_bits;  /* nwords; pending explicit frees (I4) */
 	atomic_word *alloc_bits; /* nwords; 1 = allocated as of last reclaim */
 	unsigned alloc_count;    /* allocated slots at the last uncache or
 	                            reclaim; mcentral.lock (atomic stores:
@@ -95,6 +94,8 @@ typedef struct mspan {
 	                            stores: tri_free reads it as a hint) */
 
 	/* Cold. */
+	const void *last_owner;  /* the mcache that last held it (a hint for
+	                            refills; mcentral.lock) */
 	struct mspan *next, *prev; /* list links: mcentral or page bins */
 	size_t npages;
 	atomic_word *mark_bits;  /* nwords; for the collector */
@@ -107,12 +108,6 @@ typedef struct mspan {
 	uint32_t tprio;               /* treap priority */
 	uint8_t in_treap;
 } TRI_ALIGNED(TRI_CACHELINE) mspan;
-
-/* The pending-free count: the word after free_bits (span.c's layout). */
-TRI_INLINE atomic_word *span_nfreed(const mspan *s)
-{
-	return s->free_bits + (s->nelems + 63) / 64;
-}
 
 TRI_INLINE unsigned span_nwords(unsigned nelems)
 {
@@ -172,33 +167,51 @@ uintptr_t span_next_free_index(mspan *s);
 /* Is slot idx allocated and not pending free? Safe from any thread. */
 bool span_is_allocated(const mspan *s, uintptr_t idx);
 
-/* Record an explicit free of slot idx (any thread). Returns false when the
- * slot is not allocated or already pending free (the caller reports the
- * misuse); else true with the new pending count in *nfreed. That count is
- * only a hint: a reclaim racing between our CAS and our fetch-add may have
- * subtracted our bit already, so it can transiently be 0 or "negative"
- * (I4 holds once both finish) -- never use it as the success signal.
- * Fast case (settled span): one load of the alloc word, one CAS on the
- * free word, one fetch-add, all in the span's metadata block. */
-TRI_INLINE bool span_free_slot(mspan *s, uintptr_t idx, uintptr_t *nfreed)
+/* What a free learned from its CAS, for mcentral's rare cases. */
+enum span_free_result {
+	SPAN_FREE_BAD = 0,   /* not allocated, or already pending: misuse */
+	SPAN_FREE_OK,        /* nothing more to do */
+	SPAN_FREE_CHECK,     /* its word was empty before (maybe the span's
+	                        first pending free) or is now all freed (maybe
+	                        the span is empty): mcentral must look */
+};
+
+/* The free that just emptied or filled word w decides, with plain loads of
+ * the other words, whether mcentral must look (span.c). */
+enum span_free_result span_free_check(const mspan *s, unsigned w,
+                                      bool word_was_empty);
+
+/* Record an explicit free of slot idx (any thread): one load of the alloc
+ * word and one CAS on the free word, both in the span's metadata block.
+ * The result says whether mcentral needs to look at the span (see
+ * mcentral_freed_slow); deciding that needs no counter, so the common case
+ * is a single locked instruction. */
+TRI_INLINE enum span_free_result span_free_slot(mspan *s, uintptr_t idx)
 {
 	uintptr_t bit = (uintptr_t)1 << (idx % 64);
-	if (!(atomic_load_relaxed(&s->alloc_bits[idx / 64]) & bit) &&
-	    !span_is_allocated(s, idx))
-		return false;
+	uintptr_t alloc = atomic_load_relaxed(&s->alloc_bits[idx / 64]);
+	if (!(alloc & bit) && !span_is_allocated(s, idx))
+		return SPAN_FREE_BAD;
 	atomic_word *w = &s->free_bits[idx / 64];
 	uintptr_t old = atomic_load_relaxed(w);
 	for (;;) {
 		if (old & bit)
-			return false; /* already pending: double free */
+			return SPAN_FREE_BAD; /* already pending: double free */
 		uintptr_t seen = atomic_cas_full(w, old, old | bit);
 		if (seen == old)
 			break;
 		old = seen;
 	}
-	*nfreed = atomic_add_full(span_nfreed(s), 1) + 1; /* I4: after the bit */
-	return true;
+	if (TRI_LIKELY(old != 0 && (old | bit) != alloc))
+		return SPAN_FREE_OK;
+	return span_free_check(s, idx / 64, old == 0);
 }
+
+/* True when some slot has a pending free (plain loads: a hint unless the
+ * caller holds the span's mcentral lock and no free is in flight). */
+bool span_has_pending(const mspan *s);
+/* True when every allocated slot of a settled span is pending free. */
+bool span_all_pending(const mspan *s);
 
 /* Fold the slots below freeindex into alloc_bits (normalise) and recount
  * alloc_count. Called when the span leaves an mcache. */

@@ -59,17 +59,24 @@ START_TEST(free_bits_and_reclaim)
 		take_all(s);
 		span_settle(s);
 		ck_assert_uint_eq(s->alloc_count, s->nelems);
-		uintptr_t nfreed = 0, freed = 0;
+		uintptr_t freed = 0;
+		ck_assert(!span_has_pending(s));
 		for (uintptr_t i = 0; i < s->nelems; i += 3) {
-			ck_assert(span_free_slot(s, i, &nfreed));
-			ck_assert(!span_free_slot(s, i, &nfreed)); /* twice */
+			/* Only the span's first pending free (or one that
+			 * leaves every slot pending) asks mcentral to look. */
+			enum span_free_result want =
+				freed == 0 || s->nelems == 1 ? SPAN_FREE_CHECK
+				                             : SPAN_FREE_OK;
+			ck_assert_int_eq(span_free_slot(s, i), want);
+			ck_assert_int_eq(span_free_slot(s, i), SPAN_FREE_BAD);
 			ck_assert(!span_is_allocated(s, i));
 			freed++;
 		}
-		ck_assert_uint_eq(nfreed, freed);
+		ck_assert(span_has_pending(s));
+		ck_assert(!span_all_pending(s) || s->nelems == 1);
 		ck_assert_uint_eq(span_reclaim(s), freed);
 		ck_assert_uint_eq(s->alloc_count, s->nelems - freed);
-		ck_assert_uint_eq(*span_nfreed(s), 0);
+		ck_assert(!span_has_pending(s));
 		for (uintptr_t i = 0; i < s->nelems; i += 3) /* exactly those */
 			ck_assert_uint_eq(span_next_free_index(s), i);
 		ck_assert_uint_eq(span_next_free_index(s), s->nelems);
@@ -79,24 +86,25 @@ START_TEST(free_bits_and_reclaim)
 }
 END_TEST
 
-/* Regression: a reclaim racing between a free's CAS and its fetch-add can
- * leave nfreed at "-1" for a moment, so that free's increment yields 0. The
- * free is valid and must succeed (it used to be reported as a double free,
- * seen with two threads in the ring benchmark). The window is forced here. */
-START_TEST(free_succeeds_when_count_is_transiently_negative)
+/* Freeing every slot of a settled span: the free that completes the last
+ * word reports SPAN_FREE_CHECK and the span is then all pending, which is
+ * what lets mcentral return it to the heap. (Replaces a pending counter
+ * whose transient "negative" values once reported a valid free as a double
+ * free with two threads: the bitmap is now the only state.) */
+START_TEST(last_free_reports_check)
 {
 	mspan *s = mheap_alloc_span(1, 10, spanclass_make(10, false));
 	ck_assert_ptr_nonnull(s);
 	take_all(s);
 	span_settle(s);
-	atomic_word *n = span_nfreed(s);
-	*n = (uintptr_t)-1; /* the reclaim subtracted a bit not yet counted */
-	uintptr_t nfreed = 12345;
-	ck_assert(span_free_slot(s, 7, &nfreed));
-	ck_assert_uint_eq(nfreed, 0);
-	ck_assert(!span_free_slot(s, 7, &nfreed)); /* a real double free */
-	*n = 1;
-	ck_assert_uint_eq(span_reclaim(s), 1);
+	for (uintptr_t i = 0; i + 1 < s->nelems; i++) {
+		ck_assert_int_ne(span_free_slot(s, i), SPAN_FREE_BAD);
+		ck_assert(!span_all_pending(s));
+	}
+	ck_assert_int_eq(span_free_slot(s, s->nelems - 1), SPAN_FREE_CHECK);
+	ck_assert(span_all_pending(s));
+	ck_assert_uint_eq(span_reclaim(s), s->nelems);
+	ck_assert_uint_eq(s->alloc_count, 0);
 	mheap_free_span(s);
 }
 END_TEST
@@ -126,7 +134,7 @@ START_TEST(central_reuses_freed_span)
 	ck_assert_ptr_nonnull(s);
 	ck_assert_uint_eq(s->nelems, 128);
 	tri_free(p[5]);
-	ck_assert_uint_eq(*span_nfreed(s), 1);
+	ck_assert(span_has_pending(s));
 	void *q = tri_malloc(64); /* refill: the span is reclaimed */
 	ck_assert_ptr_eq(q, p[5]);
 	for (int i = 0; i < 128; i++)
@@ -144,7 +152,7 @@ int main(void)
 	tcase_add_checked_fixture(tc, setup, unit_teardown);
 	tcase_add_test(tc, every_class_every_slot);
 	tcase_add_test(tc, free_bits_and_reclaim);
-	tcase_add_test(tc, free_succeeds_when_count_is_transiently_negative);
+	tcase_add_test(tc, last_free_reports_check);
 	tcase_add_test(tc, large_span);
 	tcase_add_test(tc, central_reuses_freed_span);
 	suite_add_tcase(s, tc);
