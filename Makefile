@@ -113,7 +113,8 @@ api: $(API_BINS)
 	    CK_DEFAULT_TIMEOUT=120 ./$$t; done
 
 symbols: $(B)/libtricolor.a $(B)/libtricolor.so
-	sh test/api/check_symbols.sh $(B)/libtricolor.a $(B)/libtricolor.so
+	sh test/api/check_symbols.sh include/tricolor.h $(B)/libtricolor.a \
+	    $(B)/libtricolor.so
 
 STRESS_SRCS := $(wildcard test/stress/*.c)
 STRESS_BINS := $(STRESS_SRCS:test/stress/%.c=$(B)/stress/%)

@@ -29,7 +29,6 @@ static uintptr_t cur_next, cur_end; /* I4; mheap.lock */
 static unsigned hint_index;          /* next hint to try; mheap.lock */
 static uintptr_t hint_addr;          /* where that hint continues */
 static atomic_word heap_sys_bytes;   /* committed for spans */
-static atomic_word meta_bytes;       /* heap_arena structs */
 
 #define NUM_HINTS 0x80
 
@@ -83,7 +82,6 @@ static bool register_arenas(uintptr_t base, size_t size)
 		if (!ha)
 			return false;
 		ha->base = a;
-		atomic_add_full(&meta_bytes, sizeof(heap_arena));
 		atomic_store_release((atomic_word *)&arena_index[i],
 		                     (uintptr_t)ha);
 	}
@@ -151,9 +149,4 @@ size_t arena_take_range(uintptr_t base, size_t size)
 uint64_t arena_heap_sys(void)
 {
 	return atomic_load_relaxed(&heap_sys_bytes);
-}
-
-uint64_t arena_meta_sys(void)
-{
-	return atomic_load_relaxed(&meta_bytes);
 }

@@ -94,8 +94,6 @@ TRI_LOCKED size_t arena_take_range(uintptr_t base, size_t size);
 
 /* Bytes of heap address space committed for spans. */
 uint64_t arena_heap_sys(void);
-/* Bytes of metadata: the index pages touched and heap_arena structs. */
-uint64_t arena_meta_sys(void);
 
 
 #endif /* TRI_ARENA_H */

@@ -3,7 +3,7 @@
  * ranked mutex.
  *
  * Invariants:
- *   I1. Nothing here allocates: tri_fatal and tri_format use only the
+ *   I1. Nothing here allocates: base_fatal and base_format use only the
  *       caller's stack and write(2), so they work with the heap corrupt.
  *   I2. At TRI_DEBUG >= 2 a thread only acquires a lock whose rank is higher
  *       than every lock it holds (the order is listed in base.h).
@@ -97,7 +97,7 @@ static void vformat(struct fmtbuf *b, const char *f, va_list ap)
 	b->p[b->len] = '\0';
 }
 
-size_t tri_format(char *buf, size_t cap, const char *fmt, ...)
+size_t base_format(char *buf, size_t cap, const char *fmt, ...)
 {
 	struct fmtbuf b = {buf, 0, cap};
 	va_list ap;
@@ -122,7 +122,7 @@ static void write_line(const char *fmt, va_list ap)
 	}
 }
 
-void tri_fatal(const char *fmt, ...)
+void base_fatal(const char *fmt, ...)
 {
 	va_list ap;
 	va_start(ap, fmt);
@@ -131,7 +131,7 @@ void tri_fatal(const char *fmt, ...)
 	abort();
 }
 
-void tri_warn(const char *fmt, ...)
+void base_warn(const char *fmt, ...)
 {
 	va_list ap;
 	va_start(ap, fmt);
@@ -139,9 +139,9 @@ void tri_warn(const char *fmt, ...)
 	va_end(ap);
 }
 
-void tri_assert_fail(const char *expr, const char *file, int line)
+void base_assert_fail(const char *expr, const char *file, int line)
 {
-	tri_fatal("assertion failed: %s (%s:%d)", expr, file, line);
+	base_fatal("assertion failed: %s (%s:%d)", expr, file, line);
 }
 
 /* ---- ranked mutex ---- */
@@ -150,18 +150,29 @@ void tri_assert_fail(const char *expr, const char *file, int line)
 static __thread enum lock_rank held_ranks[8];
 static __thread int held_depth;
 
-void tri_mutex_init(tri_mutex *l, enum lock_rank rank)
+void base_mutex_init(base_mutex *l, enum lock_rank rank)
 {
 	pthread_mutex_init(&l->m, NULL);
 	l->rank = rank;
 }
 
-void tri_mutex_reinit(tri_mutex *l)
+void base_mutex_reinit(base_mutex *l)
 {
-	tri_mutex_init(l, l->rank);
+	base_mutex_init(l, l->rank);
+	held_depth = 0; /* the forking thread held them all in prepare */
 }
 
-void tri_mutex_lock(tri_mutex *l)
+void base_mutex_fork_lock(base_mutex *l)
+{
+	pthread_mutex_lock(&l->m);
+}
+
+void base_mutex_fork_unlock(base_mutex *l)
+{
+	pthread_mutex_unlock(&l->m);
+}
+
+void base_mutex_lock(base_mutex *l)
 {
 	if (TRI_DEBUG >= 2) {
 		TRI_ASSERT2(held_depth < 8);
@@ -174,7 +185,7 @@ void tri_mutex_lock(tri_mutex *l)
 		held_ranks[held_depth++] = l->rank;
 }
 
-void tri_mutex_unlock(tri_mutex *l)
+void base_mutex_unlock(base_mutex *l)
 {
 	if (TRI_DEBUG >= 2) {
 		TRI_ASSERT2(held_depth > 0 &&

@@ -6,7 +6,8 @@
  *   0  release: no asserts.
  *   1  TRI_ASSERT checks cheap invariants.
  *   2  internal pre/postconditions (TRI_ASSERT2), lock ownership.
- *   3  expensive walkers (<module>_check()) at phase boundaries.
+ *   3  expensive walkers: the tables are verified at init, and the unit
+ *      suites (built at this level) run the <module>_check() walkers.
  * Code tests the level with `if (TRI_DEBUG >= n)`, never with #if inside a
  * function body, so every branch compiles in every build. Struct layouts never
  * depend on the level.
@@ -14,9 +15,6 @@
  * Atomics: only through the wrappers below, over libatomic_ops' MIT core. The
  * name states the memory order; every acquire names its release partner in a
  * comment at the call site.
- *
- * Test knobs (TRI_TEST_SMALL_CACHES): a test build may shrink buffers so slow
- * paths run constantly; the knobs are constants here, never struct changes.
  */
 #ifndef TRI_BASE_H
 #define TRI_BASE_H
@@ -51,21 +49,21 @@
 
 /* Fatal errors: format into a stack buffer, write(2) one line, abort().
  * Never allocates, so it is safe with the heap in any state. */
-TRI_COLD TRI_NORETURN TRI_PRINTF(1, 2) void tri_fatal(const char *fmt, ...);
-/* As tri_fatal, but only writes the line (for warnings). */
-TRI_COLD TRI_PRINTF(1, 2) void tri_warn(const char *fmt, ...);
-TRI_COLD TRI_NORETURN void tri_assert_fail(const char *expr, const char *file,
+TRI_COLD TRI_NORETURN TRI_PRINTF(1, 2) void base_fatal(const char *fmt, ...);
+/* As base_fatal, but only writes the line (for warnings). */
+TRI_COLD TRI_PRINTF(1, 2) void base_warn(const char *fmt, ...);
+TRI_COLD TRI_NORETURN void base_assert_fail(const char *expr, const char *file,
                                            int line);
 
 #define TRI_ASSERT(e)                                                        \
 	do {                                                                 \
 		if (TRI_DEBUG >= 1 && TRI_UNLIKELY(!(e)))                    \
-			tri_assert_fail(#e, __FILE__, __LINE__);             \
+			base_assert_fail(#e, __FILE__, __LINE__);             \
 	} while (0)
 #define TRI_ASSERT2(e)                                                       \
 	do {                                                                 \
 		if (TRI_DEBUG >= 2 && TRI_UNLIKELY(!(e)))                    \
-			tri_assert_fail(#e, __FILE__, __LINE__);             \
+			base_assert_fail(#e, __FILE__, __LINE__);             \
 	} while (0)
 
 /* ---- atomics (libatomic_ops core) ---- */
@@ -119,11 +117,11 @@ TRI_INLINE void counter_add_local(volatile atomic_word *p, uintptr_t v)
  * A mutex with a rank. Ranks must strictly increase along any chain of
  * nested acquisitions; at TRI_DEBUG >= 2 each thread tracks the highest rank
  * it holds and asserts the order. The order is listed once, here:
- *   LOCK_RANK_THREADS   gc/threads.c   the registered-thread list
+ *   LOCK_RANK_THREADS   alloc/mcache.c    the registry of thread caches
  *   LOCK_RANK_MCENTRAL  alloc/mcentral.c  one per span class
- *   LOCK_RANK_MHEAP     alloc/mheap.c  page allocator, arenas, span structs
+ *   LOCK_RANK_MHEAP     alloc/mheap.c     page allocator, arena growth
  *   LOCK_RANK_FIXALLOC  alloc/fixalloc.c  each metadata allocator
- *   LOCK_RANK_OS        alloc/os.c     OS accounting
+ * (tri_init's once-lock is taken with no other held.)
  */
 enum lock_rank {
 	LOCK_RANK_NONE = 0,
@@ -131,19 +129,24 @@ enum lock_rank {
 	LOCK_RANK_MCENTRAL,
 	LOCK_RANK_MHEAP,
 	LOCK_RANK_FIXALLOC,
-	LOCK_RANK_OS,
 };
 
-typedef struct tri_mutex {
+typedef struct base_mutex {
 	pthread_mutex_t m;
 	enum lock_rank rank;
-} tri_mutex;
+} base_mutex;
 
-void tri_mutex_init(tri_mutex *l, enum lock_rank rank);
-void tri_mutex_lock(tri_mutex *l);
-void tri_mutex_unlock(tri_mutex *l);
-/* After fork(), in the child: make the lock usable again. */
-void tri_mutex_reinit(tri_mutex *l);
+void base_mutex_init(base_mutex *l, enum lock_rank rank);
+void base_mutex_lock(base_mutex *l);
+void base_mutex_unlock(base_mutex *l);
+/* fork(): the prepare handler takes every lock in rank order with
+ * base_mutex_fork_lock (no rank bookkeeping: it holds many locks of one
+ * rank); the parent releases them; the child makes them usable again with
+ * base_mutex_reinit (the child has one thread, and the lock's owner may
+ * not exist there). */
+void base_mutex_fork_lock(base_mutex *l);
+void base_mutex_fork_unlock(base_mutex *l);
+void base_mutex_reinit(base_mutex *l);
 
 /* ---- small helpers ---- */
 TRI_INLINE uintptr_t align_up(uintptr_t x, uintptr_t a)
@@ -166,7 +169,7 @@ TRI_INLINE unsigned popcount64(uint64_t x)
 /* Fill a caller's buffer with a formatted message, like snprintf but
  * async-signal-safe and allocation-free. Supports %s %d %u %zu %lu %llu %x
  * %lx %p %c %%. Returns the length written (always NUL-terminated). */
-size_t tri_format(char *buf, size_t cap, const char *fmt, ...)
+size_t base_format(char *buf, size_t cap, const char *fmt, ...)
 	TRI_PRINTF(3, 4);
 
 #endif /* TRI_BASE_H */

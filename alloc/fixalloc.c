@@ -11,16 +11,45 @@
 
 #define FIXALLOC_CHUNK (256 * TRI_KiB)
 
-void fixalloc_init(fixalloc *f, size_t size)
+/* Every fixalloc, for the fork handlers; written at init only. */
+#define MAX_FIXALLOCS 16
+static fixalloc *all_fixallocs[MAX_FIXALLOCS];
+static int num_fixallocs;
+
+static void remember(fixalloc *f)
 {
-	memset(f, 0, sizeof *f);
-	tri_mutex_init(&f->lock, LOCK_RANK_FIXALLOC);
-	f->size = align_up(size < 16 ? 16 : size, 16);
+	for (int i = 0; i < num_fixallocs; i++)
+		if (all_fixallocs[i] == f)
+			return;
+	if (num_fixallocs == MAX_FIXALLOCS)
+		base_fatal("fixalloc: more than %d allocators", MAX_FIXALLOCS);
+	all_fixallocs[num_fixallocs++] = f;
 }
 
-void fixalloc_reinit_after_fork(fixalloc *f)
+void fixalloc_fork_prepare(void)
 {
-	tri_mutex_reinit(&f->lock);
+	for (int i = 0; i < num_fixallocs; i++)
+		base_mutex_fork_lock(&all_fixallocs[i]->lock);
+}
+
+void fixalloc_fork_parent(void)
+{
+	for (int i = num_fixallocs - 1; i >= 0; i--)
+		base_mutex_fork_unlock(&all_fixallocs[i]->lock);
+}
+
+void fixalloc_fork_child(void)
+{
+	for (int i = 0; i < num_fixallocs; i++)
+		base_mutex_reinit(&all_fixallocs[i]->lock);
+}
+
+void fixalloc_init(fixalloc *f, size_t size)
+{
+	remember(f);
+	memset(f, 0, sizeof *f);
+	base_mutex_init(&f->lock, LOCK_RANK_FIXALLOC);
+	f->size = align_up(size < 16 ? 16 : size, 16);
 }
 
 /* Take a block from the current chunk, mapping a new one if needed. */
@@ -43,7 +72,7 @@ static void *carve(fixalloc *f)
 
 void *fixalloc_alloc(fixalloc *f)
 {
-	tri_mutex_lock(&f->lock);
+	base_mutex_lock(&f->lock);
 	void *p = f->free_list;
 	if (p) {
 		f->free_list = *(void **)p;
@@ -53,15 +82,15 @@ void *fixalloc_alloc(fixalloc *f)
 	}
 	if (p)
 		atomic_add_full(&f->inuse, 1);
-	tri_mutex_unlock(&f->lock);
+	base_mutex_unlock(&f->lock);
 	return p;
 }
 
 void fixalloc_free(fixalloc *f, void *p)
 {
-	tri_mutex_lock(&f->lock);
+	base_mutex_lock(&f->lock);
 	*(void **)p = f->free_list;
 	f->free_list = p;
 	atomic_add_full(&f->inuse, (uintptr_t)-1);
-	tri_mutex_unlock(&f->lock);
+	base_mutex_unlock(&f->lock);
 }

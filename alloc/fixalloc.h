@@ -17,7 +17,7 @@
 #include "base.h"
 
 typedef struct fixalloc {
-	tri_mutex lock;
+	base_mutex lock;
 	size_t size;          /* block size, a multiple of 16 */
 	void *free_list;      /* returned blocks; lock */
 	char *chunk;          /* current chunk; lock */
@@ -30,7 +30,9 @@ void fixalloc_init(fixalloc *f, size_t size);
 /* A zeroed block, or NULL if the OS refused memory. */
 void *fixalloc_alloc(fixalloc *f);
 void fixalloc_free(fixalloc *f, void *p);
-/* Make the lock usable in a fork child. */
-void fixalloc_reinit_after_fork(fixalloc *f);
+/* fork() handlers over every fixalloc ever initialised (see base.h). */
+void fixalloc_fork_prepare(void);
+void fixalloc_fork_parent(void);
+void fixalloc_fork_child(void);
 
 #endif /* TRI_FIXALLOC_H */

@@ -10,8 +10,8 @@
  *          alloc_cache (span_next_free_fast); refill out of line.
  *   large  n > 32 KiB: a span of its own straight from mheap.
  * Budget: the small fast path is the class lookup, one TLS load, the
- * ctz/shift/bump of span_next_free_fast, two counter bumps and the zeroing
- * of a reused slot -- no lock, no atomic read-modify-write.
+ * ctz/shift/bump of span_next_free_fast, one per-class counter bump and the
+ * zeroing of a reused slot -- no lock, no atomic read-modify-write.
  *
  * Invariants:
  *   I1. Every pointer returned points at zeroed memory of at least n bytes.
@@ -27,22 +27,60 @@
 #include "arena.h"
 #include "mcache.h"
 #include "mcentral.h"
+#include "fixalloc.h"
 #include "mheap.h"
+#include "os.h"
 
-/* Larger requests cannot be met on amd64 (47-bit user space). */
+/* Larger requests cannot be met on amd64 (47-bit user space); requests
+ * beyond RAM + swap are refused too (max_alloc, set at init). */
 #define MAX_ALLOC ((size_t)1 << 46)
+static size_t max_alloc = MAX_ALLOC;
 
 /* Initialisation retries after a failure (the OS may refuse once and
  * succeed later); init_done is set with release once everything is up. */
 static pthread_mutex_t init_lock = PTHREAD_MUTEX_INITIALIZER;
 static atomic_word init_done;
 
+/* fork(): every heap lock, in the rank order of base.h. */
+static void fork_prepare(void)
+{
+	mcache_fork_prepare();   /* LOCK_RANK_THREADS */
+	mcentral_fork_prepare(); /* LOCK_RANK_MCENTRAL */
+	mheap_fork_prepare();    /* LOCK_RANK_MHEAP */
+	fixalloc_fork_prepare(); /* LOCK_RANK_FIXALLOC */
+}
+
+static void fork_parent(void)
+{
+	fixalloc_fork_parent();
+	mheap_fork_parent();
+	mcentral_fork_parent();
+	mcache_fork_parent();
+}
+
+static void fork_child(void)
+{
+	fixalloc_fork_child();
+	mheap_fork_child();
+	mcentral_fork_child();
+	mcache_fork_child();
+}
+
 static bool init_heap(void)
 {
 	if (TRI_DEBUG >= 3 && !sizeclass_check())
-		tri_fatal("size class tables are inconsistent");
+		base_fatal("size class tables are inconsistent");
 	mcentral_init();
-	return mheap_init() && mcache_init();
+	uint64_t limit = os_memory_limit();
+	if (limit < max_alloc)
+		max_alloc = (size_t)limit;
+	if (!mheap_init() || !mcache_init())
+		return false;
+	static bool atfork_done;
+	if (!atfork_done)
+		atfork_done = pthread_atfork(fork_prepare, fork_parent,
+		                             fork_child) == 0;
+	return atfork_done;
 }
 
 TRI_API int tri_init(void)
@@ -105,7 +143,7 @@ TRI_INLINE void *malloc_small(mcache *c, size_t n, bool noscan)
 
 static TRI_NOINLINE void *malloc_large(mcache *c, size_t n, bool noscan)
 {
-	if (n > MAX_ALLOC)
+	if (n > max_alloc)
 		return out_of_memory();
 	size_t npages = (n + PAGE_SIZE - 1) / PAGE_SIZE;
 	mspan *s = mheap_alloc_span(npages, 0, spanclass_make(0, noscan));
@@ -225,20 +263,20 @@ static mspan *span_of_checked(const void *p, const char *caller)
 	uintptr_t a = (uintptr_t)p;
 	mspan *s = arena_span_of(a);
 	if (!s || span_state(s) != SPAN_IN_USE || a < s->base || a >= s->limit)
-		tri_fatal("%s(%p): pointer not allocated by tricolor "
+		base_fatal("%s(%p): pointer not allocated by tricolor "
 		          "(or already freed)", caller, p);
 	return s;
 }
 
 static void interior(const void *p, uintptr_t start, const char *caller)
 {
-	tri_fatal("%s(%p): not the start of an object (object at %p)", caller,
+	base_fatal("%s(%p): not the start of an object (object at %p)", caller,
 	          p, (void *)start);
 }
 
 static void unallocated(const void *p, const char *caller)
 {
-	tri_fatal("%s(%p): object not allocated (double free?)", caller, p);
+	base_fatal("%s(%p): object not allocated (double free?)", caller, p);
 }
 
 /* Slot index of the small object at p, checked to be an allocated start. */

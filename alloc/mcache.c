@@ -13,8 +13,9 @@
  * allocations privately in tiny_count (so the fast path does no atomic);
  * when the owner gives the block up it adds tiny_count - TINY_OWNED. Frees
  * subtract 1. Whoever brings live to 0 frees the block's 16-byte slot.
- * A block holds at most 16 objects, so live stays within 1..TINY_OWNED+16
- * while owned and never reaches 0 then.
+ * A block holds at most 16 objects and the owner's count is published only
+ * when it lets go, so while owned live stays within TINY_OWNED-16 ..
+ * TINY_OWNED and never reaches 0.
  *
  * Concurrency: mcache_list_lock (LOCK_RANK_THREADS; it is taken before any
  * mcentral) protects the registry and `retired`.
@@ -31,7 +32,7 @@ mspan mcache_empty_span; /* alloc_cache 0, nelems 0: always refill */
 __thread mcache *mcache_tls __attribute__((tls_model("initial-exec")));
 
 static fixalloc mcache_alloc;
-static tri_mutex mcache_list_lock;
+static base_mutex mcache_list_lock;
 static mcache *mcache_list;   /* mcache_list_lock */
 static mcache_stats retired;  /* mcache_list_lock */
 static pthread_key_t mcache_key;
@@ -46,7 +47,7 @@ bool mcache_init(void)
 {
 	static bool key_made;
 	fixalloc_init(&mcache_alloc, sizeof(mcache));
-	tri_mutex_init(&mcache_list_lock, LOCK_RANK_THREADS);
+	base_mutex_init(&mcache_list_lock, LOCK_RANK_THREADS);
 	if (!key_made)
 		key_made = pthread_key_create(&mcache_key, mcache_destructor)
 		           == 0;
@@ -64,12 +65,12 @@ mcache *mcache_get_slow(void)
 		return NULL;
 	for (unsigned i = 0; i < NUM_CENTRALS; i++)
 		c->alloc[i] = &mcache_empty_span; /* I1 */
-	tri_mutex_lock(&mcache_list_lock);
+	base_mutex_lock(&mcache_list_lock);
 	c->next = mcache_list;
 	if (mcache_list)
 		mcache_list->prev = c;
 	mcache_list = c;
-	tri_mutex_unlock(&mcache_list_lock);
+	base_mutex_unlock(&mcache_list_lock);
 	pthread_setspecific(mcache_key, c);
 	mcache_tls = c;
 	return c;
@@ -96,7 +97,7 @@ bool mcache_release(void)
 			mcentral_uncache_span(c->alloc[i], c);
 		c->alloc[i] = &mcache_empty_span;
 	}
-	tri_mutex_lock(&mcache_list_lock);
+	base_mutex_lock(&mcache_list_lock);
 	add_stats(&retired, &c->stats);
 	if (c->prev)
 		c->prev->next = c->next;
@@ -104,7 +105,7 @@ bool mcache_release(void)
 		mcache_list = c->next;
 	if (c->next)
 		c->next->prev = c->prev;
-	tri_mutex_unlock(&mcache_list_lock);
+	base_mutex_unlock(&mcache_list_lock);
 	mcache_tls = NULL;
 	pthread_setspecific(mcache_key, NULL);
 	fixalloc_free(&mcache_alloc, c);
@@ -130,9 +131,9 @@ static void tiny_drop(mspan *s, uintptr_t idx, unsigned drop,
 {
 	unsigned char *live = &s->tiny[idx].live;
 	unsigned old = AO_char_fetch_and_add_full(live, (unsigned char)-drop);
-	if (old < drop)
-		tri_fatal("%s(%p): double free (tiny object already freed)",
-		          caller, p);
+	if (old < drop) /* unreachable unless metadata is corrupt: tri_free
+	                   checks each tiny object's freed bit first */
+		base_fatal("%s(%p): tiny block count underflow", caller, p);
 	if (old == drop) {
 		mcache *c = mcache_tls ? mcache_tls : mcache_get_slow();
 		if (c)
@@ -163,12 +164,36 @@ void mcache_tiny_put(mspan *s, uintptr_t idx, const char *caller,
 	tiny_drop(s, idx, 1, caller, p);
 }
 
+void mcache_fork_prepare(void)
+{
+	base_mutex_fork_lock(&mcache_list_lock);
+}
+
+void mcache_fork_parent(void)
+{
+	base_mutex_fork_unlock(&mcache_list_lock);
+}
+
+void mcache_fork_child(void)
+{
+	base_mutex_reinit(&mcache_list_lock);
+	mcache *self = mcache_tls;
+	for (mcache *c = mcache_list, *next; c; c = next) {
+		next = c->next;
+		if (c != self)
+			add_stats(&retired, &c->stats);
+	}
+	mcache_list = self;
+	if (self)
+		self->next = self->prev = NULL;
+}
+
 void mcache_sum_stats(mcache_stats *out)
 {
 	memset(out, 0, sizeof *out);
-	tri_mutex_lock(&mcache_list_lock);
+	base_mutex_lock(&mcache_list_lock);
 	add_stats(out, &retired);
 	for (mcache *c = mcache_list; c; c = c->next)
 		add_stats(out, &c->stats);
-	tri_mutex_unlock(&mcache_list_lock);
+	base_mutex_unlock(&mcache_list_lock);
 }

@@ -69,6 +69,13 @@ void mcache_release_tiny(mcache *c);
  * when it was the last. */
 void mcache_tiny_put(mspan *s, uintptr_t idx, const char *caller,
                      const void *p);
+/* fork() handlers (see base.h). In the child only the forking thread
+ * exists: the other threads' caches are folded into `retired` and dropped
+ * from the registry (their cached spans stay cached: that memory is not
+ * reused in the child, it is not corrupted). */
+void mcache_fork_prepare(void);
+void mcache_fork_parent(void);
+void mcache_fork_child(void);
 /* Sum every thread's counters (live and exited) into *out. */
 void mcache_sum_stats(mcache_stats *out);
 

@@ -21,7 +21,7 @@ typedef struct span_list {
 } span_list;
 
 typedef struct mcentral {
-	tri_mutex lock;
+	base_mutex lock;
 	span_list partial; /* I1; lock */
 	span_list full;    /* I1; lock */
 } TRI_ALIGNED(TRI_CACHELINE) mcentral;
@@ -31,7 +31,25 @@ static mcentral centrals[NUM_CENTRALS];
 void mcentral_init(void)
 {
 	for (unsigned i = 0; i < NUM_CENTRALS; i++)
-		tri_mutex_init(&centrals[i].lock, LOCK_RANK_MCENTRAL);
+		base_mutex_init(&centrals[i].lock, LOCK_RANK_MCENTRAL);
+}
+
+void mcentral_fork_prepare(void)
+{
+	for (unsigned i = 0; i < NUM_CENTRALS; i++)
+		base_mutex_fork_lock(&centrals[i].lock);
+}
+
+void mcentral_fork_parent(void)
+{
+	for (unsigned i = NUM_CENTRALS; i-- > 0;)
+		base_mutex_fork_unlock(&centrals[i].lock);
+}
+
+void mcentral_fork_child(void)
+{
+	for (unsigned i = 0; i < NUM_CENTRALS; i++)
+		base_mutex_reinit(&centrals[i].lock);
 }
 
 unsigned mcentral_index_of(const mspan *s)
@@ -111,7 +129,7 @@ static mspan *pick_partial(mcentral *c, const void *owner)
 mspan *mcentral_cache_span(unsigned ci, const void *owner)
 {
 	mcentral *c = &centrals[ci];
-	tri_mutex_lock(&c->lock);
+	base_mutex_lock(&c->lock);
 	mspan *s;
 	while ((s = pick_partial(c, owner)) != NULL) {
 		TRI_ASSERT(s->location == SPAN_LOC_PARTIAL); /* I1 */
@@ -123,7 +141,7 @@ mspan *mcentral_cache_span(unsigned ci, const void *owner)
 	}
 	if (s)
 		AO_char_store(&s->location, SPAN_LOC_CACHED);
-	tri_mutex_unlock(&c->lock);
+	base_mutex_unlock(&c->lock);
 	if (!s) {
 		s = grow(ci);
 		if (s)
@@ -147,7 +165,7 @@ static void release_if_empty_locked(mcentral *c, mspan *s)
 void mcentral_uncache_span(mspan *s, const void *owner)
 {
 	mcentral *c = &centrals[mcentral_index_of(s)];
-	tri_mutex_lock(&c->lock);
+	base_mutex_lock(&c->lock);
 	TRI_ASSERT(s->location == SPAN_LOC_CACHED); /* I1 */
 	span_settle(s);
 	s->last_owner = owner;
@@ -155,13 +173,13 @@ void mcentral_uncache_span(mspan *s, const void *owner)
 	file_span(c, s, pending || s->alloc_count < s->nelems
 	                        ? SPAN_LOC_PARTIAL : SPAN_LOC_FULL);
 	release_if_empty_locked(c, s);
-	tri_mutex_unlock(&c->lock);
+	base_mutex_unlock(&c->lock);
 }
 
 void mcentral_freed_slow(mspan *s, unsigned gen)
 {
 	mcentral *c = &centrals[mcentral_index_of(s)];
-	tri_mutex_lock(&c->lock);
+	base_mutex_lock(&c->lock);
 	if (AO_int_load(&s->gen) == gen) { /* still the same span */
 		if (s->location == SPAN_LOC_FULL) { /* I2 */
 			unfile_span(c, s);
@@ -169,7 +187,7 @@ void mcentral_freed_slow(mspan *s, unsigned gen)
 		}
 		release_if_empty_locked(c, s);
 	}
-	tri_mutex_unlock(&c->lock);
+	base_mutex_unlock(&c->lock);
 }
 
 void mcentral_free_object(mspan *s, uintptr_t idx, const char *caller,
@@ -181,7 +199,7 @@ void mcentral_free_object(mspan *s, uintptr_t idx, const char *caller,
 	unsigned gen = AO_int_load(&s->gen);
 	enum span_free_result r = span_free_slot(s, idx);
 	if (r == SPAN_FREE_BAD)
-		tri_fatal("%s(%p): object not allocated (double free?)", caller,
+		base_fatal("%s(%p): object not allocated (double free?)", caller,
 		          p);
 	if (r == SPAN_FREE_CHECK)
 		mcentral_freed_slow(s, gen);
@@ -200,10 +218,10 @@ bool mcentral_check(void)
 	bool ok = true;
 	for (unsigned i = 0; i < NUM_CENTRALS && ok; i++) {
 		mcentral *c = &centrals[i];
-		tri_mutex_lock(&c->lock);
+		base_mutex_lock(&c->lock);
 		ok = check_list(&c->partial, SPAN_LOC_PARTIAL) &&
 		     check_list(&c->full, SPAN_LOC_FULL);
-		tri_mutex_unlock(&c->lock);
+		base_mutex_unlock(&c->lock);
 	}
 	return ok;
 }

@@ -50,6 +50,10 @@ void mcentral_free_object(mspan *s, uintptr_t idx, const char *caller,
  * full span to partial (I2) or give an empty, uncached span back (I3). gen
  * was read before the free's CAS (the span may be reused after it). */
 void mcentral_freed_slow(mspan *s, unsigned gen);
+/* fork() handlers (see base.h): all central locks, in index order. */
+void mcentral_fork_prepare(void);
+void mcentral_fork_parent(void);
+void mcentral_fork_child(void);
 /* Walk every list and check the spans on it. */
 bool mcentral_check(void);
 

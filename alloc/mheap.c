@@ -16,7 +16,7 @@
 #include "arena.h"
 #include "pages.h"
 
-static tri_mutex mheap_lock;
+static base_mutex mheap_lock;
 static atomic_word inuse_bytes; /* I2 */
 static atomic_word span_gen;    /* source of mspan.gen */
 
@@ -32,7 +32,7 @@ static unsigned next_gen(void)
 
 bool mheap_init(void)
 {
-	tri_mutex_init(&mheap_lock, LOCK_RANK_MHEAP);
+	base_mutex_init(&mheap_lock, LOCK_RANK_MHEAP);
 	span_init_allocators();
 	return arena_init();
 }
@@ -68,10 +68,10 @@ mspan *mheap_alloc_span(size_t npages, unsigned sizeclass, spanclass_t spc)
 	mspan *s = span_struct_alloc();
 	if (!s)
 		return NULL;
-	tri_mutex_lock(&mheap_lock);
+	base_mutex_lock(&mheap_lock);
 	uintptr_t base = alloc_pages_locked(npages);
 	if (!base) {
-		tri_mutex_unlock(&mheap_lock);
+		base_mutex_unlock(&mheap_lock);
 		span_struct_free(s);
 		return NULL;
 	}
@@ -79,7 +79,7 @@ mspan *mheap_alloc_span(size_t npages, unsigned sizeclass, spanclass_t spc)
 		for (size_t i = 0; i < npages; i++) {
 			mspan *o = arena_span_of(base + i * PAGE_SIZE);
 			if (o && atomic_load_relaxed(&o->state) == SPAN_IN_USE)
-				tri_fatal("mheap: page %p handed out while span "
+				base_fatal("mheap: page %p handed out while span "
 				          "%p (base %p, %zu pages) uses it",
 				          (void *)(base + i * PAGE_SIZE), (void *)o,
 				          (void *)o->base, o->npages);
@@ -91,7 +91,7 @@ mspan *mheap_alloc_span(size_t npages, unsigned sizeclass, spanclass_t spc)
 	s->needzero = s->zero_bytes != 0;
 	arena_set_spans(base, npages, s);
 	set_page_in_use(base, true);
-	tri_mutex_unlock(&mheap_lock);
+	base_mutex_unlock(&mheap_lock);
 	atomic_add_full(&inuse_bytes, npages * PAGE_SIZE); /* I2 */
 
 	bool ok = sizeclass ? span_init_small(s, sizeclass, spc)
@@ -109,15 +109,30 @@ void mheap_free_span(mspan *s)
 	atomic_store_release(&s->state, SPAN_DEAD);
 	AO_int_store(&s->gen, 0); /* stale holders see a change */
 	span_free_bits(s);
-	tri_mutex_lock(&mheap_lock);
+	base_mutex_lock(&mheap_lock);
 	set_page_in_use(s->base, false);
 	bool filed = pages_free(s->base, s->npages);
-	tri_mutex_unlock(&mheap_lock);
+	base_mutex_unlock(&mheap_lock);
 	if (!filed) /* out of metadata: the pages leak, the heap stays sane */
-		tri_warn("mheap: leaking %zu pages at %p (no metadata)",
+		base_warn("mheap: leaking %zu pages at %p (no metadata)",
 		         s->npages, (void *)s->base);
 	atomic_add_full(&inuse_bytes, (uintptr_t)0 - s->npages * PAGE_SIZE);
 	span_struct_free(s);
+}
+
+void mheap_fork_prepare(void)
+{
+	base_mutex_fork_lock(&mheap_lock);
+}
+
+void mheap_fork_parent(void)
+{
+	base_mutex_fork_unlock(&mheap_lock);
+}
+
+void mheap_fork_child(void)
+{
+	base_mutex_reinit(&mheap_lock);
 }
 
 uint64_t mheap_inuse_bytes(void)
@@ -127,16 +142,16 @@ uint64_t mheap_inuse_bytes(void)
 
 uint64_t mheap_free_bytes(void)
 {
-	tri_mutex_lock(&mheap_lock);
+	base_mutex_lock(&mheap_lock);
 	uint64_t n = pages_free_count() * PAGE_SIZE;
-	tri_mutex_unlock(&mheap_lock);
+	base_mutex_unlock(&mheap_lock);
 	return n;
 }
 
 bool mheap_check(void)
 {
-	tri_mutex_lock(&mheap_lock);
+	base_mutex_lock(&mheap_lock);
 	bool ok = pages_check();
-	tri_mutex_unlock(&mheap_lock);
+	base_mutex_unlock(&mheap_lock);
 	return ok;
 }

@@ -28,6 +28,11 @@ mspan *mheap_alloc_span(size_t npages, unsigned sizeclass, spanclass_t spc);
 /* Give an in-use span's pages back to the page allocator. */
 void mheap_free_span(mspan *s);
 
+/* fork() handlers for mheap.lock (see base.h). */
+void mheap_fork_prepare(void);
+void mheap_fork_parent(void);
+void mheap_fork_child(void);
+
 /* Statistics. */
 uint64_t mheap_inuse_bytes(void);
 uint64_t mheap_free_bytes(void);

@@ -7,14 +7,16 @@
  * madvise(MADV_DONTNEED), after which the kernel supplies zero pages.
  *
  * Invariants:
- *   I1. committed_bytes counts bytes made read/write by os_commit/os_map and
- *       not yet unmapped (atomic, relaxed: a statistic).
+ *   I1. committed_bytes counts bytes made read/write by os_commit/os_map
+ *       (atomic, relaxed: a statistic). os_unmap is only used on ranges that
+ *       were never committed, so it does not subtract.
  *   I2. A failing call leaves no partial mapping behind.
  */
 #include "os.h"
 
 #include <errno.h>
 #include <sys/mman.h>
+#include <sys/sysinfo.h>
 
 #ifndef MAP_FIXED_NOREPLACE
 #define MAP_FIXED_NOREPLACE 0x100000
@@ -104,6 +106,14 @@ void *os_map(size_t size)
 		return NULL;
 	atomic_add_full(&committed_bytes, size);
 	return p;
+}
+
+uint64_t os_memory_limit(void)
+{
+	struct sysinfo si;
+	if (sysinfo(&si) != 0)
+		return UINT64_MAX;
+	return ((uint64_t)si.totalram + si.totalswap) * si.mem_unit;
 }
 
 uint64_t os_committed_bytes(void)

@@ -27,10 +27,15 @@ bool os_commit(void *p, size_t size);
  * false if the OS refused (the memory stays valid and its contents
  * unspecified). */
 bool os_release(void *p, size_t size);
-/* Return [p, p+size) to the OS entirely. */
+/* Return [p, p+size), never committed, to the OS entirely. */
 void os_unmap(void *p, size_t size);
 /* Map size bytes of zeroed read/write memory for metadata; NULL on failure. */
 void *os_map(size_t size);
+
+/* RAM plus swap: no single request larger than this can ever be met
+ * (Linux's heuristic overcommit refuses it too), so callers reject it
+ * before touching any metadata. */
+uint64_t os_memory_limit(void);
 
 /* Bytes currently mapped read/write by tricolor (all kinds). */
 uint64_t os_committed_bytes(void);

@@ -275,7 +275,7 @@ static void check_run(const mspan *s, struct walk *w)
 	     p += PAGE_SIZE)
 		ok = arena_span_of(p) == NULL; /* I2 */
 	if (!ok) {
-		tri_warn("pages: bad free run %p (%zu pages)", (void *)s->base,
+		base_warn("pages: bad free run %p (%zu pages)", (void *)s->base,
 		         s->npages);
 		w->ok = false;
 	}
@@ -292,7 +292,7 @@ static void check_treap(const mspan *t, const mspan *lo, const mspan *hi,
 	    (hi && !key_less(t, hi)) ||
 	    (t->tleft && t->tleft->tprio > t->tprio) ||
 	    (t->tright && t->tright->tprio > t->tprio)) { /* I3 */
-		tri_warn("pages: treap order broken at %p", (void *)t->base);
+		base_warn("pages: treap order broken at %p", (void *)t->base);
 		w->ok = false;
 	}
 	check_run(t, w);
@@ -315,7 +315,7 @@ bool pages_check(void)
 	}
 	check_treap(treap_root, NULL, NULL, &w);
 	if (w.pages != free_pages) { /* I4 */
-		tri_warn("pages: %zu free pages counted, %zu recorded", w.pages,
+		base_warn("pages: %zu free pages counted, %zu recorded", w.pages,
 		         free_pages);
 		w.ok = false;
 	}

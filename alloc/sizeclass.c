@@ -68,14 +68,14 @@ bool sizeclass_check(void)
 		size_t size = class_to_size[c];
 		size_t span = class_to_allocnpages[c] * PAGE_SIZE;
 		if (size <= class_to_size[c - 1] || size > span) { /* I1, I3 */
-			tri_warn("sizeclass: class %u size %zu out of order",
+			base_warn("sizeclass: class %u size %zu out of order",
 			         c, size);
 			return false;
 		}
 		for (size_t off = 0; off < span; off++) { /* I3 */
 			uint64_t q = ((uint64_t)off * class_to_divmul[c]) >> 32;
 			if (q != off / size) {
-				tri_warn("sizeclass: divmul wrong for class %u "
+				base_warn("sizeclass: divmul wrong for class %u "
 				         "offset %zu", c, off);
 				return false;
 			}
@@ -87,7 +87,7 @@ bool sizeclass_check(void)
 			return false;
 		if (class_to_size[c] < n ||
 		    (c > 1 && class_to_size[c - 1] >= n)) {
-			tri_warn("sizeclass: size %zu maps to class %u", n, c);
+			base_warn("sizeclass: size %zu maps to class %u", n, c);
 			return false;
 		}
 	}

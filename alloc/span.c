@@ -257,7 +257,7 @@ bool span_check(const mspan *s)
 			why = "free bit outside the span"; /* I4 */
 	}
 	if (why)
-		tri_warn("span %p (base %p, class %u): %s", (void *)s,
+		base_warn("span %p (base %p, class %u): %s", (void *)s,
 		         (void *)s->base, (unsigned)s->spanclass, why);
 	return why == NULL;
 }

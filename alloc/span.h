@@ -116,8 +116,8 @@ TRI_INLINE unsigned span_nwords(unsigned nelems)
 
 TRI_INLINE uintptr_t span_state(const mspan *s)
 {
-	return atomic_load_acquire((atomic_word *)&s->state); /* I5: pairs
-	                                       with span_publish's release */
+	/* I5: pairs with the release store in mheap_alloc_span. */
+	return atomic_load_acquire((atomic_word *)&s->state);
 }
 
 /* Object index of offset off in the span (I6). */

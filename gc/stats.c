@@ -8,8 +8,12 @@
  * The collector fields stay 0 until the collector exists.
  *
  * Invariants:
- *   I1. total_alloc >= heap_alloc, mallocs >= frees, heap_sys >= heap_inuse
- *       in every snapshot (the counters are summed under one lock).
+ *   I1. total_alloc >= heap_alloc, mallocs >= frees, heap_sys >= heap_idle
+ *       in every snapshot. Each thread's counters are written by that
+ *       thread alone and read here without stopping it, so while threads
+ *       free each other's objects a free can be read before the matching
+ *       allocation; derived values are clamped, never wrapped. (The
+ *       collector will take exact snapshots with the world stopped.)
  */
 #include "stats.h"
 
@@ -20,6 +24,11 @@
 #include "../alloc/mheap.h"
 #include "../alloc/os.h"
 #include "../include/tricolor.h"
+
+static uint64_t sub_clamped(uint64_t a, uint64_t b)
+{
+	return a > b ? a - b : 0;
+}
 
 TRI_API void tri_read_stats(tri_stats_t *st)
 {
@@ -38,15 +47,17 @@ TRI_API void tri_read_stats(tri_stats_t *st)
 	small_alloc += m.tiny_blocks * TINY_SIZE;
 	small_free += m.tiny_block_frees * TINY_SIZE;
 	st->total_alloc = small_alloc + m.large_alloc_bytes;
-	st->heap_alloc = st->total_alloc - small_free - m.large_free_bytes;
+	st->heap_alloc = sub_clamped(st->total_alloc,
+	                             small_free + m.large_free_bytes); /* I1 */
 	st->mallocs = nalloc + m.large_allocs + m.tiny_allocs;
 	st->frees = nfree + m.large_frees + m.tiny_frees;
+	if (st->frees > st->mallocs) /* I1 */
+		st->frees = st->mallocs;
 	st->heap_objects = st->mallocs - st->frees;
 	st->heap_sys = arena_heap_sys();
 	st->heap_inuse = mheap_inuse_bytes();
-	st->heap_idle = st->heap_sys > st->heap_inuse
-	                    ? st->heap_sys - st->heap_inuse : 0;
+	st->heap_idle = sub_clamped(st->heap_sys, st->heap_inuse);
 	st->heap_released = 0;
 	st->sys = os_committed_bytes();
-	st->meta_sys = st->sys > st->heap_sys ? st->sys - st->heap_sys : 0;
+	st->meta_sys = sub_clamped(st->sys, st->heap_sys);
 }

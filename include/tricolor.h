@@ -144,7 +144,10 @@ typedef struct tri_stats {
 	                            since the program started */
 } tri_stats_t;
 
-/* Fill *st with a consistent snapshot of the statistics. */
+/* Fill *st with a snapshot of the statistics. Exact when no other thread
+ * allocates or frees meanwhile; otherwise each thread's counters are read
+ * at slightly different moments, and derived values (heap_alloc,
+ * heap_objects) are clamped so they never wrap. */
 TRI_API void tri_read_stats(tri_stats_t *st);
 
 #ifdef __cplusplus

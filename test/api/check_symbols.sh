@@ -1,28 +1,29 @@
 #!/bin/sh
-# check_symbols.sh -- the shared and the static library export only tri_
-# names (DESIGN.md "Names"): every defined global symbol must start with
-# tri_. Fails listing the offenders.
-#   check_symbols.sh libtricolor.a libtricolor.so
+# check_symbols.sh -- the shared and the static library export exactly the
+# functions include/tricolor.h declares with TRI_API, and nothing else
+# (DESIGN.md "Names"; internal helpers must stay hidden even when their
+# names happen to start with tri_).
+#   check_symbols.sh HEADER libtricolor.a libtricolor.so
 set -eu
+header=$1
+want=$(sed -n 's/^TRI_API[^(]*[ *]\(tri_[a-z_0-9]*\)(.*/\1/p' "$header" | sort -u)
+[ -n "$want" ] || { echo "FAIL: no TRI_API functions found in $header"; exit 1; }
 status=0
 check() {
 	what=$1
 	shift
-	bad=$("$@" | awk '$2 ~ /^[A-TV-Z]$/ && $2 != "U" {print $3}' |
-	      grep -v '^tri_' || true)
-	count=$("$@" | awk '$2 ~ /^[A-TV-Z]$/ {print $3}' | grep -c '^tri_' ||
-	        true)
-	if [ -n "$bad" ]; then
-		echo "FAIL: $what exports non-tri_ symbols:"
-		echo "$bad" | sed 's/^/  /'
-		status=1
-	elif [ "$count" -lt 10 ]; then
-		echo "FAIL: $what exports only $count tri_ symbols"
-		status=1
+	got=$("$@" | awk '$2 ~ /^[A-TV-Z]$/ {print $3}' | sort -u)
+	if [ "$got" = "$want" ]; then
+		echo "ok: $what exports exactly the $(echo "$want" | wc -l) TRI_API functions"
 	else
-		echo "ok: $what exports $count symbols, all tri_"
+		echo "FAIL: $what exports differ from $header (< missing, > extra):"
+		diff_out=$(printf '%s\n' "$want" > /tmp/tri_want.$$; printf '%s\n' "$got" |
+		           diff /tmp/tri_want.$$ - || true)
+		rm -f /tmp/tri_want.$$
+		echo "$diff_out" | grep '^[<>]' | sed 's/^/  /'
+		status=1
 	fi
 }
-check "$1" nm -g --defined-only "$1"
-check "$2" nm -D --defined-only "$2"
+check "$2" nm -g --defined-only "$2"
+check "$3" nm -D --defined-only "$3"
 exit $status

@@ -13,11 +13,11 @@
 START_TEST(format_conversions)
 {
 	char buf[128];
-	tri_format(buf, sizeof buf, "%s %d %u %zu %x %p %c%%", "a", -42, 7u,
+	base_format(buf, sizeof buf, "%s %d %u %zu %x %p %c%%", "a", -42, 7u,
 	           (size_t)123456789012ull, 0xbeefu, (void *)0xc000000010,
 	           'z');
 	ck_assert_str_eq(buf, "a -42 7 123456789012 beef 0xc000000010 z%");
-	ck_assert_uint_eq(tri_format(buf, 4, "%s", "truncate"), 3);
+	ck_assert_uint_eq(base_format(buf, 4, "%s", "truncate"), 3);
 	ck_assert_str_eq(buf, "tru");
 }
 END_TEST
@@ -29,7 +29,7 @@ START_TEST(fatal_writes_one_line)
 	pid_t pid = fork();
 	if (pid == 0) {
 		dup2(fds[1], 2);
-		tri_fatal("tri_free(%p): bad", (void *)0x1234);
+		base_fatal("tri_free(%p): bad", (void *)0x1234);
 	}
 	close(fds[1]);
 	char out[256] = {0};

@@ -9,6 +9,8 @@
 
 #include <signal.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 static void setup(void)
 {
@@ -137,6 +139,52 @@ START_TEST(tiny_blocks_are_reclaimed)
 }
 END_TEST
 
+static atomic_word stop_churn;
+
+static void *churn(void *arg)
+{
+	(void)arg;
+	void *keep[64] = {0};
+	for (unsigned long i = 0; !atomic_load_acquire(&stop_churn); i++) {
+		tri_free(keep[i % 64]);
+		keep[i % 64] = tri_malloc(16 + (i * 7919) % 3000);
+	}
+	for (int i = 0; i < 64; i++)
+		tri_free(keep[i]);
+	return NULL;
+}
+
+/* fork() while other threads allocate: without the atfork handlers the
+ * child can inherit a heap lock held by a thread that does not exist in it
+ * and hang (the tcase timeout turns that into a failure). */
+START_TEST(fork_while_threads_allocate)
+{
+	pthread_t t[2];
+	for (int i = 0; i < 2; i++)
+		ck_assert_int_eq(pthread_create(&t[i], NULL, churn, NULL), 0);
+	for (int round = 0; round < 100; round++) {
+		pid_t pid = fork();
+		ck_assert_int_ge(pid, 0);
+		if (pid == 0) {
+			void *p[1000];
+			for (int i = 0; i < 1000; i++)
+				p[i] = tri_malloc(16 + (size_t)i * 13 % 5000);
+			for (int i = 0; i < 1000; i++)
+				tri_free(p[i]);
+			tri_stats_t st;
+			tri_read_stats(&st);
+			_exit(mheap_check() && mcentral_check() ? 0 : 3);
+		}
+		int status;
+		ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+		ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	}
+	atomic_store_release(&stop_churn, 1);
+	for (int i = 0; i < 2; i++)
+		pthread_join(t[i], NULL);
+}
+END_TEST
+
 static void tiny_double_free(void)
 {
 	char *a = tri_malloc_noscan(3);
@@ -165,6 +213,7 @@ int main(void)
 	tcase_add_test(tc, tiny_packs_and_aligns);
 	tcase_add_test(tc, tiny_blocks_are_reclaimed);
 	tcase_add_test_raise_signal(tc, tiny_double_free_aborts, SIGABRT);
+	tcase_add_test(tc, fork_while_threads_allocate);
 	suite_add_tcase(s, tc);
 	return unit_run(s);
 }
