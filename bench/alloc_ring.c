@@ -33,6 +33,10 @@
 #include "tricolor.h"
 #define ALLOC(n) tri_malloc(n)
 #define FREE(p) tri_free(p)
+#elif defined(USE_CALLOC)
+/* The peers with zeroed memory, like tri_malloc's. */
+#define ALLOC(n) calloc(1, n)
+#define FREE(p) free(p)
 #else
 #define ALLOC(n) malloc(n)
 #define FREE(p) free(p)

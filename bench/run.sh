@@ -29,7 +29,8 @@ OPS=${OPS:-20000000}
 SRC=$ROOT/bench/alloc_ring.c
 CFLAGS="-std=c11 -O2 -g -Wall -Wextra -Werror -pthread"
 THREAD_COUNTS="1 2"
-PEERS="glibc jemalloc mimalloc tcmalloc"
+# NAME-calloc: the same peer through calloc(1, n), zeroed like tri_malloc.
+PEERS="glibc jemalloc mimalloc tcmalloc glibc-calloc mimalloc-calloc"
 RING_DESC="random sizes 16..256 B, ring of 100000 live objects per thread"
 
 ALLOCATORS=""   # the ones that built, tricolor first, space separated
@@ -47,7 +48,7 @@ check_count() { # NAME VALUE: VALUE must be a positive integer
 }
 
 link_flags() { # PEER: the flags that link it
-	case $1 in
+	case ${1%-calloc} in
 	glibc) echo "" ;;
 	jemalloc) echo "-ljemalloc" ;;
 	mimalloc) echo "-lmimalloc" ;;
@@ -56,7 +57,7 @@ link_flags() { # PEER: the flags that link it
 }
 
 package_of() { # PEER: the Debian package that provides it
-	case $1 in
+	case ${1%-calloc} in
 	jemalloc) echo libjemalloc-dev ;;
 	mimalloc) echo libmimalloc-dev ;;
 	tcmalloc) echo libgoogle-perftools-dev ;;
@@ -95,8 +96,10 @@ build_peer() { # PEER
 "
 		return 0
 	fi
+	variant=""
+	case $1 in *-calloc) variant=-DUSE_CALLOC ;; esac
 	# shellcheck disable=SC2086 # flags is a list of flags
-	$CC $CFLAGS -o "$OUT/alloc_ring.$1" "$SRC" $flags
+	$CC $CFLAGS $variant -o "$OUT/alloc_ring.$1" "$SRC" $flags
 	ALLOCATORS="$ALLOCATORS $1"
 }
 
@@ -175,7 +178,7 @@ table_rows() {
 
 print_table() { # stdin: rows; stdout: aligned text table
 	awk 'BEGIN {
-		f = "%-10s %7s %10s %13s %16s\n"
+		f = "%-16s %7s %10s %13s %16s\n"
 		printf f, "allocator", "threads", "ns/op", "peak RSS MiB", "tricolor / this"
 		printf f, "---------", "-------", "-----", "------------", "---------------"
 	}
