@@ -152,7 +152,13 @@ static __thread int held_depth;
 
 void base_mutex_init(base_mutex *l, enum lock_rank rank)
 {
-	pthread_mutex_init(&l->m, NULL);
+	/* Adaptive: critical sections are short (list moves, one span), so
+	 * spinning briefly beats sleeping in the kernel when contended. */
+	pthread_mutexattr_t attr;
+	pthread_mutexattr_init(&attr);
+	pthread_mutexattr_settype(&attr, PTHREAD_MUTEX_ADAPTIVE_NP);
+	pthread_mutex_init(&l->m, &attr);
+	pthread_mutexattr_destroy(&attr);
 	l->rank = rank;
 }
 
