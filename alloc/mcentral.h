@@ -11,8 +11,9 @@
  *   I1. s->location says which list s is on (PARTIAL, FULL), or CACHED, and
  *       changes only under this mcentral's lock.
  *   I2. A span on full had no free slot and no pending free when it was
- *       filed; the first tri_free into it (its CAS found the word empty)
- *       moves it to partial.
+ *       filed (every free word read empty under the lock); each tri_free
+ *       whose CAS finds its word empty takes the lock, so the first free
+ *       into a full span moves it to partial.
  *   I3. A span whose every slot is free and that no mcache holds goes back
  *       to the heap, at uncache or at the free of its last object. (A free
  *       racing with the uncache may leave an empty span on partial; the

@@ -209,17 +209,16 @@ uint32_t span_reclaim(mspan *s)
 enum span_free_result span_free_check(const mspan *s, unsigned w,
                                       bool word_was_empty)
 {
-	/* First pending free of the span? Every other word still empty. The
-	 * CAS was a full barrier, so of two racing "first" frees at least
-	 * the earlier sees the other's word empty and reports CHECK. */
-	if (word_was_empty) {
-		for (unsigned i = 0; i < span_nwords(s->nelems); i++)
-			if (i != w && atomic_load_relaxed(&s->free_bits[i]))
-				goto not_first;
+	/* Maybe the span's first pending free: every free that finds its word
+	 * empty must look (mcentral.h I2). Filtering with loads of the other
+	 * words is wrong: two frees into two empty words can each see the
+	 * other's bit, and neither would move a full span to partial. */
+	(void)w;
+	if (word_was_empty)
 		return SPAN_FREE_CHECK;
-	}
-not_first:
-	/* Did this free complete the span (every allocated slot pending)? */
+	/* Did this free complete the span (every allocated slot pending)? Of
+	 * racing "last" frees the later CAS sees every earlier bit, so at
+	 * least one of them reports it. */
 	return span_all_pending(s) ? SPAN_FREE_CHECK : SPAN_FREE_OK;
 }
 

@@ -80,8 +80,7 @@ typedef struct mspan {
 	atomic_word *free_bits;  /* nwords; pending explicit frees (I4) */
 	atomic_word *alloc_bits; /* nwords; 1 = allocated as of last reclaim */
 	unsigned alloc_count;    /* allocated slots at the last uncache or
-	                            reclaim; mcentral.lock (atomic stores:
-	                            tri_free reads it as a hint) */
+	                            reclaim; mcentral.lock */
 	unsigned int gen;        /* unique per use of the struct as an in-use
 	                            span (never 0); a racing tri_free checks
 	                            it after taking a lock (mcentral.c) */
@@ -90,8 +89,7 @@ typedef struct mspan {
 	uint64_t alloc_cache TRI_ALIGNED(TRI_CACHELINE); /* I3; owner */
 	atomic_word freeindex;   /* I2; owner / mcentral.lock; atomic stores */
 	uint8_t needzero;        /* objects may hold old data */
-	unsigned char location;  /* enum span_location; mcentral.lock (atomic
-	                            stores: tri_free reads it as a hint) */
+	unsigned char location;  /* enum span_location; mcentral.lock */
 
 	/* Cold. */
 	const void *last_owner;  /* the mcache that last held it (a hint for

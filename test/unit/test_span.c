@@ -62,10 +62,10 @@ START_TEST(free_bits_and_reclaim)
 		uintptr_t freed = 0;
 		ck_assert(!span_has_pending(s));
 		for (uintptr_t i = 0; i < s->nelems; i += 3) {
-			/* Only the span's first pending free (or one that
-			 * leaves every slot pending) asks mcentral to look. */
+			/* The first free into each word asks mcentral to
+			 * look (so does one that leaves every slot pending). */
 			enum span_free_result want =
-				freed == 0 || s->nelems == 1 ? SPAN_FREE_CHECK
+				i % 64 < 3 || s->nelems == 1 ? SPAN_FREE_CHECK
 				                             : SPAN_FREE_OK;
 			ck_assert_int_eq(span_free_slot(s, i), want);
 			ck_assert_int_eq(span_free_slot(s, i), SPAN_FREE_BAD);
@@ -105,6 +105,25 @@ START_TEST(last_free_reports_check)
 	ck_assert(span_all_pending(s));
 	ck_assert_uint_eq(span_reclaim(s), s->nelems);
 	ck_assert_uint_eq(s->alloc_count, 0);
+	mheap_free_span(s);
+}
+END_TEST
+
+/* Regression: two frees into two different empty words of a full span,
+ * each CAS landing before the other's check. The free must still report
+ * SPAN_FREE_CHECK (it used to look at the other word, see the racing bit,
+ * and skip the lock -- as did the other free: the span stayed on full). */
+START_TEST(first_free_per_word_always_checks)
+{
+	mspan *s = mheap_alloc_span(1, 1, spanclass_make(1, true)); /* 1024 */
+	ck_assert_ptr_nonnull(s);
+	take_all(s);
+	span_settle(s);
+	/* The other free's CAS into word 1 has landed; its check is pending. */
+	atomic_store_relaxed(&s->free_bits[1], 1);
+	ck_assert_int_eq(span_free_slot(s, 5), SPAN_FREE_CHECK);
+	ck_assert_int_eq(span_free_slot(s, 6), SPAN_FREE_OK);
+	ck_assert_uint_eq(span_reclaim(s), 3);
 	mheap_free_span(s);
 }
 END_TEST
@@ -153,6 +172,7 @@ int main(void)
 	tcase_add_test(tc, every_class_every_slot);
 	tcase_add_test(tc, free_bits_and_reclaim);
 	tcase_add_test(tc, last_free_reports_check);
+	tcase_add_test(tc, first_free_per_word_always_checks);
 	tcase_add_test(tc, large_span);
 	tcase_add_test(tc, central_reuses_freed_span);
 	suite_add_tcase(s, tc);
