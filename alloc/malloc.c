@@ -392,7 +392,7 @@ TRI_API void tri_free(void *p)
 	if (TRI_UNLIKELY(r == SPAN_FREE_BAD))
 		unallocated(p, "tri_free");
 	counter_add_local(&c->stats.small_frees[sizeclass], 1);
-	if (TRI_UNLIKELY(r == SPAN_FREE_CHECK))
+	if (TRI_UNLIKELY(mcentral_freed_needs_look(s, r)))
 		mcentral_freed_slow(s, gen);
 }
 

@@ -112,9 +112,29 @@ bool mcache_release(void)
 	return true;
 }
 
+/* An exhausted span with at least this share of its slots pending free is
+ * reclaimed in place by its owner: no central lock, and the slots stay on
+ * the core that freed them. Fewer pending frees would make the span run
+ * out again at once. */
+#define RECLAIM_IN_PLACE_DIV 8
+
+/* Reclaim the cached, exhausted span s in place (owner only: nobody else
+ * touches a CACHED span's alloc bits, freeindex or alloc_count). */
+static bool reclaim_in_place(mspan *s)
+{
+	unsigned want = s->nelems / RECLAIM_IN_PLACE_DIV;
+	if (span_pending_count(s) < (want ? want : 1))
+		return false;
+	span_settle(s);
+	span_reclaim(s);
+	return s->alloc_count < s->nelems;
+}
+
 bool mcache_refill(mcache *c, unsigned ci)
 {
 	mspan *s = c->alloc[ci];
+	if (s != &mcache_empty_span && reclaim_in_place(s))
+		return true;
 	if (s != &mcache_empty_span)
 		mcentral_uncache_span(s, c);
 	c->alloc[ci] = &mcache_empty_span;

@@ -167,6 +167,9 @@ void mcentral_uncache_span(mspan *s, const void *owner)
 	mcentral *c = &centrals[mcentral_index_of(s)];
 	base_mutex_lock(&c->lock);
 	TRI_ASSERT(s->location == SPAN_LOC_CACHED); /* I1 */
+	/* I4: leave CACHED, then fence, before reading the free bits. */
+	AO_char_store(&s->location, SPAN_LOC_NONE);
+	AO_nop_full();
 	span_settle(s);
 	s->last_owner = owner;
 	bool pending = span_has_pending(s);
@@ -201,7 +204,7 @@ void mcentral_free_object(mspan *s, uintptr_t idx, const char *caller,
 	if (r == SPAN_FREE_BAD)
 		base_fatal("%s(%p): object not allocated (double free?)", caller,
 		          p);
-	if (r == SPAN_FREE_CHECK)
+	if (mcentral_freed_needs_look(s, r))
 		mcentral_freed_slow(s, gen);
 }
 

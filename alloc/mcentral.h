@@ -14,6 +14,10 @@
  *       filed (every free word read empty under the lock); each tri_free
  *       whose CAS finds its word empty takes the lock, so the first free
  *       into a full span moves it to partial.
+ *   I4. A free that sees its span CACHED after its CAS may skip the lock:
+ *       uncache stores a non-CACHED location and fences before it reads
+ *       the free bits, so either uncache sees that free's bit or the free
+ *       sees the span is no longer cached (store-load fences on both sides).
  *   I3. A span whose every slot is free and that no mcache holds goes back
  *       to the heap, at uncache or at the free of its last object. (A free
  *       racing with the uncache may leave an empty span on partial; the
@@ -51,6 +55,15 @@ void mcentral_free_object(mspan *s, uintptr_t idx, const char *caller,
  * full span to partial (I2) or give an empty, uncached span back (I3). gen
  * was read before the free's CAS (the span may be reused after it). */
 void mcentral_freed_slow(mspan *s, unsigned gen);
+
+/* After span_free_slot: does mcentral need to look (I4)? A cached span is
+ * handled when it is uncached, so its frees never take the lock. */
+TRI_INLINE bool mcentral_freed_needs_look(const mspan *s,
+                                          enum span_free_result r)
+{
+	return r == SPAN_FREE_CHECK &&
+	       AO_char_load(&s->location) != SPAN_LOC_CACHED;
+}
 /* fork() handlers (see base.h): all central locks, in index order. */
 void mcentral_fork_prepare(void);
 void mcentral_fork_parent(void);

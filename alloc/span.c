@@ -222,6 +222,14 @@ enum span_free_result span_free_check(const mspan *s, unsigned w,
 	return span_all_pending(s) ? SPAN_FREE_CHECK : SPAN_FREE_OK;
 }
 
+unsigned span_pending_count(const mspan *s)
+{
+	unsigned n = 0;
+	for (unsigned w = 0; w < span_nwords(s->nelems); w++)
+		n += popcount64(atomic_load_relaxed(&s->free_bits[w]));
+	return n;
+}
+
 bool span_has_pending(const mspan *s)
 {
 	for (unsigned w = 0; w < span_nwords(s->nelems); w++)

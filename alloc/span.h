@@ -205,6 +205,8 @@ TRI_INLINE enum span_free_result span_free_slot(mspan *s, uintptr_t idx)
 	return span_free_check(s, idx / 64, old == 0);
 }
 
+/* Number of pending frees (plain loads: a hint). */
+unsigned span_pending_count(const mspan *s);
 /* True when some slot has a pending free (plain loads: a hint unless the
  * caller holds the span's mcentral lock and no free is in flight). */
 bool span_has_pending(const mspan *s);
@@ -216,8 +218,9 @@ bool span_all_pending(const mspan *s);
 void span_settle(mspan *s);
 
 /* Fold pending frees into alloc_bits, restart freeindex at 0, refill
- * alloc_cache. Caller holds the span (mcentral.lock, not cached). Returns
- * the number of slots reclaimed. */
+ * alloc_cache. Caller holds the span: mcentral.lock for an uncached span,
+ * or it is the owner of a cached one (after span_settle). Returns the
+ * number of slots reclaimed. */
 uint32_t span_reclaim(mspan *s);
 
 /* Verify the invariants of a span; returns false (with a warning line). */

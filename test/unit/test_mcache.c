@@ -139,6 +139,34 @@ START_TEST(tiny_blocks_are_reclaimed)
 }
 END_TEST
 
+/* An exhausted span with enough pending frees is reclaimed by its owner in
+ * place: the refill keeps the same span and reuses exactly those slots,
+ * without going through the central lists. */
+START_TEST(refill_reclaims_in_place)
+{
+	void *p[128];
+	for (int i = 0; i < 128; i++)
+		p[i] = tri_malloc(64); /* one 128-object span */
+	mspan *s = arena_span_of((uintptr_t)p[0]);
+	ck_assert_ptr_eq(arena_span_of((uintptr_t)p[127]), s);
+	spanclass_t spc = s->spanclass;
+	ck_assert_ptr_eq(mcache_tls->alloc[spc], s);
+	for (int i = 0; i < 128; i += 4)
+		tri_free(p[i]); /* 32 pending >= 128 / 8 */
+	for (int i = 0; i < 128; i += 4) {
+		void *q = tri_malloc(64);
+		ck_assert_ptr_eq(q, p[i]); /* same slots, in address order */
+		ck_assert_int_eq(((char *)q)[0], 0);
+	}
+	ck_assert_ptr_eq(mcache_tls->alloc[spc], s);
+	/* Never uncached: last_owner is written only by mcentral_uncache_span
+	 * (a trip through the central list would have set it). */
+	ck_assert_ptr_null(s->last_owner);
+	for (int i = 0; i < 128; i++)
+		tri_free(p[i]);
+}
+END_TEST
+
 static atomic_word stop_churn;
 
 static void *churn(void *arg)
@@ -214,6 +242,7 @@ int main(void)
 	tcase_add_test(tc, tiny_blocks_are_reclaimed);
 	tcase_add_test_raise_signal(tc, tiny_double_free_aborts, SIGABRT);
 	tcase_add_test(tc, fork_while_threads_allocate);
+	tcase_add_test(tc, refill_reclaims_in_place);
 	suite_add_tcase(s, tc);
 	return unit_run(s);
 }
