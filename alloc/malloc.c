@@ -200,15 +200,15 @@ static TRI_NOINLINE void *malloc_tiny_slow(mcache *c, size_t n)
 	return (void *)p;
 }
 
+/* Go's tiny alignment: 8 if n % 8 == 0, else 4, 2, 1. */
+TRI_INLINE uintptr_t tiny_align(size_t n)
+{
+	return (n & 7) == 0 ? 8 : (n & 3) == 0 ? 4 : (n & 1) == 0 ? 2 : 1;
+}
+
 TRI_INLINE void *malloc_tiny(mcache *c, size_t n)
 {
-	uintptr_t off = c->tiny_offset;
-	if ((n & 7) == 0)
-		off = align_up(off, 8);
-	else if ((n & 3) == 0)
-		off = align_up(off, 4);
-	else if ((n & 1) == 0)
-		off = align_up(off, 2);
+	uintptr_t off = align_up(c->tiny_offset, tiny_align(n));
 	if (c->tiny && off + n <= TINY_SIZE) {
 		uintptr_t p = c->tiny + off;
 		c->tiny_offset = off + n;
@@ -427,8 +427,7 @@ static bool realloc_in_place_ok(const mspan *s, const void *p, size_t n,
 	if (spanclass_sizeclass(s->spanclass) == 0)
 		return n > MAX_SMALL_SIZE && n > old / 2;
 	if (s->is_tiny) {
-		size_t align = n % 8 == 0 ? 8 : n % 4 == 0 ? 4 : n % 2 == 0 ? 2 : 1;
-		return n < TINY_SIZE && (uintptr_t)p % align == 0;
+		return n < TINY_SIZE && (uintptr_t)p % tiny_align(n) == 0;
 	}
 	return sizeclass_of(n) == spanclass_sizeclass(s->spanclass);
 }

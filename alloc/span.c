@@ -206,14 +206,12 @@ uint32_t span_reclaim(mspan *s)
 	return reclaimed;
 }
 
-enum span_free_result span_free_check(const mspan *s, unsigned w,
-                                      bool word_was_empty)
+enum span_free_result span_free_check(const mspan *s, bool word_was_empty)
 {
 	/* Maybe the span's first pending free: every free that finds its word
 	 * empty must look (mcentral.h I2). Filtering with loads of the other
 	 * words is wrong: two frees into two empty words can each see the
 	 * other's bit, and neither would move a full span to partial. */
-	(void)w;
 	if (word_was_empty)
 		return SPAN_FREE_CHECK;
 	/* Did this free complete the span (every allocated slot pending)? Of

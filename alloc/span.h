@@ -174,10 +174,9 @@ enum span_free_result {
 	                        the span is empty): mcentral must look */
 };
 
-/* The free that just emptied or filled word w decides, with plain loads of
- * the other words, whether mcentral must look (span.c). */
-enum span_free_result span_free_check(const mspan *s, unsigned w,
-                                      bool word_was_empty);
+/* The free that just set a bit decides, with plain loads of the span's
+ * words, whether mcentral must look (span.c). */
+enum span_free_result span_free_check(const mspan *s, bool word_was_empty);
 
 /* Record an explicit free of slot idx (any thread): one load of the alloc
  * word and one CAS on the free word, both in the span's metadata block.
@@ -202,7 +201,7 @@ TRI_INLINE enum span_free_result span_free_slot(mspan *s, uintptr_t idx)
 	}
 	if (TRI_LIKELY(old != 0 && (old | bit) != alloc))
 		return SPAN_FREE_OK;
-	return span_free_check(s, idx / 64, old == 0);
+	return span_free_check(s, old == 0);
 }
 
 /* Number of pending frees (plain loads: a hint). */
