@@ -1,10 +1,22 @@
 /*
  * tricolor.h -- the whole public interface of tricolor.
  *
- * tricolor is a heap for C built the way the Go runtime builds its own: Go's
- * size classes, spans, central lists, per-thread caches and 64 MiB arenas,
- * under a tri-color mark-sweep collector (the collector arrives in a later
- * release; today the heap is a fast zeroing allocator with explicit free).
+ * tricolor is a garbage-collected heap for C built the way the Go runtime
+ * builds its own: Go's size classes, spans, central lists, per-thread caches
+ * and 64 MiB arenas, under a tri-color mark-sweep collector. Objects that the
+ * program can no longer reach are freed by the collector; tri_free frees one
+ * at once. The collector is conservative: any word in a root or in a scanned
+ * object that points into an allocated object (interior pointers included)
+ * keeps it alive. Roots: the writable data and bss of the program and of
+ * every loaded shared object, each registered thread's stack, registers and
+ * static TLS block, and ranges given to tri_add_roots.
+ *
+ * Stop-the-world mode (the only mode in this release): a cycle stops every
+ * registered thread with a signal (see tri_set_stop_signals), marks on every
+ * core, and lets the threads go; freed objects are swept lazily as threads
+ * allocate. It is correct for any C program whose pointers to tricolor
+ * objects live in the roots above or in tricolor objects allocated with
+ * tri_malloc (not tri_malloc_noscan).
  *
  * Everything public is spelled tri_ (functions), TRI_ (macros) or tri_*_t
  * (types). Nothing else is exported from libtricolor.so or libtricolor.a.
@@ -24,6 +36,7 @@
 #ifndef TRICOLOR_H
 #define TRICOLOR_H
 
+#include <pthread.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -101,25 +114,84 @@ TRI_API void tri_free(void *p);
 TRI_API size_t tri_usable_size(const void *p);
 
 /*
- * Register the calling thread with the heap (gives it its allocation cache).
- * Done automatically on a thread's first allocation; explicit registration is
- * for threads that must be known before they allocate. Idempotent. Returns 0,
- * or -1 with errno set.
+ * The start of the live object containing p (p may point inside it), or NULL
+ * when p is not inside an allocated tricolor object. Never aborts. An object
+ * the collector found unreachable counts as allocated until it is swept
+ * (tri_collect sweeps everything before it returns).
+ */
+TRI_API void *tri_base(const void *p);
+
+/*
+ * Register the calling thread: the collector then scans its stack,
+ * registers and static TLS block, and stops it during a cycle. Done
+ * automatically on a thread's first allocation; a thread that holds
+ * pointers to tricolor objects without ever allocating must register.
+ * Idempotent. Returns 0, or -1 with errno set.
  */
 TRI_API int tri_thread_register(void);
 
 /*
- * Unregister the calling thread: its cache goes back to the central lists so
- * nothing is stranded. Done automatically when a registered thread exits.
- * The thread may allocate again afterwards (it registers again). Returns 0,
- * or -1 with errno = EINVAL if the thread was not registered.
+ * Unregister the calling thread: its cache goes back to the central lists
+ * and its stack is no longer a root. Done automatically when a registered
+ * thread exits. The thread may allocate again afterwards (it registers
+ * again). Returns 0, or -1 with errno = EINVAL if the thread was not
+ * registered.
  */
 TRI_API int tri_thread_unregister(void);
 
 /*
+ * pthread_create, with the new thread registered before start runs and
+ * unregistered when it ends (returns, calls pthread_exit, or is
+ * cancelled). arg stays reachable until the new thread has it. Returns
+ * pthread_create's result.
+ */
+TRI_API int tri_pthread_create(pthread_t *thread, const pthread_attr_t *attr,
+                               void *(*start)(void *), void *arg);
+
+/*
+ * The two signals that stop and restart registered threads during a cycle.
+ * Defaults: SIGPWR (suspend) and SIGXCPU (restart), as bdwgc uses on Linux.
+ * The program must not use them for anything else, nor block them in
+ * registered threads. To change them, call this before the first
+ * allocation or tri_init. Returns 0, or -1 with errno = EINVAL (bad or equal
+ * signal numbers) or EBUSY (the heap is already initialised).
+ */
+TRI_API int tri_set_stop_signals(int suspend_signal, int restart_signal);
+
+/*
+ * Add [lo, hi) to the roots: every aligned word in it is scanned at each
+ * cycle. The range must stay readable until removed. Ranges may overlap;
+ * hi <= lo prints one line on stderr and does nothing.
+ */
+TRI_API void tri_add_roots(void *lo, void *hi);
+
+/*
+ * Remove the root ranges that lie within [lo, hi) (normally the same
+ * arguments given to tri_add_roots). Ranges partly inside are trimmed.
+ */
+TRI_API void tri_remove_roots(void *lo, void *hi);
+
+/*
+ * Run a full collection now and return when it is done, with every span
+ * swept (Go's runtime.GC). Counted in num_forced_gc; gctrace marks its
+ * line "(forced)". Registers the calling thread.
+ */
+TRI_API void tri_collect(void);
+
+/*
+ * Set GOGC: a cycle starts when the heap reaches
+ *   goal = live heap after the last mark * (1 + percent / 100),
+ * but never below 4 MiB * percent / 100 (Go's heap minimum). A negative
+ * percent turns automatic cycles off (tri_collect still works). Returns the
+ * previous setting. The initial value comes from the GOGC environment
+ * variable (a number or "off"; default 100).
+ */
+TRI_API int tri_set_gc_percent(int percent);
+
+/*
  * Heap and collector statistics, with the meanings of Go's runtime.MemStats.
  * All byte counts are bytes; times are nanoseconds (last_gc_ns is wall clock
- * since the Unix epoch). Until the collector exists the GC fields are 0.
+ * since the Unix epoch).
  */
 typedef struct tri_stats {
 	uint64_t heap_alloc;     /* bytes of allocated heap objects */
@@ -136,8 +208,8 @@ typedef struct tri_stats {
 	uint64_t num_gc;         /* completed collection cycles */
 	uint64_t num_forced_gc;  /* cycles forced by the program */
 	uint64_t pause_total_ns; /* cumulative stop-the-world pause time */
-	uint64_t pause_ns[256];  /* recent pauses; the latest is at
-	                            pause_ns[(num_gc + 255) % 256] */
+	uint64_t pause_ns[256];  /* each cycle's stop-the-world time; the
+	                            latest is at pause_ns[(num_gc + 255) % 256] */
 	uint64_t next_gc;        /* heap_alloc goal of the next cycle */
 	uint64_t last_gc_ns;     /* end of the last cycle, ns since the epoch */
 	double gc_cpu_fraction;  /* share of available CPU used by the collector

@@ -1,0 +1,51 @@
+/*
+ * trace.h -- the gctrace line: Go 1.19's format, byte for byte
+ * (mgc.go: gcMarkTermination), from the numbers gc.c records per cycle.
+ *
+ *   gc N @T.TTTs U%: C1+C2+C3 ms clock, P1+P2/P3/P4+P5 ms cpu,
+ *   H0->H1->H2 MB, G MB goal, S MB stacks, GL MB globals, NP P[ (forced)]
+ *
+ * Times use Go's fmtNSAsMS (whole ms from 10 ms up; below, microseconds
+ * with three decimals, dropping a decimal while the value is >= 100, so
+ * about two significant digits); @T is milliseconds since program start
+ * printed with three decimals of seconds; every MB is bytes >> 20.
+ *
+ * Invariants:
+ *   I1. Formatting never allocates and is async-signal-safe (stack
+ *       buffers, base_format-style digits, one write(2)).
+ */
+#ifndef TRI_TRACE_H
+#define TRI_TRACE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct gc_trace_cycle {
+	uint64_t num;          /* cycle number, 1-based */
+	uint64_t since_start_ns; /* cycle start, ns since program start */
+	int cpu_percent;       /* int(gc_cpu_fraction * 100) */
+	uint64_t clock_ns[3];  /* wall: sweep term, mark, mark term */
+	uint64_t cpu_ns[5];    /* CPU: sweep term, assist, background mark,
+	                          idle mark, mark term */
+	uint64_t heap0;        /* heap live at cycle start (bytes) */
+	uint64_t heap1;        /* heap live at mark termination */
+	uint64_t heap2;        /* bytes marked */
+	uint64_t goal;         /* heap goal of this cycle */
+	uint64_t stacks;       /* stack bytes (Go 1.19: maxStackScan) */
+	uint64_t globals;      /* global (data/bss) bytes scanned */
+	int nprocs;            /* P */
+	bool forced;           /* tri_collect */
+} gc_trace_cycle;
+
+/* Go's fmtNSAsMS into buf (NUL-terminated); returns the length. */
+size_t trace_format_ns_as_ms(char *buf, size_t cap, uint64_t ns);
+
+/* The whole line, with its trailing newline, into buf (cap >= 256);
+ * returns the length. */
+size_t trace_format_gc(char *buf, size_t cap, const gc_trace_cycle *t);
+
+/* Format and write the line to stderr with one write(2). */
+void trace_print_gc(const gc_trace_cycle *t);
+
+#endif /* TRI_TRACE_H */
