@@ -13,6 +13,7 @@
 #ifndef TRI_DEBUG_H
 #define TRI_DEBUG_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 /* GODEBUG keys (Go's names; see docs/tuning.md). */
@@ -30,20 +31,27 @@ extern gc_debug debug; /* Go's runtime.debug */
 
 #define GOGC_DEFAULT 100
 #define GOGC_OFF (-1)
+#define GOGC_MAX 1000000 /* keeps goal arithmetic far from overflow */
 #define MEMLIMIT_NONE INT64_MAX
 
 /* Defaults, then the key=value pairs of s (comma separated; NULL or "" is
- * no change). An unknown key or a bad value warns once per pair. */
+ * no change). An unknown key, a bad or out-of-range value, or an item
+ * without '=' warns once per item and changes nothing; empty items are
+ * skipped silently. No trimming: " gctrace=1" names the key " gctrace". */
 void debug_parse_godebug(gc_debug *d, const char *s);
 
-/* GOGC: a decimal integer (percent, may be negative = off) or "off".
- * NULL or "" gives GOGC_DEFAULT; anything else warns and gives the
- * default. Values above 1000000 are clamped (warning). */
+/* I2: every field of d holds its default or a value in its key's range. */
+bool debug_check(const gc_debug *d);
+
+/* GOGC: a decimal integer (percent; any negative = GOGC_OFF) or "off".
+ * NULL or "" gives GOGC_DEFAULT; anything else, or a value outside int32
+ * (as in Go), warns and gives the default. Values above GOGC_MAX are
+ * clamped (warning). */
 int debug_parse_gogc(const char *s);
 
 /* GOMEMLIMIT: bytes, with an optional suffix B, KiB, MiB, GiB, TiB (Go's
- * syntax), or "off". NULL or "" gives MEMLIMIT_NONE; a bad value warns and
- * gives MEMLIMIT_NONE. */
+ * syntax), or "off". NULL or "" gives MEMLIMIT_NONE; a bad value or one
+ * past INT64_MAX bytes warns and gives MEMLIMIT_NONE (Go would throw). */
 int64_t debug_parse_memlimit(const char *s);
 
 /* Read GODEBUG into `debug`, and GOGC / GOMEMLIMIT into *gogc / *memlimit. */
