@@ -38,11 +38,16 @@ typedef struct gc_trace_cycle {
 	bool forced;           /* tri_collect */
 } gc_trace_cycle;
 
-/* Go's fmtNSAsMS into buf (NUL-terminated); returns the length. */
+/* Go's fmtNSAsMS into buf (NUL-terminated, at most 14 digits and a
+ * point: cap 16 always suffices); returns the length. */
 size_t trace_format_ns_as_ms(char *buf, size_t cap, uint64_t ns);
 
-/* The whole line, with its trailing newline, into buf (cap >= 256);
- * returns the length. */
+/* Enough for any line, every field at its largest (345 bytes + NUL). */
+#define TRACE_LINE_MAX 384
+
+/* The whole line, with its trailing newline, into buf, NUL-terminated;
+ * returns the length. Real lines are about 150 bytes; a cap below
+ * TRACE_LINE_MAX may cut an extreme one (then without its newline). */
 size_t trace_format_gc(char *buf, size_t cap, const gc_trace_cycle *t);
 
 /* Format and write the line to stderr with one write(2). */
