@@ -29,6 +29,7 @@ static uintptr_t cur_next, cur_end; /* I4; mheap.lock */
 static unsigned hint_index;          /* next hint to try; mheap.lock */
 static uintptr_t hint_addr;          /* where that hint continues */
 static atomic_word heap_sys_bytes;   /* committed for spans */
+atomic_word arena_lo, arena_hi;     /* I4; mheap.lock to write */
 
 #define NUM_HINTS 0x80
 
@@ -85,6 +86,11 @@ static bool register_arenas(uintptr_t base, size_t size)
 		atomic_store_release((atomic_word *)&arena_index[i],
 		                     (uintptr_t)ha);
 	}
+	/* Widen the bounds only after the arenas are in the index. */
+	if (!atomic_load_relaxed(&arena_lo) || base < arena_lo)
+		atomic_store_release(&arena_lo, base);
+	if (base + size > arena_hi)
+		atomic_store_release(&arena_hi, base + size);
 	return true;
 }
 

@@ -20,6 +20,9 @@
  *       its first and last page map to it; every other page maps to NULL.
  *   I3. zeroed_base only grows; [base + zeroed_base, base + ARENA_BYTES)
  *       has never been given to a span and is zero.
+ *   I4. Every registered arena lies in [arena_lo, arena_hi); the bounds
+ *       only widen, each after its arenas are registered, so a scanner's
+ *       cheap range test never rejects a heap pointer it could resolve.
  * Concurrency: spans[] and zeroed_base are written under mheap.lock; spans[]
  * entries are read without a lock by free/usable_size/the collector, which
  * then validate the span's state and bounds.
@@ -50,6 +53,7 @@ typedef struct heap_arena {
 } heap_arena;
 
 extern heap_arena **arena_index; /* ARENA_L2_ENTRIES entries (I1) */
+extern atomic_word arena_lo, arena_hi; /* I4 */
 
 TRI_INLINE uintptr_t arena_index_of(uintptr_t p)
 {

@@ -117,18 +117,32 @@ TRI_INLINE void counter_add_local(volatile atomic_word *p, uintptr_t v)
  * A mutex with a rank. Ranks must strictly increase along any chain of
  * nested acquisitions; at TRI_DEBUG >= 2 each thread tracks the highest rank
  * it holds and asserts the order. The order is listed once, here:
+ *   LOCK_RANK_WORLD     gc/gc.c           one cycle at a time (Go's worldsema)
+ *   LOCK_RANK_GCTHREADS gc/threads.c      registered threads, stop the world
+ *   LOCK_RANK_ROOTS     gc/roots.c        tri_add_roots ranges
  *   LOCK_RANK_THREADS   alloc/mcache.c    the registry of thread caches
  *   LOCK_RANK_MCENTRAL  alloc/mcentral.c  one per span class
+ *   LOCK_RANK_LARGE     alloc/mheap.c     the list of large spans
  *   LOCK_RANK_MHEAP     alloc/mheap.c     page allocator, arena growth
  *   LOCK_RANK_FIXALLOC  alloc/fixalloc.c  each metadata allocator
- * (tri_init's once-lock is taken with no other held.)
+ *   LOCK_RANK_WORK      gc/work.c         global work-buffer lists
+ *   LOCK_RANK_GCSTATS   gc/stats.c        the collector's statistics
+ * (tri_init's once-lock is taken with no other held.) Locks from ROOTS
+ * on are only taken inside the heap-critical region (below) or by the
+ * collector, so no stopped thread ever holds one.
  */
 enum lock_rank {
 	LOCK_RANK_NONE = 0,
+	LOCK_RANK_WORLD,
+	LOCK_RANK_GCTHREADS,
+	LOCK_RANK_ROOTS,
 	LOCK_RANK_THREADS,
 	LOCK_RANK_MCENTRAL,
+	LOCK_RANK_LARGE,
 	LOCK_RANK_MHEAP,
 	LOCK_RANK_FIXALLOC,
+	LOCK_RANK_WORK,
+	LOCK_RANK_GCSTATS,
 };
 
 typedef struct base_mutex {
@@ -147,6 +161,46 @@ void base_mutex_unlock(base_mutex *l);
 void base_mutex_fork_lock(base_mutex *l);
 void base_mutex_fork_unlock(base_mutex *l);
 void base_mutex_reinit(base_mutex *l);
+
+/* ---- the heap-critical region (Go's m.locks) ----
+ * Every entry point that touches heap state (allocation, free, the
+ * registries, the locks above from ROOTS on) runs between m_acquire and
+ * m_release. A registered thread is never stopped inside it: the suspend
+ * signal handler (gc/threads.c) that finds locks != 0 only sets
+ * pending_suspend and returns, and m_release stops the thread when it
+ * leaves. So while the world is stopped no thread is half-way through an
+ * allocation and no stopped thread holds a heap lock. want_gc is set by
+ * the allocator when the heap passed its trigger; the cycle runs at
+ * m_release, outside the region. Both flags are read together on the way
+ * out; the handler writes only pending_suspend and the owner only locks
+ * and want_gc, so no update is lost. Cost: two byte stores and one load on
+ * the fast path, no atomic (the compiler barriers are free). */
+typedef struct m_state {
+	volatile unsigned char locks;           /* nesting depth; owner */
+	volatile unsigned char pending_suspend; /* signal handler */
+	volatile unsigned char want_gc;         /* owner */
+} m_state;
+extern __thread m_state tri_m __attribute__((tls_model("initial-exec")));
+
+#define compiler_barrier() __asm__ __volatile__("" ::: "memory")
+
+/* Leaving the region with a flag set: stop for the collector or run a
+ * cycle (gc/threads.c). */
+void m_release_slow(void);
+
+TRI_INLINE void m_acquire(void)
+{
+	tri_m.locks++;
+	compiler_barrier();
+}
+
+TRI_INLINE void m_release(void)
+{
+	compiler_barrier();
+	if (--tri_m.locks == 0 &&
+	    TRI_UNLIKELY(tri_m.pending_suspend | tri_m.want_gc))
+		m_release_slow();
+}
 
 /* ---- small helpers ---- */
 TRI_INLINE uintptr_t align_up(uintptr_t x, uintptr_t a)

@@ -13,6 +13,10 @@
  * ctz/shift/bump of span_next_free_fast, one per-class counter bump and the
  * zeroing of a reused slot -- no lock, no atomic read-modify-write.
  *
+ * Every public entry runs inside the heap-critical region (base.h:
+ * m_acquire / m_release), so the collector never stops a thread half-way
+ * through one; a cycle the allocation asked for runs at m_release.
+ *
  * Invariants:
  *   I1. Every pointer returned points at zeroed memory of at least n bytes.
  *   I2. tri_free / tri_usable_size never act on a pointer before checking
@@ -23,6 +27,7 @@
 #include <errno.h>
 #include <string.h>
 
+#include "../gc/gc.h"
 #include "../include/tricolor.h"
 #include "arena.h"
 #include "mcache.h"
@@ -44,6 +49,7 @@ static atomic_word init_done;
 /* fork(): every heap lock, in the rank order of base.h. */
 static void fork_prepare(void)
 {
+	gc_fork_prepare();       /* WORLD, GCTHREADS, ROOTS */
 	mcache_fork_prepare();   /* LOCK_RANK_THREADS */
 	mcentral_fork_prepare(); /* LOCK_RANK_MCENTRAL */
 	mheap_fork_prepare();    /* LOCK_RANK_MHEAP */
@@ -56,6 +62,7 @@ static void fork_parent(void)
 	mheap_fork_parent();
 	mcentral_fork_parent();
 	mcache_fork_parent();
+	gc_fork_parent();
 }
 
 static void fork_child(void)
@@ -64,6 +71,7 @@ static void fork_child(void)
 	mheap_fork_child();
 	mcentral_fork_child();
 	mcache_fork_child();
+	gc_fork_child();
 }
 
 static bool init_heap(void)
@@ -74,7 +82,7 @@ static bool init_heap(void)
 	uint64_t limit = os_memory_limit();
 	if (limit < max_alloc)
 		max_alloc = (size_t)limit;
-	if (!mheap_init() || !mcache_init())
+	if (!mheap_init() || !mcache_init() || !gc_init())
 		return false;
 	static bool atfork_done;
 	if (!atfork_done)
@@ -151,6 +159,10 @@ static TRI_NOINLINE void *malloc_large(mcache *c, size_t n, bool noscan)
 		return out_of_memory();
 	if (s->zero_bytes)
 		memset((void *)s->base, 0, s->zero_bytes); /* I1 */
+	mheap_large_add(s);
+	mheap_live_add((intptr_t)s->elemsize); /* mheap.h I5 */
+	if (mheap_over_trigger())
+		tri_m.want_gc = 1;
 	counter_add_local(&c->stats.large_allocs, 1);
 	counter_add_local(&c->stats.large_alloc_bytes, s->elemsize);
 	return (void *)s->base;
@@ -240,19 +252,25 @@ TRI_INLINE void *mallocgc(size_t n, bool noscan)
 
 TRI_API void *tri_malloc(size_t n)
 {
-	return mallocgc(n, false);
+	m_acquire();
+	void *p = mallocgc(n, false);
+	m_release();
+	return p;
 }
 
 TRI_API void *tri_malloc_noscan(size_t n)
 {
-	return mallocgc(n, true);
+	m_acquire();
+	void *p = mallocgc(n, true);
+	m_release();
+	return p;
 }
 
 TRI_API void *tri_calloc(size_t count, size_t size)
 {
 	if (size && count > SIZE_MAX / size)
 		return out_of_memory();
-	return mallocgc(count * size, false); /* already zeroed (I1) */
+	return tri_malloc(count * size); /* already zeroed (I1) */
 }
 
 /* ---- pointers coming back: free, usable_size, realloc ---- */
@@ -331,13 +349,20 @@ static void free_large(mspan *s, void *p)
 {
 	if ((uintptr_t)p != s->base)
 		interior(p, s->base, "tri_free");
-	if (atomic_cas_full(&s->state, SPAN_IN_USE, SPAN_DEAD) != SPAN_IN_USE)
+	/* Own the span first (the sweeper cannot take it then), then the
+	 * CAS decides between this free and a racing double free. */
+	unsigned gen = AO_int_load(&s->gen);
+	if (!gen || !mheap_large_claim(s, gen) ||
+	    atomic_cas_full(&s->state, SPAN_IN_USE, SPAN_DEAD) != SPAN_IN_USE)
 		unallocated(p, "tri_free");
 	mcache *c = mcache_tls ? mcache_tls : mcache_get_slow();
 	if (c) {
 		counter_add_local(&c->stats.large_frees, 1);
 		counter_add_local(&c->stats.large_free_bytes, s->elemsize);
 	}
+	if (atomic_load_relaxed(&s->sweepgen) == mheap_swept_gen() ||
+	    span_is_marked(s, 0))
+		mheap_live_add(-(intptr_t)s->elemsize); /* mheap.h I5 */
 	mheap_free_span(s);
 }
 
@@ -352,25 +377,25 @@ static TRI_NOINLINE void free_slow(void *p)
 		return;
 	}
 	mcache *c = mcache_tls ? mcache_tls : mcache_get_slow();
+	if (!c)
+		base_fatal("tri_free(%p): out of metadata", p);
 	if (s->is_tiny) {
 		uintptr_t idx = ((uintptr_t)p - s->base) / TINY_SIZE;
 		tiny_usable(s, p, "tri_free"); /* validates */
 		tiny_mark_freed(s, p);
-		if (c)
-			counter_add_local(&c->stats.tiny_frees, 1);
-		mcache_tiny_put(s, idx, "tri_free", p);
+		counter_add_local(&c->stats.tiny_frees, 1);
+		mcache_tiny_put(c, s, idx, "tri_free", p);
 		return;
 	}
 	uintptr_t idx = small_index_checked(s, p, "tri_free");
-	if (c)
-		counter_add_local(&c->stats.small_frees[s->spanclass >> 1], 1);
+	counter_add_local(&c->stats.small_frees[s->spanclass >> 1], 1);
 	mcentral_free_object(s, idx, "tri_free", p);
 }
 
 /* The small-object free, inline: lookup, validation (I2) and the free bit;
  * the central lock only when the CAS says the span may have just become
  * partial or empty. Budget ~40 instructions and one locked operation. */
-TRI_API void tri_free(void *p)
+TRI_INLINE void free_object(void *p)
 {
 	uintptr_t a = (uintptr_t)p;
 	mspan *s = arena_span_of(a);
@@ -385,15 +410,17 @@ TRI_API void tri_free(void *p)
 	uintptr_t idx = span_obj_index(s, off);
 	if (TRI_UNLIKELY(idx * s->elemsize != off))
 		interior(p, s->base + idx * s->elemsize, "tri_free");
-	/* Read before the bit is set: after it, s may be freed and reused. */
-	unsigned gen = AO_int_load(&s->gen);
 	unsigned sizeclass = spanclass_sizeclass(s->spanclass);
-	enum span_free_result r = span_free_slot(s, idx);
-	if (TRI_UNLIKELY(r == SPAN_FREE_BAD))
+	if (TRI_UNLIKELY(!mcentral_free(s, idx)))
 		unallocated(p, "tri_free");
 	counter_add_local(&c->stats.small_frees[sizeclass], 1);
-	if (TRI_UNLIKELY(mcentral_freed_needs_look(s, r)))
-		mcentral_freed_slow(s, gen);
+}
+
+TRI_API void tri_free(void *p)
+{
+	m_acquire();
+	free_object(p);
+	m_release();
 }
 
 static size_t usable_size_checked(mspan *s, const void *p, const char *who)
@@ -417,6 +444,46 @@ TRI_API size_t tri_usable_size(const void *p)
 	return usable_size_checked(s, p, "tri_usable_size");
 }
 
+/* The tiny object of block idx containing byte `in` of it, or 0. */
+static uintptr_t tiny_base(const mspan *s, uintptr_t idx, unsigned in)
+{
+	const tiny_meta *m = &s->tiny[idx];
+	unsigned starts = AO_short_load(&m->starts) & ((2u << in) - 1);
+	if (!starts)
+		return 0;
+	unsigned start = 31 - (unsigned)__builtin_clz(starts);
+	unsigned ends = AO_short_load(&m->ends) >> start;
+	if (!ends || start + ctz64(ends) < in) /* object ends before `in` */
+		return 0;
+	if ((AO_short_load(&m->freed) >> start) & 1)
+		return 0;
+	return s->base + idx * TINY_SIZE + start;
+}
+
+/* Never aborts: every step validates before it trusts (I2). */
+static void *base_of(const void *p)
+{
+	uintptr_t a = (uintptr_t)p;
+	mspan *s = arena_span_of(a);
+	if (!s || span_state(s) != SPAN_IN_USE || a < s->base || a >= s->limit)
+		return NULL;
+	uintptr_t idx = s->divmul ? span_obj_index(s, a - s->base) : 0;
+	if (!span_is_allocated(s, idx))
+		return NULL;
+	if (s->is_tiny)
+		return (void *)tiny_base(s, idx, (unsigned)((a - s->base) %
+		                                            TINY_SIZE));
+	return (void *)(s->base + idx * s->elemsize);
+}
+
+TRI_API void *tri_base(const void *p)
+{
+	m_acquire();
+	void *b = base_of(p);
+	m_release();
+	return b;
+}
+
 /* Can p (usable size old >= n) serve a request of n bytes in place with
  * the alignment a fresh allocation of n would have? Large: page-aligned,
  * keep it unless it would waste more than half. Small: only within the
@@ -432,10 +499,10 @@ static bool realloc_in_place_ok(const mspan *s, const void *p, size_t n,
 	return sizeclass_of(n) == spanclass_sizeclass(s->spanclass);
 }
 
-TRI_API void *tri_realloc(void *p, size_t n)
+static void *realloc_object(void *p, size_t n)
 {
 	if (!p)
-		return tri_malloc(n);
+		return mallocgc(n, false);
 	mspan *s = span_of_checked(p, "tri_realloc");
 	size_t old = usable_size_checked(s, p, "tri_realloc");
 	bool noscan = spanclass_noscan(s->spanclass);
@@ -448,6 +515,14 @@ TRI_API void *tri_realloc(void *p, size_t n)
 	if (!q)
 		return NULL; /* p untouched */
 	memcpy(q, p, old < n ? old : n);
-	tri_free(p);
+	free_object(p);
+	return q;
+}
+
+TRI_API void *tri_realloc(void *p, size_t n)
+{
+	m_acquire();
+	void *q = realloc_object(p, n);
+	m_release();
 	return q;
 }

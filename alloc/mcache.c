@@ -3,9 +3,14 @@
  * block's lifetime, and summing the per-thread counters.
  *
  * Lifetime: a thread's cache is made on its first allocation (or
- * tri_thread_register), recorded in a pthread key whose destructor returns
- * every cached span to mcentral when the thread exits, so nothing is
- * stranded; its counters are then folded into `retired`.
+ * tri_thread_register), after the thread is registered with the collector
+ * (gc/threads.c); when the thread exits, threads.c releases the cache
+ * (every cached span back to mcentral, so nothing is stranded) before it
+ * unregisters the thread, and the counters are folded into `retired`.
+ * Every cache in the registry therefore belongs to a registered thread, and
+ * with the world stopped the collector may flush them all (mcache_flush_all).
+ * Frees found by the collector's sweep are counted in `swept` with atomic
+ * adds (once per span swept).
  *
  * Tiny blocks (Go's tiny allocator with explicit free): a block's
  * tiny_meta.live counts its live objects. While a block is an mcache's
@@ -25,8 +30,10 @@
 #include <errno.h>
 #include <string.h>
 
+#include "../gc/threads.h"
 #include "../include/tricolor.h"
 #include "fixalloc.h"
+#include "mheap.h"
 
 mspan mcache_empty_span; /* alloc_cache 0, nelems 0: always refill */
 __thread mcache *mcache_tls __attribute__((tls_model("initial-exec")));
@@ -35,30 +42,20 @@ static fixalloc mcache_alloc;
 static base_mutex mcache_list_lock;
 static mcache *mcache_list;   /* mcache_list_lock */
 static mcache_stats retired;  /* mcache_list_lock */
-static pthread_key_t mcache_key;
-
-static void mcache_destructor(void *arg)
-{
-	(void)arg;
-	mcache_release();
-}
+static mcache_stats swept;    /* atomic adds */
 
 bool mcache_init(void)
 {
-	static bool key_made;
 	fixalloc_init(&mcache_alloc, sizeof(mcache));
 	base_mutex_init(&mcache_list_lock, LOCK_RANK_THREADS);
-	if (!key_made)
-		key_made = pthread_key_create(&mcache_key, mcache_destructor)
-		           == 0;
-	return key_made;
+	return true;
 }
 
 mcache *mcache_get_slow(void)
 {
 	if (mcache_tls)
 		return mcache_tls;
-	if (tri_init() != 0)
+	if (tri_init() != 0 || threads_register_self() != 0)
 		return NULL;
 	mcache *c = fixalloc_alloc(&mcache_alloc);
 	if (!c)
@@ -71,7 +68,6 @@ mcache *mcache_get_slow(void)
 		mcache_list->prev = c;
 	mcache_list = c;
 	base_mutex_unlock(&mcache_list_lock);
-	pthread_setspecific(mcache_key, c);
 	mcache_tls = c;
 	return c;
 }
@@ -86,17 +82,30 @@ static void add_stats(mcache_stats *out, const mcache_stats *in)
 	}
 }
 
-bool mcache_release(void)
+void mcache_flush(mcache *c)
 {
-	mcache *c = mcache_tls;
-	if (!c)
-		return false;
 	mcache_release_tiny(c);
 	for (unsigned i = 0; i < NUM_CENTRALS; i++) {
 		if (c->alloc[i] != &mcache_empty_span)
 			mcentral_uncache_span(c->alloc[i], c);
 		c->alloc[i] = &mcache_empty_span;
 	}
+}
+
+void mcache_flush_all(void)
+{
+	base_mutex_lock(&mcache_list_lock);
+	for (mcache *c = mcache_list; c; c = c->next)
+		mcache_flush(c);
+	base_mutex_unlock(&mcache_list_lock);
+}
+
+bool mcache_release(void)
+{
+	mcache *c = mcache_tls;
+	if (!c)
+		return false;
+	mcache_flush(c);
 	base_mutex_lock(&mcache_list_lock);
 	add_stats(&retired, &c->stats);
 	if (c->prev)
@@ -107,7 +116,6 @@ bool mcache_release(void)
 		c->next->prev = c->prev;
 	base_mutex_unlock(&mcache_list_lock);
 	mcache_tls = NULL;
-	pthread_setspecific(mcache_key, NULL);
 	fixalloc_free(&mcache_alloc, c);
 	return true;
 }
@@ -142,11 +150,15 @@ bool mcache_refill(mcache *c, unsigned ci)
 	if (!s)
 		return false;
 	c->alloc[ci] = s;
+	if (mheap_over_trigger())
+		tri_m.want_gc = 1; /* Go's gcTrigger test, at m_release */
 	return true;
 }
 
-/* Subtract `drop` from block idx's live count; free the slot at 0. */
-static void tiny_drop(mspan *s, uintptr_t idx, unsigned drop,
+/* Subtract `drop` from block idx's live count; free the slot at 0 and
+ * count it in acct's statistics (the calling thread's cache, or the
+ * cache being flushed: each counter has one writer at a time, I3). */
+static void tiny_drop(mcache *acct, mspan *s, uintptr_t idx, unsigned drop,
                       const char *caller, const void *p)
 {
 	unsigned char *live = &s->tiny[idx].live;
@@ -155,9 +167,7 @@ static void tiny_drop(mspan *s, uintptr_t idx, unsigned drop,
 	                   checks each tiny object's freed bit first */
 		base_fatal("%s(%p): tiny block count underflow", caller, p);
 	if (old == drop) {
-		mcache *c = mcache_tls ? mcache_tls : mcache_get_slow();
-		if (c)
-			counter_add_local(&c->stats.tiny_block_frees, 1);
+		counter_add_local(&acct->stats.tiny_block_frees, 1);
 		mcentral_free_object(s, idx, caller, p);
 	}
 }
@@ -174,14 +184,33 @@ void mcache_release_tiny(mcache *c)
 	/* live = TINY_OWNED + n - frees; publish n and drop the bias. */
 	unsigned char *live = &s->tiny[idx].live;
 	AO_char_fetch_and_add_full(live, (unsigned char)count);
-	tiny_drop(s, idx, TINY_OWNED, "tri_malloc", (void *)(s->base +
+	tiny_drop(c, s, idx, TINY_OWNED, "tri_malloc", (void *)(s->base +
 	          idx * TINY_SIZE));
 }
 
-void mcache_tiny_put(mspan *s, uintptr_t idx, const char *caller,
+void mcache_tiny_put(mcache *c, mspan *s, uintptr_t idx, const char *caller,
                      const void *p)
 {
-	tiny_drop(s, idx, 1, caller, p);
+	tiny_drop(c, s, idx, 1, caller, p);
+}
+
+void mcache_note_swept(const mspan *s, uint32_t objects, uint32_t tiny)
+{
+	if (!objects)
+		return;
+	if (s->is_tiny) {
+		atomic_add_full(&swept.tiny_block_frees, objects);
+		atomic_add_full(&swept.tiny_frees, tiny);
+	} else {
+		unsigned sc = spanclass_sizeclass(s->spanclass);
+		atomic_add_full(&swept.small_frees[sc], objects);
+	}
+}
+
+void mcache_note_swept_large(uintptr_t bytes)
+{
+	atomic_add_full(&swept.large_frees, 1);
+	atomic_add_full(&swept.large_free_bytes, bytes);
 }
 
 void mcache_fork_prepare(void)
@@ -213,6 +242,7 @@ void mcache_sum_stats(mcache_stats *out)
 	memset(out, 0, sizeof *out);
 	base_mutex_lock(&mcache_list_lock);
 	add_stats(out, &retired);
+	add_stats(out, &swept);
 	for (mcache *c = mcache_list; c; c = c->next)
 		add_stats(out, &c->stats);
 	base_mutex_unlock(&mcache_list_lock);

@@ -60,6 +60,15 @@ mcache *mcache_get_slow(void);
 /* Flush and free the calling thread's cache (thread exit, unregister).
  * Returns false if the thread had none. */
 bool mcache_release(void);
+/* Give back c's tiny block and every cached span (owner, or any thread
+ * while the owner is stopped outside the heap-critical region). */
+void mcache_flush(mcache *c);
+/* Flush every registered cache: the collector, with the world stopped. */
+void mcache_flush_all(void);
+/* Count the collector's frees: `objects` slots of small span s (tiny: the
+ * blocks, holding `tiny` objects), or one large object. */
+void mcache_note_swept(const mspan *s, uint32_t objects, uint32_t tiny);
+void mcache_note_swept_large(uintptr_t bytes);
 /* Replace c->alloc[ci] with a span that has a free slot (Go's refill).
  * Returns false when memory ran out. */
 bool mcache_refill(mcache *c, unsigned ci);
@@ -67,7 +76,7 @@ bool mcache_refill(mcache *c, unsigned ci);
 void mcache_release_tiny(mcache *c);
 /* Drop one live object of tiny block idx of span s; frees the block slot
  * when it was the last. */
-void mcache_tiny_put(mspan *s, uintptr_t idx, const char *caller,
+void mcache_tiny_put(mcache *c, mspan *s, uintptr_t idx, const char *caller,
                      const void *p);
 /* fork() handlers (see base.h). In the child only the forking thread
  * exists: the other threads' caches are folded into `retired` and dropped

@@ -1,11 +1,13 @@
 /*
  * mcentral.c -- see mcentral.h.
  *
- * cache_span (Go's mcentral.cacheSpan, with explicit-free reclaim in place
- * of sweeping):
- *   1. Pop partial spans in order; reclaim each one's pending frees. The
- *      first with a free slot is handed out; one without goes to full.
- *   2. Nothing usable: allocate a fresh span from mheap (outside the lock).
+ * cache_span (Go's mcentral.cacheSpan, with explicit-free reclaim):
+ *   1. Pop swept partial spans in order; reclaim each one's pending frees.
+ *      The first with a free slot is handed out; one without goes to full.
+ *   2. Sweep unswept spans (partial, then full; a budget of them): the
+ *      first with a free slot is handed out, the rest are filed swept.
+ *   3. Nothing usable: allocate a fresh span from mheap (outside the lock).
+ * Every span handed out or filed is swept for the current sweepgen.
  * uncache_span: settle the span (slots below freeindex become alloc bits),
  * then file it on partial or full, or give it back to the heap when empty.
  * free_object: set the free bit; a free whose CAS found its word empty may
@@ -14,16 +16,21 @@
  */
 #include "mcentral.h"
 
+#include "mcache.h"
 #include "mheap.h"
 
 typedef struct span_list {
 	mspan *head, *tail;
 } span_list;
 
+/* Lists by sweep state (Go's partial/full spanSets, swept and unswept):
+ * set [(sweepgen / 2) % 2] holds the spans of that sweepgen, so when the
+ * collector adds 2 to mheap_sweepgen every swept span becomes unswept at
+ * once, and the other set (empty by mheap.h I3) becomes the swept one. */
 typedef struct mcentral {
 	base_mutex lock;
-	span_list partial; /* I1; lock */
-	span_list full;    /* I1; lock */
+	span_list partial[2]; /* I1; lock */
+	span_list full[2];    /* I1; lock */
 } TRI_ALIGNED(TRI_CACHELINE) mcentral;
 
 static mcentral centrals[NUM_CENTRALS];
@@ -81,16 +88,34 @@ static void list_remove(span_list *l, mspan *s)
 	s->next = s->prev = NULL;
 }
 
+static span_list *list_of(mcentral *c, unsigned loc, uintptr_t sweepgen)
+{
+	unsigned set = (unsigned)(sweepgen / 2) % 2;
+	return loc == SPAN_LOC_PARTIAL ? &c->partial[set] : &c->full[set];
+}
+
+static uintptr_t span_size(const mspan *s, uintptr_t nslots)
+{
+	return nslots * s->elemsize;
+}
+
+/* File s on the list of its own sweepgen. */
 static void file_span(mcentral *c, mspan *s, enum span_location loc)
 {
 	AO_char_store(&s->location, (unsigned char)loc);
-	list_push_tail(loc == SPAN_LOC_PARTIAL ? &c->partial : &c->full, s);
+	list_push_tail(list_of(c, loc, s->sweepgen), s);
+}
+
+/* File s, just swept or reclaimed for the current sweepgen. */
+static void file_swept(mcentral *c, mspan *s, enum span_location loc)
+{
+	atomic_store_relaxed(&s->sweepgen, mheap_swept_gen());
+	file_span(c, s, loc);
 }
 
 static void unfile_span(mcentral *c, mspan *s)
 {
-	list_remove(s->location == SPAN_LOC_PARTIAL ? &c->partial : &c->full,
-	            s);
+	list_remove(list_of(c, s->location, s->sweepgen), s);
 	AO_char_store(&s->location, SPAN_LOC_NONE);
 }
 
@@ -111,54 +136,123 @@ static mspan *grow(unsigned ci)
 		mheap_free_span(s);
 		return NULL;
 	}
+	if (s)
+		atomic_store_relaxed(&s->sweepgen, mheap_swept_gen());
 	return s;
+}
+
+/* Sweep unfiled span s (mheap.h I3, I5): book what the sweep freed and
+ * drop the marked objects freed explicitly since the mark from heap_live.
+ * c->lock held. Returns the live slot count. */
+static uint32_t sweep_locked(mspan *s)
+{
+	span_sweep_counts n = {0};
+	uint32_t live = span_sweep(s, &n);
+	mheap_live_add(-(intptr_t)span_size(s, n.freed_marked));
+	mcache_note_swept(s, n.gc_freed, n.tiny_objects);
+	atomic_store_relaxed(&s->sweepgen, mheap_swept_gen());
+	return live;
+}
+
+/* File a span just swept: partial, full, or back to the heap when empty.
+ * c->lock held. */
+static void file_after_sweep(mcentral *c, mspan *s, uint32_t live)
+{
+	if (live == 0) {
+		mheap_free_span(s);
+		return;
+	}
+	file_swept(c, s, live < s->nelems ? SPAN_LOC_PARTIAL : SPAN_LOC_FULL);
 }
 
 /* The partial span to try next: one `owner` held last among the first
  * AFFINITY_SCAN, else the head. */
 #define AFFINITY_SCAN 4
-static mspan *pick_partial(mcentral *c, const void *owner)
+static mspan *pick_partial(span_list *l, const void *owner)
 {
-	mspan *s = c->partial.head;
+	mspan *s = l->head;
 	for (int i = 0; s && i < AFFINITY_SCAN; i++, s = s->next)
 		if (s->last_owner == owner)
 			return s;
-	return c->partial.head;
+	return l->head;
+}
+
+/* Step 1: a swept partial span with a free slot after reclaim. */
+static mspan *take_swept_locked(mcentral *c, const void *owner)
+{
+	span_list *l = list_of(c, SPAN_LOC_PARTIAL, mheap_swept_gen());
+	mspan *s;
+	while ((s = pick_partial(l, owner)) != NULL) {
+		TRI_ASSERT(s->location == SPAN_LOC_PARTIAL); /* I1 */
+		unfile_span(c, s);
+		uint32_t r = span_reclaim(s);
+		mheap_live_add(-(intptr_t)span_size(s, r)); /* mheap.h I5 */
+		if (s->alloc_count < s->nelems)
+			return s;
+		file_swept(c, s, SPAN_LOC_FULL); /* raced: nothing came back */
+	}
+	return NULL;
+}
+
+/* Step 2 (Go's lazy sweep in cacheSpan): sweep unswept spans, partial
+ * ones first, until one has a free slot; at most SWEEP_BUDGET. */
+#define SWEEP_BUDGET 100
+static mspan *take_unswept_locked(mcentral *c)
+{
+	uintptr_t unswept = mheap_swept_gen() - 2;
+	for (int budget = SWEEP_BUDGET; budget > 0; budget--) {
+		mspan *s = list_of(c, SPAN_LOC_PARTIAL, unswept)->head;
+		if (!s)
+			s = list_of(c, SPAN_LOC_FULL, unswept)->head;
+		if (!s)
+			return NULL;
+		unfile_span(c, s);
+		uint32_t live = sweep_locked(s);
+		if (live < s->nelems)
+			return s; /* even if empty: we need a span */
+		file_swept(c, s, SPAN_LOC_FULL);
+	}
+	return NULL;
 }
 
 mspan *mcentral_cache_span(unsigned ci, const void *owner)
 {
 	mcentral *c = &centrals[ci];
 	base_mutex_lock(&c->lock);
-	mspan *s;
-	while ((s = pick_partial(c, owner)) != NULL) {
-		TRI_ASSERT(s->location == SPAN_LOC_PARTIAL); /* I1 */
-		unfile_span(c, s);
-		span_reclaim(s);
-		if (s->alloc_count < s->nelems)
-			break;
-		file_span(c, s, SPAN_LOC_FULL); /* raced: nothing came back */
-	}
+	mspan *s = take_swept_locked(c, owner);
+	if (!s)
+		s = take_unswept_locked(c);
 	if (s)
 		AO_char_store(&s->location, SPAN_LOC_CACHED);
 	base_mutex_unlock(&c->lock);
 	if (!s) {
 		s = grow(ci);
-		if (s)
-			AO_char_store(&s->location, SPAN_LOC_CACHED);
+		if (!s)
+			return NULL;
+		AO_char_store(&s->location, SPAN_LOC_CACHED);
 	}
+	/* mheap.h I5: the free slots count as allocated from now on. */
+	mheap_live_add((intptr_t)span_size(s, s->nelems - s->alloc_count));
 	return s;
 }
 
-/* Empty and not cached: unlink and give it back (I3). c->lock held (the
- * lock order mcentral -> mheap allows entering the heap here). */
+/* Empty and not cached: unlink and give it back (I3). An unswept span is
+ * swept first (its pending frees may be of objects the mark never saw).
+ * c->lock held (the lock order mcentral -> mheap allows entering the heap
+ * here). */
 static void release_if_empty_locked(mcentral *c, mspan *s)
 {
-	if (s->location == SPAN_LOC_CACHED || s->location == SPAN_LOC_NONE)
+	if (s->location != SPAN_LOC_PARTIAL && s->location != SPAN_LOC_FULL)
 		return;
 	if (!span_all_pending(s))
 		return;
 	unfile_span(c, s);
+	if (atomic_load_relaxed(&s->sweepgen) != mheap_swept_gen()) {
+		file_after_sweep(c, s, sweep_locked(s));
+		return;
+	}
+	/* mheap.h I5: every object left was freed explicitly. */
+	mheap_live_add(-(intptr_t)span_size(s, span_pending_count(s)));
 	mheap_free_span(s);
 }
 
@@ -171,10 +265,12 @@ void mcentral_uncache_span(mspan *s, const void *owner)
 	AO_char_store(&s->location, SPAN_LOC_NONE);
 	AO_nop_full();
 	span_settle(s);
+	/* mheap.h I5: the slots never handed out come back. */
+	mheap_live_add(-(intptr_t)span_size(s, s->nelems - s->alloc_count));
 	s->last_owner = owner;
 	bool pending = span_has_pending(s);
-	file_span(c, s, pending || s->alloc_count < s->nelems
-	                        ? SPAN_LOC_PARTIAL : SPAN_LOC_FULL);
+	file_swept(c, s, pending || s->alloc_count < s->nelems
+	                         ? SPAN_LOC_PARTIAL : SPAN_LOC_FULL);
 	release_if_empty_locked(c, s);
 	base_mutex_unlock(&c->lock);
 }
@@ -196,22 +292,50 @@ void mcentral_freed_slow(mspan *s, unsigned gen)
 void mcentral_free_object(mspan *s, uintptr_t idx, const char *caller,
                           const void *p)
 {
-	/* Read while our object keeps s alive: once the bit is set, another
-	 * thread's free may return s to the heap and s may be reused; then
-	 * mcentral_index_of(s) would be wrong too, hence the gen check. */
-	unsigned gen = AO_int_load(&s->gen);
-	enum span_free_result r = span_free_slot(s, idx);
-	if (r == SPAN_FREE_BAD)
+	if (!mcentral_free(s, idx))
 		base_fatal("%s(%p): object not allocated (double free?)", caller,
 		          p);
-	if (mcentral_freed_needs_look(s, r))
-		mcentral_freed_slow(s, gen);
 }
 
-static bool check_list(const span_list *l, enum span_location loc)
+/* Sweep up to `budget` unswept spans of c; returns how many. */
+static unsigned sweep_some(mcentral *c, unsigned budget)
+{
+	uintptr_t unswept = mheap_swept_gen() - 2;
+	unsigned n = 0;
+	base_mutex_lock(&c->lock);
+	for (; n < budget; n++) {
+		mspan *s = list_of(c, SPAN_LOC_PARTIAL, unswept)->head;
+		if (!s)
+			s = list_of(c, SPAN_LOC_FULL, unswept)->head;
+		if (!s)
+			break;
+		unfile_span(c, s);
+		file_after_sweep(c, s, sweep_locked(s));
+	}
+	base_mutex_unlock(&c->lock);
+	return n;
+}
+
+#define SWEEP_BATCH 64 /* spans per lock hold */
+uint64_t mcentral_sweep_all(void)
+{
+	uint64_t total = 0;
+	for (unsigned i = 0; i < NUM_CENTRALS; i++) {
+		unsigned n;
+		do {
+			n = sweep_some(&centrals[i], SWEEP_BATCH);
+			total += n;
+		} while (n == SWEEP_BATCH);
+	}
+	return total;
+}
+
+static bool check_list(const span_list *l, enum span_location loc,
+                       unsigned set)
 {
 	for (mspan *s = l->head; s; s = s->next)
-		if (s->location != loc || !span_check(s))
+		if (s->location != loc || (s->sweepgen / 2) % 2 != set ||
+		    !span_check(s))
 			return false;
 	return true;
 }
@@ -222,8 +346,10 @@ bool mcentral_check(void)
 	for (unsigned i = 0; i < NUM_CENTRALS && ok; i++) {
 		mcentral *c = &centrals[i];
 		base_mutex_lock(&c->lock);
-		ok = check_list(&c->partial, SPAN_LOC_PARTIAL) &&
-		     check_list(&c->full, SPAN_LOC_FULL);
+		for (unsigned set = 0; set < 2 && ok; set++)
+			ok = check_list(&c->partial[set], SPAN_LOC_PARTIAL,
+			                set) &&
+			     check_list(&c->full[set], SPAN_LOC_FULL, set);
 		base_mutex_unlock(&c->lock);
 	}
 	return ok;

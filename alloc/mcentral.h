@@ -19,9 +19,11 @@
  *       the free bits, so either uncache sees that free's bit or the free
  *       sees the span is no longer cached (store-load fences on both sides).
  *   I3. A span whose every slot is free and that no mcache holds goes back
- *       to the heap, at uncache or at the free of its last object. (A free
- *       racing with the uncache may leave an empty span on partial; the
- *       next refill of the class reuses it.)
+ *       to the heap, at uncache, at the free of its last object, or when a
+ *       sweep finds it empty. (A free racing with the uncache may leave an
+ *       empty span on partial; the next refill of the class reuses it.)
+ *   I5. Each list comes in two sets by sweep state (mheap.h I3); a span is
+ *       on the set of its own sweepgen.
  * Concurrency: one lock per mcentral (rank LOCK_RANK_MCENTRAL), each on its
  * own cache line. Lock order: mcentral -> mheap -> fixalloc.
  */
@@ -46,6 +48,8 @@ unsigned mcentral_index_of(const mspan *s);
 mspan *mcentral_cache_span(unsigned ci, const void *owner);
 /* Return a span the mcache owner is done with. */
 void mcentral_uncache_span(mspan *s, const void *owner);
+/* Sweep every unswept span (Go's finishsweep); returns how many. */
+uint64_t mcentral_sweep_all(void);
 /* Explicitly free slot idx of small span s (span already validated).
  * Aborts on a double free or a slot that is not allocated. */
 void mcentral_free_object(mspan *s, uintptr_t idx, const char *caller,
@@ -64,6 +68,22 @@ TRI_INLINE bool mcentral_freed_needs_look(const mspan *s,
 	return r == SPAN_FREE_CHECK &&
 	       AO_char_load(&s->location) != SPAN_LOC_CACHED;
 }
+/* Explicitly free slot idx of small span s: the free bit, then the central
+ * lock only when span_free_slot says the span may have just become
+ * partial or empty. Returns false when the slot was not allocated (or is
+ * already pending free). gen is read before the CAS: once the bit is set,
+ * another thread's free may return s to the heap and s may be reused. */
+TRI_INLINE bool mcentral_free(mspan *s, uintptr_t idx)
+{
+	unsigned gen = AO_int_load(&s->gen);
+	enum span_free_result r = span_free_slot(s, idx);
+	if (TRI_UNLIKELY(r == SPAN_FREE_BAD))
+		return false;
+	if (TRI_UNLIKELY(mcentral_freed_needs_look(s, r)))
+		mcentral_freed_slow(s, gen);
+	return true;
+}
+
 /* fork() handlers (see base.h): all central locks, in index order. */
 void mcentral_fork_prepare(void);
 void mcentral_fork_parent(void);

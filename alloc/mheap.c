@@ -16,8 +16,19 @@
 #include "arena.h"
 #include "pages.h"
 
+#include <sched.h>
+
 static base_mutex mheap_lock;
 static atomic_word inuse_bytes; /* I2 */
+atomic_word mheap_sweepgen;    /* I3 */
+atomic_word mheap_live;        /* I5 */
+atomic_word mheap_trigger = ~(atomic_word)0;
+
+typedef struct large_list {
+	mspan *head;
+} large_list;
+static base_mutex large_lock;
+static large_list large[2]; /* I4; large_lock */
 static atomic_word span_gen;    /* source of mspan.gen */
 
 /* A fresh, non-zero span generation (wraps after 2^32 span uses). */
@@ -33,6 +44,7 @@ static unsigned next_gen(void)
 bool mheap_init(void)
 {
 	base_mutex_init(&mheap_lock, LOCK_RANK_MHEAP);
+	base_mutex_init(&large_lock, LOCK_RANK_LARGE);
 	span_init_allocators();
 	return arena_init();
 }
@@ -120,19 +132,93 @@ void mheap_free_span(mspan *s)
 	span_struct_free(s);
 }
 
+static large_list *large_list_of(uintptr_t sweepgen)
+{
+	return &large[(sweepgen / 2) % 2];
+}
+
+static void large_push(large_list *l, mspan *s)
+{
+	s->prev = NULL;
+	s->next = l->head;
+	if (l->head)
+		l->head->prev = s;
+	l->head = s;
+	AO_char_store(&s->location, SPAN_LOC_LARGE);
+}
+
+static void large_unlink(large_list *l, mspan *s)
+{
+	if (s->prev)
+		s->prev->next = s->next;
+	else
+		l->head = s->next;
+	if (s->next)
+		s->next->prev = s->prev;
+	s->next = s->prev = NULL;
+	AO_char_store(&s->location, SPAN_LOC_NONE);
+}
+
+void mheap_large_add(mspan *s)
+{
+	base_mutex_lock(&large_lock);
+	uintptr_t h = mheap_swept_gen();
+	atomic_store_relaxed(&s->sweepgen, h);
+	large_push(large_list_of(h), s);
+	base_mutex_unlock(&large_lock);
+}
+
+bool mheap_large_claim(mspan *s, unsigned gen)
+{
+	for (;;) {
+		base_mutex_lock(&large_lock);
+		bool same = AO_int_load(&s->gen) == gen;
+		bool listed = same && s->location == SPAN_LOC_LARGE;
+		if (listed)
+			large_unlink(large_list_of(s->sweepgen), s);
+		base_mutex_unlock(&large_lock);
+		if (!same)
+			return false;
+		if (listed)
+			return true;
+		sched_yield(); /* the sweeper holds it for a moment */
+	}
+}
+
+mspan *mheap_large_take_unswept(void)
+{
+	base_mutex_lock(&large_lock);
+	uintptr_t h = mheap_swept_gen();
+	mspan *s = large_list_of(h - 2)->head;
+	if (s) {
+		large_unlink(large_list_of(h - 2), s);
+		atomic_store_relaxed(&s->sweepgen, h - 1);
+	}
+	base_mutex_unlock(&large_lock);
+	return s;
+}
+
+void mheap_large_file_swept(mspan *s)
+{
+	mheap_large_add(s);
+}
+
 void mheap_fork_prepare(void)
 {
+	base_mutex_fork_lock(&large_lock);
 	base_mutex_fork_lock(&mheap_lock);
 }
 
 void mheap_fork_parent(void)
 {
 	base_mutex_fork_unlock(&mheap_lock);
+	base_mutex_fork_unlock(&large_lock);
 }
 
 void mheap_fork_child(void)
 {
 	base_mutex_reinit(&mheap_lock);
+	base_mutex_reinit(&large_lock);
 }
 
 uint64_t mheap_inuse_bytes(void)

@@ -7,9 +7,22 @@
  *       pages maps to it (arena.h I2), and its arena's page_in_use bit is set
  *       at its first page.
  *   I2. inuse_bytes is the total size of in-use spans.
+ *   I3. Sweep generations (Go's mheap.sweepgen, h): h grows by 2 per cycle,
+ *       only with the world stopped. An uncached span's sweepgen is h - 2
+ *       (unswept: its alloc bits predate the last mark), h - 1 (being
+ *       swept) or h (swept); a cached span is always swept. Before a mark
+ *       begins every span is swept.
+ *   I4. Every in-use large span is on large[(sweepgen / 2) % 2] (location
+ *       SPAN_LOC_LARGE) except while the sweeper or tri_free holds it
+ *       (location NONE).
+ *   I5. heap_live (Go's heapLive) = bytes marked by the last cycle + bytes
+ *       of slots handed to caches since - slots given back unused - frees
+ *       folded in since + large objects allocated - large objects freed.
+ *       It moves per span and per large object, never per small object.
  * Concurrency: mheap.lock (rank LOCK_RANK_MHEAP) protects the page
- * allocator, the arena growth state and span-table writes. Span structs are
- * published with state stored last (span.h I5).
+ * allocator, the arena growth state and span-table writes; large_lock
+ * (LOCK_RANK_LARGE) the large-span lists. Span structs are published with
+ * state stored last (span.h I5).
  */
 #ifndef TRI_MHEAP_H
 #define TRI_MHEAP_H
@@ -27,6 +40,41 @@ mspan *mheap_alloc_span(size_t npages, unsigned sizeclass, spanclass_t spc);
 
 /* Give an in-use span's pages back to the page allocator. */
 void mheap_free_span(mspan *s);
+
+/* ---- the collector's view (I3-I5) ---- */
+extern atomic_word mheap_sweepgen; /* I3 */
+extern atomic_word mheap_live;     /* I5 */
+extern atomic_word mheap_trigger;  /* heap_live that starts a cycle
+                                      (gc/gc.c; ~0 = never) */
+
+TRI_INLINE uintptr_t mheap_swept_gen(void)
+{
+	return atomic_load_acquire(&mheap_sweepgen); /* pairs: gc.c flip */
+}
+
+TRI_INLINE void mheap_live_add(intptr_t bytes)
+{
+	if (bytes)
+		atomic_add_full(&mheap_live, (uintptr_t)bytes);
+}
+
+/* Has heap_live reached the trigger? */
+TRI_INLINE bool mheap_over_trigger(void)
+{
+	return atomic_load_relaxed(&mheap_live) >=
+	       atomic_load_relaxed(&mheap_trigger);
+}
+
+/* File a new large span as swept (I4). */
+void mheap_large_add(mspan *s);
+/* tri_free of a large span: take it off its list, waiting while the
+ * sweeper holds it. False when the span was freed meanwhile (its gen is
+ * no longer gen): by the sweeper, or a racing free. */
+bool mheap_large_claim(mspan *s, unsigned gen);
+/* Take an unswept large span off its list for sweeping (NULL if none). */
+mspan *mheap_large_take_unswept(void);
+/* Put a swept, still live large span back (I4). */
+void mheap_large_file_swept(mspan *s);
 
 /* fork() handlers for mheap.lock (see base.h). */
 void mheap_fork_prepare(void);

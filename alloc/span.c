@@ -102,7 +102,14 @@ bool span_init_large(mspan *s, spanclass_t spc)
 	s->nelems = 1;
 	s->divmul = 0;
 	s->limit = s->base + s->elemsize;
-	return alloc_bitmaps(s);
+	if (!alloc_bitmaps(s))
+		return false;
+	/* Its one object is allocated from the start (span_is_allocated). */
+	atomic_store_relaxed(&s->alloc_bits[0], 1);
+	atomic_store_relaxed(&s->freeindex, 1);
+	s->alloc_cache = 0;
+	AO_int_store(&s->alloc_count, 1);
+	return true;
 }
 
 bool span_attach_tiny(mspan *s)
@@ -204,6 +211,50 @@ uint32_t span_reclaim(mspan *s)
 	atomic_store_release(&s->freeindex, 0);
 	refill_alloc_cache(s, 0);
 	return reclaimed;
+}
+
+/* Objects in the tiny blocks of word w's garbage slots. */
+static uint32_t tiny_garbage_objects(const mspan *s, unsigned w,
+                                     uint64_t garbage)
+{
+	uint32_t n = 0;
+	while (garbage) {
+		unsigned b = ctz64(garbage);
+		garbage &= garbage - 1;
+		const tiny_meta *m = &s->tiny[w * 64 + b];
+		n += popcount64(m->starts & ~(unsigned)m->freed);
+	}
+	return n;
+}
+
+uint32_t span_sweep(mspan *s, span_sweep_counts *c)
+{
+	span_settle(s); /* slots below freeindex into alloc_bits */
+	uint32_t live = 0;
+	bool any = false;
+	for (unsigned w = 0; w < span_nwords(s->nelems); w++) {
+		uint64_t freed = atomic_swap_full(&s->free_bits[w], 0);
+		uint64_t alloc = atomic_load_relaxed(&s->alloc_bits[w]);
+		uint64_t mark = atomic_load_relaxed(&s->mark_bits[w]);
+		uint64_t keep = alloc & mark & ~freed;
+		uint64_t garbage = alloc & ~mark & ~freed;
+		c->gc_freed += popcount64(garbage);
+		c->freed_marked += popcount64(alloc & mark & freed);
+		c->freed += popcount64(alloc & freed);
+		if (s->is_tiny && garbage)
+			c->tiny_objects += tiny_garbage_objects(s, w, garbage);
+		any |= keep != alloc;
+		atomic_store_relaxed(&s->alloc_bits[w], keep);
+		atomic_store_relaxed(&s->mark_bits[w], 0);
+		live += popcount64(keep);
+	}
+	AO_int_store(&s->alloc_count, live);
+	if (any)
+		s->needzero = 1;
+	/* Release: as in span_reclaim (span_is_allocated's acquire). */
+	atomic_store_release(&s->freeindex, 0);
+	refill_alloc_cache(s, 0);
+	return live;
 }
 
 enum span_free_result span_free_check(const mspan *s, bool word_was_empty)

@@ -53,6 +53,7 @@ enum span_location {
 	SPAN_LOC_CACHED,   /* in an mcache */
 	SPAN_LOC_PARTIAL,  /* mcentral.partial: free slots or pending frees */
 	SPAN_LOC_FULL,     /* mcentral.full */
+	SPAN_LOC_LARGE,    /* a large span on mheap's large list */
 };
 
 /* Per-block metadata of a tiny span (see malloc.c's tiny allocator). */
@@ -96,8 +97,9 @@ typedef struct mspan {
 	                            refills; mcentral.lock) */
 	struct mspan *next, *prev; /* list links: mcentral or page bins */
 	size_t npages;
-	atomic_word *mark_bits;  /* nwords; for the collector */
-	uint32_t sweepgen;       /* Go's sweep generation (for the collector) */
+	atomic_word *mark_bits;  /* nwords; set by the collector's markers
+	                            (atomic OR), cleared by span_sweep */
+	atomic_word sweepgen;    /* Go's sweep generation: mheap.h */
 	size_t zero_bytes;       /* large: prefix that may hold old data */
 	tiny_meta *tiny;         /* per-block metadata for tiny spans */
 
@@ -221,6 +223,27 @@ void span_settle(mspan *s);
  * or it is the owner of a cached one (after span_settle). Returns the
  * number of slots reclaimed. */
 uint32_t span_reclaim(mspan *s);
+
+/* What a sweep found (span_sweep). */
+typedef struct span_sweep_counts {
+	uint32_t gc_freed;      /* allocated, unmarked, not pending: garbage */
+	uint32_t freed_marked;  /* pending explicit frees of marked objects */
+	uint32_t freed;         /* all pending explicit frees folded in */
+	uint32_t tiny_objects;  /* tiny spans: objects in the garbage blocks */
+} span_sweep_counts;
+
+/* The collector's sweep (Go's mspan.sweep), with explicit frees: a slot
+ * stays allocated iff it was allocated, is marked, and is not pending
+ * free; mark bits are cleared for the next cycle; freeindex restarts at 0.
+ * Caller holds the span as for span_reclaim and the span is not cached.
+ * Adds what it found to *c; returns the number of live slots. */
+uint32_t span_sweep(mspan *s, span_sweep_counts *c);
+
+/* Is slot idx marked? (the collector's bit) */
+TRI_INLINE bool span_is_marked(const mspan *s, uintptr_t idx)
+{
+	return bit_test(s->mark_bits, idx);
+}
 
 /* Verify the invariants of a span; returns false (with a warning line). */
 bool span_check(const mspan *s);

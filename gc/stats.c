@@ -5,7 +5,8 @@
  *   heap_alloc   = bytes of allocated objects (tiny blocks count 16 bytes)
  *   heap_inuse   = bytes of in-use spans; heap_idle = heap_sys - heap_inuse
  *   heap_objects = mallocs - frees (tiny objects count one each)
- * The collector fields stay 0 until the collector exists.
+ * Frees include the collector's (counted when a sweep finds garbage), and
+ * the collector's fields come from gc.c (published after each cycle).
  *
  * Invariants:
  *   I1. total_alloc >= heap_alloc, mallocs >= frees, heap_sys >= heap_idle
@@ -24,10 +25,24 @@
 #include "../alloc/mheap.h"
 #include "../alloc/os.h"
 #include "../include/tricolor.h"
+#include "gc.h"
 
 static uint64_t sub_clamped(uint64_t a, uint64_t b)
 {
 	return a > b ? a - b : 0;
+}
+
+static void read_gc_fields(tri_stats_t *st)
+{
+	gc_stats g;
+	gc_read_stats(&g);
+	st->num_gc = g.num_gc;
+	st->num_forced_gc = g.num_forced_gc;
+	st->pause_total_ns = g.pause_total_ns;
+	memcpy(st->pause_ns, g.pause_ns, sizeof st->pause_ns);
+	st->next_gc = g.next_gc;
+	st->last_gc_ns = g.last_gc_ns;
+	st->gc_cpu_fraction = g.gc_cpu_fraction;
 }
 
 TRI_API void tri_read_stats(tri_stats_t *st)
@@ -35,8 +50,11 @@ TRI_API void tri_read_stats(tri_stats_t *st)
 	memset(st, 0, sizeof *st);
 	if (tri_init() != 0)
 		return;
+	read_gc_fields(st);
 	mcache_stats m;
+	m_acquire(); /* the registry lock: never held by a stopped thread */
 	mcache_sum_stats(&m);
+	m_release();
 	uint64_t small_alloc = 0, small_free = 0, nalloc = 0, nfree = 0;
 	for (unsigned c = 1; c < NUM_SIZE_CLASSES; c++) {
 		small_alloc += m.small_allocs[c] * class_to_size[c];

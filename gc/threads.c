@@ -1,21 +1,410 @@
 /*
- * threads.c -- tri_thread_register / tri_thread_unregister.
+ * threads.c -- registered threads, the stop-the-world handshake, and the
+ * heap-critical region's slow exit. See threads.h for the protocol.
  *
- * Invariants:
- *   I1. A thread is registered iff it has an mcache (alloc/mcache.c keeps
- *       the registry and returns the cache's spans when the thread exits).
+ * Signal handler rules: the suspend handler uses only async-signal-safe
+ * calls (sem_post, sigsuspend) and touches only the thread's own TLS and
+ * its gthread record; it saves errno.
  */
 #include "threads.h"
 
 #include <errno.h>
+#include <link.h>
+#include <semaphore.h>
+#include <signal.h>
+#include <string.h>
 
+#include "../alloc/fixalloc.h"
 #include "../alloc/mcache.h"
 #include "../include/tricolor.h"
+#include "gc.h"
+
+__thread m_state tri_m __attribute__((tls_model("initial-exec")));
+
+#define MAX_TLS_RANGES 8
+typedef struct gthread {
+	pthread_t id;
+	uintptr_t stack_lo, stack_hi;  /* the thread's stack mapping */
+	volatile uintptr_t stack_sp;   /* published when stopped (I3) */
+	uintptr_t tls_lo[MAX_TLS_RANGES], tls_hi[MAX_TLS_RANGES];
+	unsigned ntls;
+	struct gthread *next, *prev;   /* threads_lock */
+} gthread;
+
+static base_mutex threads_mu;
+static gthread *all_threads;      /* I1; threads_mu */
+static atomic_word nthreads;
+static fixalloc gthread_alloc;
+static __thread gthread *self __attribute__((tls_model("initial-exec")));
+static pthread_key_t exit_key;    /* unregisters at thread exit */
+
+static int sig_suspend = SIGPWR, sig_restart = SIGXCPU;
+static atomic_word signals_fixed; /* set once threads_init ran */
+static sem_t ack_sem;             /* one post per stopped thread */
+static atomic_word world_epoch;   /* odd while the world is stopped */
+static sigset_t suspend_wait_mask;
+
+TRI_API int tri_set_stop_signals(int suspend_signal, int restart_signal)
+{
+	if (atomic_load_acquire(&signals_fixed)) { /* pairs: threads_init */
+		errno = EBUSY;
+		return -1;
+	}
+	if (suspend_signal <= 0 || suspend_signal > SIGRTMAX ||
+	    restart_signal <= 0 || restart_signal > SIGRTMAX ||
+	    suspend_signal == restart_signal || suspend_signal == SIGKILL ||
+	    suspend_signal == SIGSTOP || restart_signal == SIGKILL ||
+	    restart_signal == SIGSTOP) {
+		errno = EINVAL;
+		return -1;
+	}
+	sig_suspend = suspend_signal;
+	sig_restart = restart_signal;
+	return 0;
+}
+
+/* ---- the handshake ---- */
+
+static TRI_NOINLINE uintptr_t stack_pointer_below(void)
+{
+	return (uintptr_t)__builtin_frame_address(0);
+}
+
+TRI_SIGNAL_SAFE static void suspend_handler(int sig, siginfo_t *si,
+                                            void *uc)
+{
+	(void)sig;
+	(void)si;
+	(void)uc;
+	int saved_errno = errno;
+	uintptr_t epoch = atomic_load_acquire(&world_epoch);
+	if (tri_m.locks) {
+		tri_m.pending_suspend = 1; /* m_release stops us */
+	} else if (self && (epoch & 1)) {
+		/* The kernel saved the interrupted registers in the signal
+		 * frame above us; spill ours too. */
+		__builtin_unwind_init();
+		self->stack_sp = stack_pointer_below();
+		AO_nop_full();
+		sem_post(&ack_sem);
+		while (atomic_load_acquire(&world_epoch) == epoch)
+			sigsuspend(&suspend_wait_mask);
+	}
+	errno = saved_errno;
+}
+
+TRI_SIGNAL_SAFE static void restart_handler(int sig)
+{
+	(void)sig; /* only wakes sigsuspend */
+}
+
+void m_release_slow(void)
+{
+	if (tri_m.pending_suspend) {
+		tri_m.pending_suspend = 0;
+		pthread_kill(pthread_self(), sig_suspend); /* stops here */
+	}
+	if (tri_m.want_gc) {
+		tri_m.want_gc = 0;
+		gc_maybe_collect();
+	}
+}
+
+static bool install_handlers(void)
+{
+	struct sigaction sa;
+	memset(&sa, 0, sizeof sa);
+	sa.sa_flags = SA_RESTART | SA_SIGINFO;
+	sa.sa_sigaction = suspend_handler;
+	sigemptyset(&sa.sa_mask);
+	sigaddset(&sa.sa_mask, sig_restart); /* no lost wake-up */
+	if (sigaction(sig_suspend, &sa, NULL) != 0)
+		return false;
+	memset(&sa, 0, sizeof sa);
+	sa.sa_flags = SA_RESTART;
+	sa.sa_handler = restart_handler;
+	sigemptyset(&sa.sa_mask);
+	if (sigaction(sig_restart, &sa, NULL) != 0)
+		return false;
+	/* While stopped, only the restart signal and the ones that end the
+	 * process get through (as bdwgc). */
+	sigfillset(&suspend_wait_mask);
+	sigdelset(&suspend_wait_mask, sig_restart);
+	sigdelset(&suspend_wait_mask, SIGINT);
+	sigdelset(&suspend_wait_mask, SIGQUIT);
+	sigdelset(&suspend_wait_mask, SIGTERM);
+	sigdelset(&suspend_wait_mask, SIGABRT);
+	return true;
+}
+
+static void exit_destructor(void *arg)
+{
+	(void)arg;
+	threads_unregister_self();
+}
+
+bool threads_init(void)
+{
+	static bool done;
+	atomic_store_release(&signals_fixed, 1);
+	if (done)
+		return true;
+	base_mutex_init(&threads_mu, LOCK_RANK_GCTHREADS);
+	fixalloc_init(&gthread_alloc, sizeof(gthread));
+	if (sem_init(&ack_sem, 0, 0) != 0 || !install_handlers() ||
+	    pthread_key_create(&exit_key, exit_destructor) != 0)
+		return false;
+	done = true;
+	return true;
+}
+
+void threads_lock(void)
+{
+	base_mutex_lock(&threads_mu);
+}
+
+void threads_unlock(void)
+{
+	base_mutex_unlock(&threads_mu);
+}
+
+void threads_stop_world(void)
+{
+	atomic_add_full(&world_epoch, 1); /* odd: stopping */
+	unsigned n = 0;
+	for (gthread *t = all_threads; t; t = t->next) {
+		if (t == self)
+			continue;
+		int err = pthread_kill(t->id, sig_suspend);
+		if (err == 0)
+			n++;
+		else /* I1 makes this impossible for a live thread */
+			base_warn("stop the world: signal to a registered "
+			         "thread failed (error %d)", err);
+	}
+	while (n > 0)
+		if (sem_wait(&ack_sem) == 0)
+			n--;
+	AO_nop_full(); /* every stack_sp is visible */
+}
+
+void threads_start_world(void)
+{
+	atomic_add_full(&world_epoch, 1); /* even: running */
+	for (gthread *t = all_threads; t; t = t->next)
+		if (t != self)
+			pthread_kill(t->id, sig_restart);
+}
+
+void threads_save_self(uintptr_t sp)
+{
+	if (self)
+		self->stack_sp = sp;
+}
+
+unsigned threads_count(void)
+{
+	return (unsigned)atomic_load_relaxed(&nthreads);
+}
+
+/* ---- roots of a thread ---- */
+
+void threads_for_each_root(root_range_fn fn, void *arg)
+{
+	for (gthread *t = all_threads; t; t = t->next) {
+		uintptr_t sp = t->stack_sp;
+		if (sp >= t->stack_lo && sp < t->stack_hi)
+			fn(sp & ~(uintptr_t)7, t->stack_hi, ROOT_STACK, arg);
+		else /* on another stack (sigaltstack, coroutine): all of it */
+			fn(t->stack_lo, t->stack_hi, ROOT_STACK, arg);
+		for (unsigned i = 0; i < t->ntls; i++)
+			fn(t->tls_lo[i], t->tls_hi[i], ROOT_TLS, arg);
+	}
+}
+
+/* The calling thread's static TLS blocks, one per module that has a
+ * PT_TLS segment allocated in this thread. */
+static int tls_ranges_cb(struct dl_phdr_info *info, size_t size, void *arg)
+{
+	gthread *t = arg;
+	if (size < offsetof(struct dl_phdr_info, dlpi_tls_data) +
+	           sizeof info->dlpi_tls_data || !info->dlpi_tls_data)
+		return 0;
+	for (unsigned i = 0; i < info->dlpi_phnum; i++) {
+		const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+		if (ph->p_type != PT_TLS || ph->p_memsz == 0)
+			continue;
+		if (t->ntls == MAX_TLS_RANGES) {
+			base_warn("more than %d TLS blocks: the rest are not "
+			         "scanned", MAX_TLS_RANGES);
+			return 1;
+		}
+		uintptr_t lo = (uintptr_t)info->dlpi_tls_data;
+		t->tls_lo[t->ntls] = align_down(lo, sizeof(void *));
+		t->tls_hi[t->ntls] = lo + ph->p_memsz;
+		t->ntls++;
+	}
+	return 0;
+}
+
+static bool stack_bounds(gthread *t)
+{
+	pthread_attr_t attr;
+	void *addr;
+	size_t size;
+	if (pthread_getattr_np(pthread_self(), &attr) != 0)
+		return false;
+	int err = pthread_attr_getstack(&attr, &addr, &size);
+	pthread_attr_destroy(&attr);
+	if (err != 0)
+		return false;
+	t->stack_lo = (uintptr_t)addr;
+	t->stack_hi = (uintptr_t)addr + size;
+	return true;
+}
+
+/* ---- registration ---- */
+
+int threads_register_self(void)
+{
+	if (self)
+		return 0;
+	gthread *t = fixalloc_alloc(&gthread_alloc);
+	if (!t) {
+		errno = ENOMEM;
+		return -1;
+	}
+	if (!stack_bounds(t)) {
+		fixalloc_free(&gthread_alloc, t);
+		errno = EAGAIN;
+		return -1;
+	}
+	dl_iterate_phdr(tls_ranges_cb, t);
+	t->id = pthread_self();
+	t->stack_sp = t->stack_hi;
+	self = t; /* before the list: a stop signal may come at once */
+	pthread_setspecific(exit_key, t);
+	base_mutex_lock(&threads_mu);
+	t->next = all_threads;
+	if (all_threads)
+		all_threads->prev = t;
+	all_threads = t;
+	atomic_add_full(&nthreads, 1);
+	base_mutex_unlock(&threads_mu);
+	return 0;
+}
+
+int threads_unregister_self(void)
+{
+	gthread *t = self;
+	if (!t) {
+		errno = EINVAL;
+		return -1;
+	}
+	m_acquire();
+	mcache_release(); /* I2: the cache goes first */
+	m_release();
+	base_mutex_lock(&threads_mu); /* may be stopped while waiting */
+	if (t->prev)
+		t->prev->next = t->next;
+	else
+		all_threads = t->next;
+	if (t->next)
+		t->next->prev = t->prev;
+	atomic_add_full(&nthreads, (uintptr_t)-1);
+	base_mutex_unlock(&threads_mu);
+	self = NULL;
+	pthread_setspecific(exit_key, NULL);
+	fixalloc_free(&gthread_alloc, t);
+	return 0;
+}
+
+bool threads_self_registered(void)
+{
+	return self != NULL;
+}
+
+/* ---- tri_pthread_create ---- */
+
+typedef struct start_args {
+	void *(*start)(void *);
+	void *arg;
+	sem_t ready;
+	int err;
+} start_args;
+
+static void unregister_cleanup(void *unused)
+{
+	(void)unused;
+	threads_unregister_self();
+}
+
+static void *thread_start(void *p)
+{
+	start_args *sa = p;
+	void *(*start)(void *) = sa->start;
+	void *arg = sa->arg; /* on our stack before the parent lets go */
+	sa->err = tri_thread_register() == 0 ? 0 : errno;
+	sem_post(&sa->ready);
+	if (sa->err) /* sa is gone once posted: read err before */
+		return NULL;
+	void *ret;
+	pthread_cleanup_push(unregister_cleanup, NULL);
+	ret = start(arg);
+	pthread_cleanup_pop(1);
+	return ret;
+}
+
+TRI_API int tri_pthread_create(pthread_t *thread, const pthread_attr_t *attr,
+                               void *(*start)(void *), void *arg)
+{
+	if (tri_thread_register() != 0) /* the parent's stack holds arg */
+		return errno;
+	start_args sa = {.start = start, .arg = arg};
+	if (sem_init(&sa.ready, 0, 0) != 0)
+		return errno;
+	int err = pthread_create(thread, attr, thread_start, &sa);
+	if (err == 0) /* arg stays on our (scanned) stack until then */
+		while (sem_wait(&sa.ready) != 0)
+			;
+	sem_destroy(&sa.ready);
+	return err;
+}
+
+/* ---- fork ---- */
+
+void threads_fork_prepare(void)
+{
+	base_mutex_fork_lock(&threads_mu);
+}
+
+void threads_fork_parent(void)
+{
+	base_mutex_fork_unlock(&threads_mu);
+}
+
+void threads_fork_child(void)
+{
+	base_mutex_reinit(&threads_mu);
+	sem_init(&ack_sem, 0, 0);
+	all_threads = self;
+	atomic_store_relaxed(&nthreads, self ? 1 : 0);
+	if (self) {
+		self->id = pthread_self();
+		self->next = self->prev = NULL;
+	}
+}
+
+/* ---- the public registration calls ---- */
 
 TRI_API int tri_thread_register(void)
 {
-	if (!mcache_get_slow()) {
-		errno = ENOMEM;
+	m_acquire();
+	mcache *c = mcache_get_slow(); /* registers, then makes the cache */
+	m_release();
+	if (!c) {
+		if (!errno)
+			errno = ENOMEM;
 		return -1;
 	}
 	return 0;
@@ -23,9 +412,5 @@ TRI_API int tri_thread_register(void)
 
 TRI_API int tri_thread_unregister(void)
 {
-	if (!mcache_release()) {
-		errno = EINVAL;
-		return -1;
-	}
-	return 0;
+	return threads_unregister_self();
 }

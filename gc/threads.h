@@ -1,11 +1,68 @@
 /*
- * threads.h -- registered threads. Today a registered thread is one with an
- * allocation cache; the collector will add its stack, registers and the
- * stop-the-world handshake here.
+ * threads.h -- registered threads and stopping the world.
+ *
+ * A registered thread has a record (gthread) with its stack bounds and
+ * static TLS ranges; it is registered on its first allocation,
+ * tri_thread_register or tri_pthread_create, before it gets an allocation
+ * cache, and unregistered (cache released first) when it exits.
+ *
+ * Stopping the world is a signal handshake (bdwgc's, on Go's safe-point
+ * rule): the collector, holding threads_lock, sends the suspend signal to
+ * every other registered thread and waits for one acknowledgement each. A
+ * thread outside the heap-critical region (base.h) acknowledges from the
+ * handler after publishing its stack pointer (the kernel has saved its
+ * registers on that stack, above the pointer) and waits in sigsuspend for
+ * the restart signal; one inside the region defers, and stops itself at
+ * m_release. Blocking system calls are interrupted by the handler and
+ * restarted (SA_RESTART) after it.
+ *
+ * Invariants:
+ *   I1. A thread is in the list iff it is registered; it is added and
+ *       removed under threads_lock, which the collector holds from before
+ *       it stops the world until after it restarts it, so the set of
+ *       threads it signals cannot change during a cycle.
+ *   I2. Every thread that has an mcache is registered (registered before
+ *       the cache is made, unregistered after it is released).
+ *   I3. While the world is stopped, each other registered thread is in the
+ *       suspend handler, outside the heap-critical region, with its
+ *       stack_sp published; the collector's own stack_sp is set by
+ *       threads_save_self.
+ * Lock order: world (gc.c) -> threads_lock -> the allocator's locks.
  */
 #ifndef TRI_THREADS_H
 #define TRI_THREADS_H
 
 #include "../alloc/base.h"
+
+/* Root kinds, for statistics and the heap dump. */
+enum root_kind { ROOT_DATA, ROOT_USER, ROOT_STACK, ROOT_TLS, ROOT_NUM_KINDS };
+
+bool threads_init(void);
+/* Register / unregister the calling thread. 0, or -1 with errno set. */
+int threads_register_self(void);
+int threads_unregister_self(void);
+bool threads_self_registered(void);
+
+void threads_lock(void);
+void threads_unlock(void);
+/* With threads_lock held: stop / restart every other registered thread. */
+void threads_stop_world(void);
+void threads_start_world(void);
+/* Record the calling (collecting) thread's stack pointer: its registers
+ * must already be saved in a frame above sp. */
+void threads_save_self(uintptr_t sp);
+/* With the world stopped: call fn for each stack and TLS range of every
+ * registered thread. */
+typedef void (*root_range_fn)(uintptr_t lo, uintptr_t hi,
+                              enum root_kind kind, void *arg);
+void threads_for_each_root(root_range_fn fn, void *arg);
+/* Registered threads (a hint outside threads_lock). */
+unsigned threads_count(void);
+
+/* fork() handlers: threads_lock (rank GCTHREADS); in the child only the
+ * forking thread stays registered. */
+void threads_fork_prepare(void);
+void threads_fork_parent(void);
+void threads_fork_child(void);
 
 #endif /* TRI_THREADS_H */

@@ -1,0 +1,252 @@
+/*
+ * mark.c -- greying, scanning and the parallel drain; see mark.h.
+ *
+ * A cycle's mark (mark_run, the collecting thread):
+ *   1. Publish the job: reset nwait and the root cursor, bump mark_epoch
+ *      and wake the helpers (mark_mu / mark_cv).
+ *   2. Every marker claims root jobs by fetch-and-add on root_next and
+ *      scans them, then drains grey objects (Go's gcDrain), sharing work
+ *      through the full list when others wait (gcw_balance).
+ *   3. A marker out of work waits as Go's getfull does: it counts itself
+ *      in nwait and leaves when work appears, or ends when all are idle
+ *      with nothing left (I2).
+ *   4. Helpers add their bytes marked and report done; the collecting
+ *      thread waits for all of them.
+ * Lock: mark_mu (not ranked: markers take no other lock while holding it)
+ * protects mark_epoch, helpers_done and the helper count.
+ */
+#include "mark.h"
+
+#include <sched.h>
+#include <signal.h>
+#include <unistd.h>
+
+#include "../alloc/arena.h"
+#include "../alloc/span.h"
+#include "roots.h"
+#include "work.h"
+
+static unsigned ncpu = 1;        /* CPUs this process may run on */
+static unsigned nmarkers = 1;    /* markers in the current mark (I2) */
+static unsigned nhelpers;        /* helper threads started; mark_mu */
+static unsigned nready;          /* helpers waiting for work; mark_mu */
+static pthread_mutex_t mark_mu = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t mark_cv = PTHREAD_COND_INITIALIZER;
+static pthread_cond_t done_cv = PTHREAD_COND_INITIALIZER;
+static uint64_t mark_epoch;      /* mark_mu */
+static unsigned helpers_done;    /* mark_mu */
+
+static atomic_word root_next;    /* next root job to claim */
+static atomic_word nwait;        /* idle markers (I2) */
+static atomic_word total_marked, total_scanned;
+
+static unsigned online_cpus(void)
+{
+	cpu_set_t set;
+	if (sched_getaffinity(0, sizeof set, &set) == 0 && CPU_COUNT(&set) > 0)
+		return (unsigned)CPU_COUNT(&set);
+	long n = sysconf(_SC_NPROCESSORS_ONLN);
+	return n > 0 ? (unsigned)n : 1;
+}
+
+bool mark_init(void)
+{
+	ncpu = online_cpus();
+	return true;
+}
+
+unsigned mark_nprocs(void)
+{
+	return ncpu;
+}
+
+/* ---- greying and scanning ---- */
+
+/* Set the mark bit of slot idx; true if this call set it (I1). */
+static bool set_mark(mspan *s, uintptr_t idx)
+{
+	atomic_word *w = &s->mark_bits[idx / 64];
+	uintptr_t bit = (uintptr_t)1 << (idx % 64);
+	uintptr_t old = atomic_load_relaxed(w);
+	for (;;) {
+		if (old & bit)
+			return false;
+		uintptr_t seen = atomic_cas_full(w, old, old | bit);
+		if (seen == old)
+			return true;
+		old = seen;
+	}
+}
+
+/* Go's greyobject, from any word: mark the object p points into. */
+static void grey_object(uintptr_t p, gcwork *w)
+{
+	mspan *s = arena_span_of(p);
+	if (!s || span_state(s) != SPAN_IN_USE || p < s->base ||
+	    p >= s->limit)
+		return;
+	uintptr_t idx = s->divmul ? span_obj_index(s, p - s->base) : 0;
+	if (!span_is_allocated(s, idx) || !set_mark(s, idx))
+		return;
+	w->bytes_marked += s->elemsize;
+	if (!spanclass_noscan(s->spanclass))
+		gcw_put(w, s->base + idx * s->elemsize);
+}
+
+/* Scan [lo, hi) word by word. Reads memory tricolor does not own (stacks,
+ * data, other threads' TLS), so AddressSanitizer must not check it. */
+__attribute__((no_sanitize_address)) static void
+scan_block(uintptr_t lo, uintptr_t hi, gcwork *w)
+{
+	uintptr_t min = atomic_load_acquire(&arena_lo); /* arena.h I4 */
+	uintptr_t span = atomic_load_acquire(&arena_hi) - min;
+	for (const uintptr_t *p = (const uintptr_t *)lo;
+	     (uintptr_t)p < hi; p++) {
+		uintptr_t v = *p;
+		if (v - min < span)
+			grey_object(v, w);
+	}
+}
+
+/* Scan a grey object, or one oblet of a large one (mark.h). */
+static void scan_object(uintptr_t obj, gcwork *w)
+{
+	mspan *s = arena_span_of(obj);
+	uintptr_t end = obj + s->elemsize;
+	if (s->divmul == 0) { /* large: this oblet; queue the rest first */
+		if (obj == s->base)
+			for (uintptr_t o = obj + OBLET_BYTES; o < s->limit;
+			     o += OBLET_BYTES)
+				gcw_put(w, o);
+		end = s->limit - obj > OBLET_BYTES ? obj + OBLET_BYTES
+		                                   : s->limit;
+	}
+	w->scan_work += end - obj;
+	scan_block(obj, end, w);
+}
+
+/* ---- the parallel drain ---- */
+
+/* Go's getfull: wait for work or for the end of marking (I2). */
+static bool wait_for_work(gcwork *w)
+{
+	atomic_add_full(&nwait, 1);
+	for (unsigned spins = 0;; spins++) {
+		if (atomic_load_relaxed(&work_nfull)) {
+			atomic_add_full(&nwait, (uintptr_t)-1);
+			if (gcw_take_full(w))
+				return true;
+			atomic_add_full(&nwait, 1);
+		}
+		if (atomic_load_acquire(&nwait) == nmarkers &&
+		    !atomic_load_relaxed(&work_nfull))
+			return false;
+		if (spins > 64)
+			sched_yield();
+	}
+}
+
+#define BALANCE_EVERY 64
+static void drain(gcwork *w)
+{
+	for (unsigned n = 0;; n++) {
+		uintptr_t obj = gcw_get(w);
+		if (!obj) {
+			if (!wait_for_work(w))
+				return;
+			continue;
+		}
+		scan_object(obj, w);
+		if (n % BALANCE_EVERY == 0 && atomic_load_relaxed(&nwait) &&
+		    !atomic_load_relaxed(&work_nfull))
+			gcw_balance(w);
+	}
+}
+
+static void mark_worker(void)
+{
+	gcwork w = {0};
+	size_t njobs = roots_njobs();
+	for (;;) {
+		size_t i = atomic_add_full(&root_next, 1);
+		if (i >= njobs)
+			break;
+		const root_job *j = roots_job(i);
+		scan_block(j->lo, j->hi, &w);
+	}
+	drain(&w);
+	gcw_dispose(&w);
+	atomic_add_full(&total_marked, w.bytes_marked);
+	atomic_add_full(&total_scanned, w.scan_work);
+}
+
+static void *helper_main(void *arg)
+{
+	(void)arg;
+	pthread_mutex_lock(&mark_mu);
+	uint64_t seen = mark_epoch; /* join from the next mark on */
+	nready++;
+	for (;;) {
+		while (mark_epoch == seen)
+			pthread_cond_wait(&mark_cv, &mark_mu);
+		seen = mark_epoch;
+		pthread_mutex_unlock(&mark_mu);
+		mark_worker();
+		pthread_mutex_lock(&mark_mu);
+		helpers_done++;
+		pthread_cond_signal(&done_cv);
+	}
+	return NULL;
+}
+
+void mark_start_helpers(void)
+{
+	pthread_mutex_lock(&mark_mu);
+	sigset_t all, old;
+	sigfillset(&all); /* helpers take no signals (I3) */
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	while (nhelpers + 1 < ncpu) {
+		pthread_t t;
+		if (pthread_create(&t, NULL, helper_main, NULL) != 0)
+			break;
+		pthread_detach(t);
+		nhelpers++;
+	}
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	pthread_mutex_unlock(&mark_mu);
+}
+
+uint64_t mark_run(uint64_t *scan_work)
+{
+	pthread_mutex_lock(&mark_mu);
+	unsigned helpers = nready;
+	atomic_store_relaxed(&root_next, 0);
+	atomic_store_relaxed(&nwait, 0);
+	atomic_store_relaxed(&total_marked, 0);
+	atomic_store_relaxed(&total_scanned, 0);
+	nmarkers = helpers + 1; /* the markers that will take part (I2) */
+	helpers_done = 0;
+	mark_epoch++;
+	pthread_cond_broadcast(&mark_cv);
+	pthread_mutex_unlock(&mark_mu);
+
+	mark_worker();
+
+	pthread_mutex_lock(&mark_mu);
+	while (helpers_done < helpers)
+		pthread_cond_wait(&done_cv, &mark_mu);
+	pthread_mutex_unlock(&mark_mu);
+	*scan_work = atomic_load_relaxed(&total_scanned);
+	return atomic_load_relaxed(&total_marked);
+}
+
+void mark_fork_child(void)
+{
+	/* The helpers did not survive the fork; the lock may be held. */
+	pthread_mutex_t m = PTHREAD_MUTEX_INITIALIZER;
+	pthread_cond_t c = PTHREAD_COND_INITIALIZER;
+	mark_mu = m;
+	mark_cv = c;
+	done_cv = c;
+	nhelpers = nready = 0;
+}

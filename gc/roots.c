@@ -1,0 +1,208 @@
+/*
+ * roots.c -- root ranges and root jobs; see roots.h.
+ *
+ * Range lists are growable arrays mapped with os_map (I3), doubled when
+ * full and never shrunk.
+ */
+#include "roots.h"
+
+#include <link.h>
+#include <string.h>
+
+#include "../alloc/os.h"
+#include "../include/tricolor.h"
+
+typedef struct range_vec {
+	root_job *v;
+	size_t n, cap;
+} range_vec;
+
+static base_mutex roots_lock;
+static range_vec user_roots; /* I2; roots_lock */
+static range_vec globals;    /* world lock (gc.c) */
+static range_vec jobs;       /* world lock, built with the world stopped */
+static uint64_t kind_bytes[ROOT_NUM_KINDS];
+
+bool roots_init(void)
+{
+	base_mutex_init(&roots_lock, LOCK_RANK_ROOTS);
+	return true;
+}
+
+static bool vec_reserve(range_vec *r, size_t want)
+{
+	if (want <= r->cap)
+		return true;
+	size_t cap = r->cap ? r->cap : 256;
+	while (cap < want)
+		cap *= 2;
+	root_job *v = os_map(cap * sizeof *v);
+	if (!v)
+		return false;
+	if (r->n)
+		memcpy(v, r->v, r->n * sizeof *v);
+	if (r->v)
+		os_unmap(r->v, r->cap * sizeof *v);
+	r->v = v;
+	r->cap = cap;
+	return true;
+}
+
+static bool vec_push(range_vec *r, uintptr_t lo, uintptr_t hi,
+                     enum root_kind kind)
+{
+	if (!vec_reserve(r, r->n + 1))
+		return false;
+	r->v[r->n++] = (root_job){lo, hi, kind};
+	return true;
+}
+
+/* ---- data and bss of loaded objects ---- */
+
+static int globals_cb(struct dl_phdr_info *info, size_t size, void *arg)
+{
+	(void)size;
+	(void)arg;
+	for (unsigned i = 0; i < info->dlpi_phnum; i++) {
+		const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+		if (ph->p_type != PT_LOAD || !(ph->p_flags & PF_W))
+			continue;
+		uintptr_t lo = info->dlpi_addr + ph->p_vaddr;
+		if (!vec_push(&globals, lo, lo + ph->p_memsz, ROOT_DATA)) {
+			base_warn("out of memory for the list of globals");
+			return 1;
+		}
+	}
+	return 0;
+}
+
+void roots_snapshot_globals(void)
+{
+	globals.n = 0;
+	dl_iterate_phdr(globals_cb, NULL);
+}
+
+/* ---- jobs ---- */
+
+/* Cut [lo, hi) into aligned jobs of at most ROOT_JOB_BYTES (I1). */
+static void add_jobs(uintptr_t lo, uintptr_t hi, enum root_kind kind,
+                     void *unused)
+{
+	(void)unused;
+	lo = align_up(lo, sizeof(void *));
+	hi = align_down(hi, sizeof(void *));
+	if (hi <= lo)
+		return;
+	kind_bytes[kind] += hi - lo;
+	for (uintptr_t p = lo; p < hi; p += ROOT_JOB_BYTES) {
+		uintptr_t end = hi - p > ROOT_JOB_BYTES ? p + ROOT_JOB_BYTES : hi;
+		if (!vec_push(&jobs, p, end, kind))
+			base_fatal("out of memory for the root list: cannot "
+			          "collect safely");
+	}
+}
+
+void roots_prepare(void)
+{
+	jobs.n = 0;
+	memset(kind_bytes, 0, sizeof kind_bytes);
+	for (size_t i = 0; i < globals.n; i++)
+		add_jobs(globals.v[i].lo, globals.v[i].hi, ROOT_DATA, NULL);
+	base_mutex_lock(&roots_lock);
+	for (size_t i = 0; i < user_roots.n; i++)
+		add_jobs(user_roots.v[i].lo, user_roots.v[i].hi, ROOT_USER, NULL);
+	base_mutex_unlock(&roots_lock);
+	threads_for_each_root(add_jobs, NULL);
+}
+
+size_t roots_njobs(void)
+{
+	return jobs.n;
+}
+
+const root_job *roots_job(size_t i)
+{
+	return &jobs.v[i];
+}
+
+uint64_t roots_bytes(enum root_kind kind)
+{
+	return kind_bytes[kind];
+}
+
+/* ---- tri_add_roots / tri_remove_roots ---- */
+
+TRI_API void tri_add_roots(void *lo, void *hi)
+{
+	if ((uintptr_t)hi <= (uintptr_t)lo) {
+		base_warn("tri_add_roots(%p, %p): empty or inverted range", lo,
+		         hi);
+		return;
+	}
+	if (tri_init() != 0) {
+		base_warn("tri_add_roots: the heap could not be initialised");
+		return;
+	}
+	m_acquire();
+	base_mutex_lock(&roots_lock);
+	bool ok = vec_push(&user_roots, (uintptr_t)lo, (uintptr_t)hi,
+	                   ROOT_USER);
+	base_mutex_unlock(&roots_lock);
+	m_release();
+	if (!ok)
+		base_fatal("tri_add_roots(%p, %p): out of memory", lo, hi);
+}
+
+/* Remove or trim the parts of range i inside [lo, hi); may split it. */
+static bool trim_range(size_t i, uintptr_t lo, uintptr_t hi)
+{
+	root_job r = user_roots.v[i];
+	if (r.hi <= lo || r.lo >= hi)
+		return true;
+	if (r.lo < lo && r.hi > hi) { /* a hole in the middle: split */
+		user_roots.v[i].hi = lo;
+		return vec_push(&user_roots, hi, r.hi, ROOT_USER);
+	}
+	if (r.lo < lo)
+		user_roots.v[i].hi = lo;
+	else if (r.hi > hi)
+		user_roots.v[i].lo = hi;
+	else
+		user_roots.v[i].hi = user_roots.v[i].lo; /* empty */
+	return true;
+}
+
+TRI_API void tri_remove_roots(void *lo, void *hi)
+{
+	if (tri_init() != 0)
+		return;
+	m_acquire();
+	base_mutex_lock(&roots_lock);
+	bool ok = true;
+	for (size_t i = 0; i < user_roots.n; i++)
+		ok &= trim_range(i, (uintptr_t)lo, (uintptr_t)hi);
+	size_t kept = 0; /* drop the empty ones */
+	for (size_t i = 0; i < user_roots.n; i++)
+		if (user_roots.v[i].hi > user_roots.v[i].lo)
+			user_roots.v[kept++] = user_roots.v[i];
+	user_roots.n = kept;
+	base_mutex_unlock(&roots_lock);
+	m_release();
+	if (!ok)
+		base_fatal("tri_remove_roots(%p, %p): out of memory", lo, hi);
+}
+
+void roots_fork_prepare(void)
+{
+	base_mutex_fork_lock(&roots_lock);
+}
+
+void roots_fork_parent(void)
+{
+	base_mutex_fork_unlock(&roots_lock);
+}
+
+void roots_fork_child(void)
+{
+	base_mutex_reinit(&roots_lock);
+}

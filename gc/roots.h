@@ -1,0 +1,46 @@
+/*
+ * roots.h -- where marking starts: the writable data and bss of every
+ * loaded object, the ranges given to tri_add_roots, and each registered
+ * thread's stack and static TLS (threads.h), cut into root jobs.
+ *
+ * A cycle calls roots_snapshot_globals with the world running (it walks the
+ * loader's list with dl_iterate_phdr, which takes the loader's lock that a
+ * stopped thread could hold), then roots_prepare with the world stopped;
+ * markers claim jobs by index until none is left.
+ *
+ * Invariants:
+ *   I1. Every job is an 8-byte-aligned range [lo, hi) of at most
+ *       ROOT_JOB_BYTES, readable while the world is stopped.
+ *   I2. The user ranges change only under roots_lock (taken inside the
+ *       heap-critical region), so the stopped world sees a whole list.
+ *   I3. Job memory and the range lists are mapped from the OS (metadata):
+ *       they are never in the heap and never scanned.
+ */
+#ifndef TRI_ROOTS_H
+#define TRI_ROOTS_H
+
+#include "../alloc/base.h"
+#include "threads.h"
+
+#define ROOT_JOB_BYTES (256 * TRI_KiB)
+
+typedef struct root_job {
+	uintptr_t lo, hi;
+	enum root_kind kind;
+} root_job;
+
+bool roots_init(void);
+/* World running: record the writable segments of every loaded object. */
+void roots_snapshot_globals(void);
+/* World stopped: build the job list (globals, user ranges, threads). */
+void roots_prepare(void);
+size_t roots_njobs(void);
+const root_job *roots_job(size_t i);
+/* Bytes of each kind in the current job list (for gctrace). */
+uint64_t roots_bytes(enum root_kind kind);
+
+void roots_fork_prepare(void);
+void roots_fork_parent(void);
+void roots_fork_child(void);
+
+#endif /* TRI_ROOTS_H */
