@@ -171,34 +171,42 @@ void base_mutex_reinit(base_mutex *l);
  * leaves. So while the world is stopped no thread is half-way through an
  * allocation and no stopped thread holds a heap lock. want_gc is set by
  * the allocator when the heap passed its trigger; the cycle runs at
- * m_release, outside the region. Both flags are read together on the way
- * out; the handler writes only pending_suspend and the owner only locks
- * and want_gc, so no update is lost. Cost: two byte stores and one load on
- * the fast path, no atomic (the compiler barriers are free). */
-typedef struct m_state {
-	volatile unsigned char locks;           /* nesting depth; owner */
-	volatile unsigned char pending_suspend; /* signal handler */
-	volatile unsigned char want_gc;         /* owner */
+ * m_release, outside the region. The three bytes are read as one word on
+ * the way out; the handler writes only pending_suspend and the owner only
+ * locks and want_gc (single-byte stores), so no update is lost. Cost: two
+ * byte adds and one compare on the fast path, no atomic. */
+typedef union m_state {
+	struct {
+		unsigned char locks;           /* nesting depth; owner */
+		unsigned char pending_suspend; /* the signal handler */
+		unsigned char want_gc;         /* owner */
+		unsigned char pad;
+	} b;
+	uint32_t all; /* zero: outside the region with nothing to do */
 } m_state;
 extern __thread m_state tri_m __attribute__((tls_model("initial-exec")));
 
 #define compiler_barrier() __asm__ __volatile__("" ::: "memory")
 
-/* Leaving the region with a flag set: stop for the collector or run a
- * cycle (gc/threads.c). */
+/* Leaving the region with a flag set (or still nested): stop for the
+ * collector or run a cycle (gc/threads.c). */
 void m_release_slow(void);
 
+/* One byte add each way and one word compare; the barriers keep the
+ * region's loads and stores inside it (the handler runs on this thread,
+ * so program order is all it needs). */
 TRI_INLINE void m_acquire(void)
 {
-	tri_m.locks++;
+	tri_m.b.locks++;
 	compiler_barrier();
 }
 
 TRI_INLINE void m_release(void)
 {
 	compiler_barrier();
-	if (--tri_m.locks == 0 &&
-	    TRI_UNLIKELY(tri_m.pending_suspend | tri_m.want_gc))
+	tri_m.b.locks--;
+	compiler_barrier();
+	if (TRI_UNLIKELY(tri_m.all != 0))
 		m_release_slow();
 }
 

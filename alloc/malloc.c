@@ -162,7 +162,7 @@ static TRI_NOINLINE void *malloc_large(mcache *c, size_t n, bool noscan)
 	mheap_large_add(s);
 	mheap_live_add((intptr_t)s->elemsize); /* mheap.h I5 */
 	if (mheap_over_trigger())
-		tri_m.want_gc = 1;
+		tri_m.b.want_gc = 1;
 	counter_add_local(&c->stats.large_allocs, 1);
 	counter_add_local(&c->stats.large_alloc_bytes, s->elemsize);
 	return (void *)s->base;
@@ -367,10 +367,8 @@ static void free_large(mspan *s, void *p)
 }
 
 /* Everything but a small, non-tiny object: NULL, large, tiny, misuse. */
-static TRI_NOINLINE void free_slow(void *p)
+static void free_slow_locked(void *p)
 {
-	if (!p)
-		return;
 	mspan *s = span_of_checked(p, "tri_free");
 	if (spanclass_sizeclass(s->spanclass) == 0) {
 		free_large(s, p);
@@ -390,6 +388,15 @@ static TRI_NOINLINE void free_slow(void *p)
 	uintptr_t idx = small_index_checked(s, p, "tri_free");
 	counter_add_local(&c->stats.small_frees[s->spanclass >> 1], 1);
 	mcentral_free_object(s, idx, "tri_free", p);
+}
+
+static TRI_NOINLINE void free_slow(void *p)
+{
+	if (!p)
+		return;
+	m_acquire();
+	free_slow_locked(p);
+	m_release();
 }
 
 /* The small-object free, inline: lookup, validation (I2) and the free bit;
@@ -416,11 +423,12 @@ TRI_INLINE void free_object(void *p)
 	counter_add_local(&c->stats.small_frees[sizeclass], 1);
 }
 
+/* The fast path needs no region: a thread stopped inside it holds no
+ * lock, and its free-bit CAS is right before or after any cycle (the
+ * object is live: the caller holds it). The slow paths take locks. */
 TRI_API void tri_free(void *p)
 {
-	m_acquire();
 	free_object(p);
-	m_release();
 }
 
 static size_t usable_size_checked(mspan *s, const void *p, const char *who)

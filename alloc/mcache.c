@@ -151,7 +151,7 @@ bool mcache_refill(mcache *c, unsigned ci)
 		return false;
 	c->alloc[ci] = s;
 	if (mheap_over_trigger())
-		tri_m.want_gc = 1; /* Go's gcTrigger test, at m_release */
+		tri_m.b.want_gc = 1; /* Go's gcTrigger test, at m_release */
 	return true;
 }
 

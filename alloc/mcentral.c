@@ -278,6 +278,7 @@ void mcentral_uncache_span(mspan *s, const void *owner)
 void mcentral_freed_slow(mspan *s, unsigned gen)
 {
 	mcentral *c = &centrals[mcentral_index_of(s)];
+	m_acquire(); /* tri_free's fast path runs outside the region */
 	base_mutex_lock(&c->lock);
 	if (AO_int_load(&s->gen) == gen) { /* still the same span */
 		if (s->location == SPAN_LOC_FULL) { /* I2 */
@@ -287,6 +288,7 @@ void mcentral_freed_slow(mspan *s, unsigned gen)
 		release_if_empty_locked(c, s);
 	}
 	base_mutex_unlock(&c->lock);
+	m_release();
 }
 
 void mcentral_free_object(mspan *s, uintptr_t idx, const char *caller,

@@ -257,7 +257,8 @@ uint32_t span_sweep(mspan *s, span_sweep_counts *c)
 	return live;
 }
 
-enum span_free_result span_free_check(const mspan *s, bool word_was_empty)
+enum span_free_result span_free_check(const atomic_word *free_bits,
+                                      unsigned nwords, bool word_was_empty)
 {
 	/* Maybe the span's first pending free: every free that finds its word
 	 * empty must look (mcentral.h I2). Filtering with loads of the other
@@ -268,7 +269,12 @@ enum span_free_result span_free_check(const mspan *s, bool word_was_empty)
 	/* Did this free complete the span (every allocated slot pending)? Of
 	 * racing "last" frees the later CAS sees every earlier bit, so at
 	 * least one of them reports it. */
-	return span_all_pending(s) ? SPAN_FREE_CHECK : SPAN_FREE_OK;
+	const atomic_word *alloc_bits = free_bits + nwords; /* span.c layout */
+	for (unsigned w = 0; w < nwords; w++)
+		if (atomic_load_relaxed(&alloc_bits[w]) &
+		    ~atomic_load_relaxed(&free_bits[w]))
+			return SPAN_FREE_OK;
+	return SPAN_FREE_CHECK;
 }
 
 unsigned span_pending_count(const mspan *s)

@@ -177,8 +177,13 @@ enum span_free_result {
 };
 
 /* The free that just set a bit decides, with plain loads of the span's
- * words, whether mcentral must look (span.c). */
-enum span_free_result span_free_check(const mspan *s, bool word_was_empty);
+ * words, whether mcentral must look (span.c). After the free's CAS the
+ * span may already be back in the heap (another free emptied it), so this
+ * reads only the bitmap block and word count the free loaded before its
+ * CAS: fixalloc never unmaps, so a stale block reads as a harmless hint
+ * (mcentral_freed_slow checks gen under the lock). */
+enum span_free_result span_free_check(const atomic_word *free_bits,
+                                      unsigned nwords, bool word_was_empty);
 
 /* Record an explicit free of slot idx (any thread): one load of the alloc
  * word and one CAS on the free word, both in the span's metadata block.
@@ -188,10 +193,12 @@ enum span_free_result span_free_check(const mspan *s, bool word_was_empty);
 TRI_INLINE enum span_free_result span_free_slot(mspan *s, uintptr_t idx)
 {
 	uintptr_t bit = (uintptr_t)1 << (idx % 64);
+	atomic_word *fb = s->free_bits; /* span_free_check: before the CAS */
+	unsigned nwords = span_nwords(s->nelems);
 	uintptr_t alloc = atomic_load_relaxed(&s->alloc_bits[idx / 64]);
 	if (!(alloc & bit) && !span_is_allocated(s, idx))
 		return SPAN_FREE_BAD;
-	atomic_word *w = &s->free_bits[idx / 64];
+	atomic_word *w = &fb[idx / 64];
 	uintptr_t old = atomic_load_relaxed(w);
 	for (;;) {
 		if (old & bit)
@@ -203,7 +210,7 @@ TRI_INLINE enum span_free_result span_free_slot(mspan *s, uintptr_t idx)
 	}
 	if (TRI_LIKELY(old != 0 && (old | bit) != alloc))
 		return SPAN_FREE_OK;
-	return span_free_check(s, old == 0);
+	return span_free_check(fb, nwords, old == 0);
 }
 
 /* Number of pending frees (plain loads: a hint). */

@@ -29,10 +29,15 @@
 #include <sys/resource.h>
 #include <time.h>
 
+#ifndef USE_TRI
+#define ADD_ROOTS(lo, hi) ((void)(lo), (void)(hi))
+#endif
 #ifdef USE_TRI
 #include "tricolor.h"
 #define ALLOC(n) tri_malloc(n)
 #define FREE(p) tri_free(p)
+/* The rings are malloc'd: the collector must see them (it runs beside). */
+#define ADD_ROOTS(lo, hi) tri_add_roots(lo, hi)
 #elif defined(USE_CALLOC)
 /* The peers with zeroed memory, like tri_malloc's. */
 #define ALLOC(n) calloc(1, n)
@@ -169,6 +174,7 @@ static void start_workers(worker_t *ws, unsigned nthreads, unsigned long ops)
 		ws[i].ring = calloc(RING_SLOTS, sizeof(void *));
 		if (ws[i].ring == NULL)
 			die("out of memory for the rings");
+		ADD_ROOTS(ws[i].ring, ws[i].ring + RING_SLOTS);
 		if (pthread_create(&ws[i].tid, NULL, worker_main, &ws[i]) != 0)
 			die("pthread_create failed");
 	}

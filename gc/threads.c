@@ -78,8 +78,9 @@ TRI_SIGNAL_SAFE static void suspend_handler(int sig, siginfo_t *si,
 	(void)uc;
 	int saved_errno = errno;
 	uintptr_t epoch = atomic_load_acquire(&world_epoch);
-	if (tri_m.locks) {
-		tri_m.pending_suspend = 1; /* m_release stops us */
+	if (*(volatile unsigned char *)&tri_m.b.locks) {
+		/* m_release stops us */
+		*(volatile unsigned char *)&tri_m.b.pending_suspend = 1;
 	} else if (self && (epoch & 1)) {
 		/* The kernel saved the interrupted registers in the signal
 		 * frame above us; spill ours too. */
@@ -100,12 +101,15 @@ TRI_SIGNAL_SAFE static void restart_handler(int sig)
 
 void m_release_slow(void)
 {
-	if (tri_m.pending_suspend) {
-		tri_m.pending_suspend = 0;
+	volatile m_state *m = &tri_m;
+	if (m->b.locks) /* nested: the outermost release acts */
+		return;
+	if (m->b.pending_suspend) {
+		m->b.pending_suspend = 0;
 		pthread_kill(pthread_self(), sig_suspend); /* stops here */
 	}
-	if (tri_m.want_gc) {
-		tri_m.want_gc = 0;
+	if (m->b.want_gc) {
+		m->b.want_gc = 0;
 		gc_maybe_collect();
 	}
 }
