@@ -82,7 +82,8 @@ $(B)/$(1)/test/%: test/unit/%.c $(B)/$(1)/libtricolor-internal.a
 	@mkdir -p $$(dir $$@)
 	$(CC) $(BASE_CFLAGS) $$($(1)_CFLAGS) -Ialloc -Igc -Iinclude $$< \
 	    $(B)/$(1)/libtricolor-internal.a $(CHECK_FLAGS) $(LDLIBS) -o $$@
-$(B)/$(1)/api/%: test/api/%.c $(B)/$(1)/libtricolor-internal.a
+$(B)/$(1)/api/%: test/api/%.c $(B)/$(1)/libtricolor-internal.a \
+                 test/testlib.h
 	@mkdir -p $$(dir $$@)
 	$(CC) $(BASE_CFLAGS) $$($(1)_CFLAGS) -Iinclude $$< \
 	    $(B)/$(1)/libtricolor-internal.a $(CHECK_FLAGS) $(LDLIBS) -o $$@
@@ -94,12 +95,14 @@ API_BINS := $(API_SRCS:test/api/%.c=$(B)/api/%) \
             $(foreach v,ubsan asan,$(API_SRCS:test/api/%.c=$(B)/$(v)/api/%))
 
 # API programs against the shipped static library: only tricolor.h.
-$(B)/api/%: test/api/%.c $(B)/libtricolor.a include/tricolor.h
+$(B)/api/%: test/api/%.c $(B)/libtricolor.a include/tricolor.h \
+            test/testlib.h
 	@mkdir -p $(dir $@)
 	$(CC) $(BASE_CFLAGS) $(CFLAGS) -Iinclude $< $(B)/libtricolor.a \
 	    $(CHECK_FLAGS) $(LDLIBS) -o $@
 
-$(B)/stress/%: test/stress/%.c $(B)/libtricolor.a include/tricolor.h
+$(B)/stress/%: test/stress/%.c $(B)/libtricolor.a include/tricolor.h \
+               test/testlib.h
 	@mkdir -p $(dir $@)
 	$(CC) $(BASE_CFLAGS) $(CFLAGS) -Iinclude $< $(B)/libtricolor.a \
 	    $(LDLIBS) -o $@
