@@ -36,6 +36,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "../testlib.h"
+
 #define KiB ((size_t)1 << 10)
 #define MiB ((size_t)1 << 20)
 #define NELEMS(a) (sizeof(a) / sizeof((a)[0]))
@@ -50,48 +52,6 @@ static void *launder(void *p)
 {
 	void *volatile v = p;
 	return v;
-}
-
-static uint64_t mix64(uint64_t x)
-{
-	x += 0x9e3779b97f4a7c15ull;
-	x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ull;
-	x = (x ^ (x >> 27)) * 0x94d049bb133111ebull;
-	return x ^ (x >> 31);
-}
-
-/* splitmix64 generator; one per thread, seeded deterministically. */
-static uint64_t rng_next(uint64_t *s)
-{
-	*s += 0x9e3779b97f4a7c15ull;
-	return mix64(*s);
-}
-
-static uint64_t rng_below(uint64_t *s, uint64_t n)
-{
-	return n ? rng_next(s) % n : 0;
-}
-
-/* Offset of the first non-zero byte of p[0..n), or n if all are zero. */
-static size_t first_nonzero(const void *p, size_t n)
-{
-	const unsigned char *b = p;
-	size_t i = 0;
-	while (i < n && ((uintptr_t)(b + i) & 7) != 0) {
-		if (b[i])
-			return i;
-		i++;
-	}
-	for (; i + 8 <= n; i += 8) {
-		uint64_t w;
-		memcpy(&w, b + i, 8);
-		if (w)
-			break;
-	}
-	for (; i < n; i++)
-		if (b[i])
-			return i;
-	return n;
 }
 
 /* Offset of the first byte of p[0..n) that is not c, or n. */
@@ -114,57 +74,6 @@ static size_t first_not(const void *p, size_t n, unsigned char c)
 	for (; i < n; i++)
 		if (b[i] != c)
 			return i;
-	return n;
-}
-
-/* Pattern byte / word at offset i of an object stamped with tag. The value
- * at an offset depends only on (tag, offset), so prefixes can be checked. */
-static uint64_t stamp_word(uint64_t tag, size_t i)
-{
-	return tag ^ ((uint64_t)i * 0x9e3779b97f4a7c15ull);
-}
-
-static unsigned char stamp_byte(uint64_t tag, size_t i)
-{
-	return (unsigned char)(mix64(tag ^ i) | 1); /* never 0 */
-}
-
-static void stamp(void *p, size_t n, uint64_t tag)
-{
-	unsigned char *b = p;
-	size_t i;
-	for (i = 0; i + 8 <= n; i += 8) {
-		uint64_t w = stamp_word(tag, i);
-		memcpy(b + i, &w, 8);
-	}
-	for (; i < n; i++)
-		b[i] = stamp_byte(tag, i);
-}
-
-/* Offset of the first byte of p[0..n) not matching stamp(p, full, tag) where
- * full >= n is the length originally stamped; n if all match. */
-static size_t stamp_check(const void *p, size_t n, size_t full, uint64_t tag)
-{
-	const unsigned char *b = p;
-	size_t i;
-	size_t words = full & ~(size_t)7; /* bytes covered by whole words */
-	for (i = 0; i + 8 <= n && i + 8 <= words; i += 8) {
-		uint64_t w;
-		memcpy(&w, b + i, 8);
-		if (w != stamp_word(tag, i))
-			break;
-	}
-	for (; i < n; i++) {
-		unsigned char e;
-		if (i < words) {
-			uint64_t w = stamp_word(tag, i & ~(size_t)7);
-			e = (unsigned char)(w >> (8 * (i & 7))); /* little endian */
-		} else {
-			e = stamp_byte(tag, i);
-		}
-		if (b[i] != e)
-			return i;
-	}
 	return n;
 }
 

@@ -41,6 +41,8 @@
 #include <string.h>
 #include <time.h>
 
+#include "../testlib.h"
+
 enum { SLOTS = 4096, MAILBOX_CAP = 1024, MAX_THREADS = 1024 };
 
 struct obj {
@@ -74,103 +76,10 @@ static struct worker *g_workers;
 
 /* ------------------------------------------------------------------------ */
 
-static uint64_t mix64(uint64_t x)
-{
-	x += 0x9e3779b97f4a7c15ull;
-	x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ull;
-	x = (x ^ (x >> 27)) * 0x94d049bb133111ebull;
-	return x ^ (x >> 31);
-}
-
-static uint64_t rng_next(uint64_t *s)
-{
-	*s += 0x9e3779b97f4a7c15ull;
-	return mix64(*s);
-}
-
-static uint64_t rng_below(uint64_t *s, uint64_t n)
-{
-	return n ? rng_next(s) % n : 0;
-}
-
 static uint64_t make_tag(int thread, size_t slot, uint64_t gen)
 {
 	return mix64(g_seed ^ mix64(((uint64_t)(unsigned)thread << 32) ^
 	                            (uint64_t)slot ^ mix64(gen)));
-}
-
-static uint64_t stamp_word(uint64_t tag, size_t i)
-{
-	return tag ^ ((uint64_t)i * 0x9e3779b97f4a7c15ull);
-}
-
-static unsigned char stamp_byte(uint64_t tag, size_t i)
-{
-	return (unsigned char)(mix64(tag ^ i) | 1);
-}
-
-static void stamp(void *p, size_t n, uint64_t tag)
-{
-	unsigned char *b = p;
-	size_t i;
-	for (i = 0; i + 8 <= n; i += 8) {
-		uint64_t w = stamp_word(tag, i);
-		memcpy(b + i, &w, 8);
-	}
-	for (; i < n; i++)
-		b[i] = stamp_byte(tag, i);
-}
-
-/* Byte i of an object of `full` bytes stamped with tag. */
-static unsigned char expected_byte(uint64_t tag, size_t full, size_t i)
-{
-	size_t words = full & ~(size_t)7;
-	if (i < words) {
-		uint64_t w = stamp_word(tag, i & ~(size_t)7);
-		unsigned char b[8];
-		memcpy(b, &w, 8);
-		return b[i & 7];
-	}
-	return stamp_byte(tag, i);
-}
-
-/* First offset in [0, n) not matching a stamp of `full` bytes, or n. */
-static size_t stamp_check(const void *p, size_t n, size_t full, uint64_t tag)
-{
-	const unsigned char *b = p;
-	size_t words = full & ~(size_t)7;
-	size_t i;
-	for (i = 0; i + 8 <= n && i + 8 <= words; i += 8) {
-		uint64_t w;
-		memcpy(&w, b + i, 8);
-		if (w != stamp_word(tag, i))
-			break;
-	}
-	for (; i < n; i++)
-		if (b[i] != expected_byte(tag, full, i))
-			return i;
-	return n;
-}
-
-static size_t first_nonzero(const void *p, size_t n)
-{
-	const unsigned char *b = p;
-	size_t i = 0;
-	while (i < n && ((uintptr_t)(b + i) & 7) != 0) {
-		if (b[i])
-			return i;
-		i++;
-	}
-	for (; i + 8 <= n; i += 8) {
-		uint64_t w;
-		memcpy(&w, b + i, 8);
-		if (w)
-			break;
-	}
-	for (; i < n; i++)
-		if (b[i])
-			return i;
-	return n;
 }
 
 static void fail(const char *fmt, ...) __attribute__((format(printf, 1, 2),
