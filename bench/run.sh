@@ -262,12 +262,11 @@ ring_main() {
 
 # ---- part 2: the GC benchmarks ----
 
-GC_OUT=$OUT/gc
+GC_OUT="" # $OUT/gc, set by gc_main
 GC_CFLAGS="-std=c11 -O2 -g -Wall -Wextra -Werror"
 GC_BENCHES="binarytrees gcbench"
 GC_ALLOCATORS="" # the ones that built and passed their check, in table order
 GC_NOTES=""      # one line per skipped allocator or failed run
-GO_VERSION=""    # `go version`, when go is there
 
 gc_note() { # LINE: print it now and keep it for the markdown
 	echo "$*"
@@ -353,7 +352,6 @@ gc_build_go() {
 		gc_note "skipped go: not installed (apt-get install golang-go)"
 		return 0
 	fi
-	GO_VERSION=$(go version)
 	log=$GC_OUT/build.go.log
 	: >"$log"
 	for b in $GC_BENCHES; do
@@ -423,7 +421,10 @@ gc_run_one() {
 	"$GC_OUT/$gb.$2" $gargs >"$glog" 2>&1 || gst=$?
 	gwall=$(result_field wall_ms <"$glog")
 	if [ "$gst" != 0 ] || [ -z "$gwall" ]; then
-		gc_note "FAILED: $2 $gb $gargs, run $3 (exit $gst), see $glog"
+		# Listed after the tables (printing it now would split the
+		# progress line).
+		GC_NOTES="${GC_NOTES}FAILED: $2 $gb $gargs, run $3 (exit $gst), see $glog
+"
 		printf ' %s/%s:FAILED' "$gid" "$2" >&2
 		return 0
 	fi
@@ -515,7 +516,7 @@ gc_header() { # lines describing the machine and the run
 	machine_lines
 	echo "bench:    binary-trees and GCBench, one mutator thread, sizes" \
 		"$BENCH_SIZES, median of $GC_RUNS runs (round-robin)"
-	echo "go:       ${GO_VERSION:-not installed}"
+	echo "go:       $(go version 2>/dev/null || echo not installed)"
 	echo "bdwgc:    $(pkg-config --modversion bdw-gc 2>/dev/null ||
 		echo unknown)"
 	echo "settings: GOGC=${GOGC:-unset} GODEBUG=${GODEBUG:-unset}" \
@@ -542,9 +543,10 @@ gc_write_markdown() { # HEADER -> $OUT/gc_bench.md
 }
 
 gc_main() {
-	gc_build_all
+	GC_OUT=$OUT/gc
 	header=$(gc_header)
 	echo "$header"
+	gc_build_all
 	# shellcheck disable=SC2086 # GC_ALLOCATORS is a list of words
 	echo "allocators:" $GC_ALLOCATORS
 	# shellcheck disable=SC2086 # GC_ALLOCATORS is a list of words
@@ -580,6 +582,7 @@ main() {
 	[ -f "$TRI_LIB" ] || die "$TRI_LIB not found: build tricolor first (make)"
 	started=$(date +%s)
 	mkdir -p "$OUT"
+	OUT=$(cd "$OUT" && pwd) # absolute: the Go build runs in bench/go
 	if [ "$ALLOC_RING" = 1 ]; then
 		ring_main
 	else
