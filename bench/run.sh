@@ -521,6 +521,8 @@ gc_header() { # lines describing the machine and the run
 		echo unknown)"
 	echo "settings: GOGC=${GOGC:-unset} GODEBUG=${GODEBUG:-unset}" \
 		"(read by tricolor and go)"
+	echo "load:     $(cut -d ' ' -f 1-3 /proc/loadavg) at the start" \
+		"(other work on the machine skews the times)"
 }
 
 gc_write_markdown() { # HEADER -> $OUT/gc_bench.md
