@@ -20,9 +20,12 @@
  *   2. bench_now_ms() before and after the work (CLOCK_MONOTONIC);
  *   3. bench_result(): print one line
  *        RESULT name=N alloc=A <params> wall_ms=W maxrss_kb=R gcs=C
- *               max_pause_us=M total_pause_us=T
+ *               max_pause_us=M total_pause_us=T cpu_ms=U
  *      where C counts the cycles after the baseline, M is the longest pause
- *      among them and T their sum, R is getrusage's ru_maxrss.
+ *      among them and T their sum, R is getrusage's ru_maxrss and U the
+ *      user + system CPU time of the whole process (every thread, so a
+ *      collector's helper threads count; less disturbed than W by other
+ *      work on the machine).
  *
  * Pauses, per allocator:
  *   tricolor  tri_read_stats: num_gc, pause_total_ns, and the pause_ns ring
@@ -212,6 +215,11 @@ static int bench_parse(const char *s, const char *what, long lo, long hi)
 	return (int)v;
 }
 
+static double bench_tv_ms(struct timeval tv)
+{
+	return (double)tv.tv_sec * 1e3 + (double)tv.tv_usec / 1e3;
+}
+
 /* The RESULT line. params: the benchmark's size, "key=value ...". */
 static void bench_result(const char *name, const char *params, double t0_ms,
                          double t1_ms)
@@ -222,10 +230,11 @@ static void bench_result(const char *name, const char *params, double t0_ms,
 	if (getrusage(RUSAGE_SELF, &ru) != 0)
 		bench_die("getrusage failed");
 	printf("RESULT name=%s alloc=%s %s wall_ms=%.1f maxrss_kb=%ld gcs=%llu "
-	       "max_pause_us=%.1f total_pause_us=%.1f\n",
+	       "max_pause_us=%.1f total_pause_us=%.1f cpu_ms=%.1f\n",
 	       name, BENCH_ALLOC_NAME, params, t1_ms - t0_ms, ru.ru_maxrss,
 	       (unsigned long long)c.gcs, (double)c.max_pause_ns / 1e3,
-	       (double)c.total_pause_ns / 1e3);
+	       (double)c.total_pause_ns / 1e3,
+	       bench_tv_ms(ru.ru_utime) + bench_tv_ms(ru.ru_stime));
 	fflush(stdout);
 }
 

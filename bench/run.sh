@@ -405,7 +405,8 @@ gc_build_all() {
 	gc_build_go
 	gc_gate_tricolor
 	echo "benchmark,size,allocator,run,wall_ms,maxrss_kb,gcs," \
-		"max_pause_us,total_pause_us" | tr -d ' ' >"$OUT/gc_bench.csv"
+		"max_pause_us,total_pause_us,cpu_ms" | tr -d ' ' \
+		>"$OUT/gc_bench.csv"
 }
 
 # One run: CASE ALLOCATOR ROUND. The program's output goes to a log; its
@@ -431,9 +432,10 @@ gc_run_one() {
 	set -- "$@" "$gwall" "$(result_field maxrss_kb <"$glog")" \
 		"$(result_field gcs <"$glog")" \
 		"$(result_field max_pause_us <"$glog")" \
-		"$(result_field total_pause_us <"$glog")"
-	echo "$4 $5 $6 $7 $8" >>"$GC_OUT/raw/$gid.$2"
-	echo "$gb,$(echo "$gargs" | tr ' ' /),$2,$3,$4,$5,$6,$7,$8" \
+		"$(result_field total_pause_us <"$glog")" \
+		"$(result_field cpu_ms <"$glog")"
+	echo "$4 $5 $6 $7 $8 $9" >>"$GC_OUT/raw/$gid.$2"
+	echo "$gb,$(echo "$gargs" | tr ' ' /),$2,$3,$4,$5,$6,$7,$8,$9" \
 		>>"$OUT/gc_bench.csv"
 	printf ' %s/%s' "$gid" "$2" >&2
 }
@@ -461,54 +463,57 @@ gc_rounds() {
 	done
 }
 
-# Rows "allocator wall_ms ratio rss_mib cycles max_pause_ms total_pause_ms"
-# of CASE: medians, wall time over bdwgc's. "-" where there is nothing.
+# Rows "allocator wall_ms ratio rss_mib cycles max_pause_ms total_pause_ms
+# cpu_ms" of CASE: medians, wall time over bdwgc's. "-" where there is
+# nothing.
 gc_rows() {
 	raw=$GC_OUT/raw/$(gc_case_id "$1")
 	base=-
 	[ ! -s "$raw.bdwgc" ] || base=$(median "$raw.bdwgc" 1)
 	for a in $GC_ALLOCATORS; do
 		if [ ! -s "$raw.$a" ]; then
-			echo "$a failed - - - - -"
+			echo "$a failed - - - - - -"
 			continue
 		fi
 		awk -v a="$a" -v b="$base" -v w="$(median "$raw.$a" 1)" \
 			-v r="$(median "$raw.$a" 2)" -v c="$(median "$raw.$a" 3)" \
 			-v m="$(median "$raw.$a" 4)" -v t="$(median "$raw.$a" 5)" \
-			'BEGIN {
+			-v u="$(median "$raw.$a" 6)" 'BEGIN {
 			ratio = b == "-" ? "-" : sprintf("%.2fx", w / b)
 			if (a == "glibc")
 				gc = "- - -"
 			else
 				gc = sprintf("%g %.2f %.1f", c, m / 1000, t / 1000)
-			printf "%s %.0f %s %.1f %s\n", a, w, ratio, r / 1024, gc
+			printf "%s %.0f %s %.1f %s %.0f\n", a, w, ratio, r / 1024,
+				gc, u
 		}'
 	done
 }
 
 gc_print_table() { # stdin: rows; stdout: aligned text table
 	awk 'BEGIN {
-		f = "%-10s %9s %8s %13s %7s %13s %15s\n"
+		f = "%-10s %9s %8s %13s %7s %13s %15s %8s\n"
 		printf f, "allocator", "wall ms", "/ bdwgc", "peak RSS MiB", \
-			"cycles", "max pause ms", "total pause ms"
+			"cycles", "max pause ms", "total pause ms", "CPU ms"
 		printf f, "---------", "-------", "-------", "------------", \
-			"------", "------------", "--------------"
+			"------", "------------", "--------------", "------"
 	}
-	{ printf f, $1, $2, $3, $4, $5, $6, $7 }'
+	{ printf f, $1, $2, $3, $4, $5, $6, $7, $8 }'
 }
 
 gc_print_markdown() { # stdin: rows; stdout: markdown table
 	echo "| allocator | wall ms | / bdwgc | peak RSS MiB | cycles |" \
-		"max pause ms | total pause ms |"
-	echo "| --- | ---: | ---: | ---: | ---: | ---: | ---: |"
-	awk '{ printf "| %s | %s | %s | %s | %s | %s | %s |\n",
-		$1, $2, $3, $4, $5, $6, $7 }'
+		"max pause ms | total pause ms | CPU ms |"
+	echo "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
+	awk '{ printf "| %s | %s | %s | %s | %s | %s | %s | %s |\n",
+		$1, $2, $3, $4, $5, $6, $7, $8 }'
 }
 
 GC_LEGEND="Medians of the runs: wall ms (the timed part, CLOCK_MONOTONIC), peak
 RSS (ru_maxrss), cycles (collections), max pause (a run's longest
-stop-the-world pause) and total pause (their sum). / bdwgc = wall time
-over bdwgc's (below 1.00x: faster than bdwgc). glibc has no collector: it
+stop-the-world pause), total pause (their sum) and CPU ms (user + system
+time of the whole process, all threads). / bdwgc = wall time over bdwgc's
+(below 1.00x: faster than bdwgc). glibc has no collector: it
 frees every tree. For tricolor and go the max pause covers the last 256
 cycles of a run (the pause ring); for bdwgc, all of them."
 

@@ -1,13 +1,14 @@
 // Package gcstats prints the RESULT line of the GC benchmarks, the same line
 // the C programs print (bench/gc_alloc.h):
 //
-//	RESULT name=N alloc=go <params> wall_ms=W maxrss_kb=R gcs=C max_pause_us=M total_pause_us=T
+//	RESULT name=N alloc=go <params> wall_ms=W maxrss_kb=R gcs=C max_pause_us=M total_pause_us=T cpu_ms=U
 //
 // Start forces one collection (runtime.GC) so the runtime's start-up is
 // outside the timing and takes a baseline of runtime.MemStats; Result counts
 // the cycles after it (NumGC), their pauses (PauseTotalNs, and the longest
 // in the PauseNs ring, which holds the last 256 cycles: cycle k is at
-// PauseNs[(k+255)%256]) and reads the peak RSS from getrusage(RUSAGE_SELF).
+// PauseNs[(k+255)%256]) and reads the peak RSS and the CPU time of the whole
+// process (user + system, every thread) from getrusage(RUSAGE_SELF).
 package gcstats
 
 import (
@@ -62,9 +63,11 @@ func (r *Run) Result(name, params string, wall time.Duration) {
 			maxPause = p
 		}
 	}
+	cpu := time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 	fmt.Printf("RESULT name=%s alloc=go %s wall_ms=%.1f maxrss_kb=%d gcs=%d "+
-		"max_pause_us=%.1f total_pause_us=%.1f\n",
+		"max_pause_us=%.1f total_pause_us=%.1f cpu_ms=%.1f\n",
 		name, params, float64(wall.Nanoseconds())/1e6, ru.Maxrss, gcs,
 		float64(maxPause)/1e3,
-		float64(end.PauseTotalNs-r.base.PauseTotalNs)/1e3)
+		float64(end.PauseTotalNs-r.base.PauseTotalNs)/1e3,
+		float64(cpu.Nanoseconds())/1e6)
 }
