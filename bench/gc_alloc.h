@@ -65,11 +65,11 @@ static void bench_die(const char *what)
 #if defined(ALLOC_TRICOLOR)
 #include "tricolor.h"
 
-#define BENCH_ALLOC_NAME       "tricolor"
-#define BENCH_FREES            0
-#define BENCH_ALLOC(n)         tri_malloc(n)
-#define BENCH_ALLOC_NOSCAN(n)  tri_malloc_noscan(n)
-#define BENCH_FREE(p)          ((void)(p))
+#define BENCH_ALLOC_NAME      "tricolor"
+#define BENCH_FREES           0
+#define BENCH_ALLOC(n)        tri_malloc(n)
+#define BENCH_ALLOC_NOSCAN(n) tri_malloc_noscan(n)
+#define BENCH_FREE(p)         ((void)(p))
 
 static tri_stats_t bench_stats0, bench_stats1; /* too big for the stack */
 
@@ -103,11 +103,11 @@ static bench_gc_counts_t bench_gc_counts(void)
 #elif defined(ALLOC_BDWGC)
 #include <gc/gc.h>
 
-#define BENCH_ALLOC_NAME       "bdwgc"
-#define BENCH_FREES            0
-#define BENCH_ALLOC(n)         GC_MALLOC(n)
-#define BENCH_ALLOC_NOSCAN(n)  GC_MALLOC_ATOMIC(n)
-#define BENCH_FREE(p)          ((void)(p))
+#define BENCH_ALLOC_NAME      "bdwgc"
+#define BENCH_FREES           0
+#define BENCH_ALLOC(n)        GC_MALLOC(n)
+#define BENCH_ALLOC_NOSCAN(n) GC_MALLOC_ATOMIC(n)
+#define BENCH_FREE(p)         ((void)(p))
 
 /* Written by the collection event callback, which bdwgc calls with its
  * allocation lock held: on the thread that collects. */
@@ -164,11 +164,11 @@ static bench_gc_counts_t bench_gc_counts(void)
 
 #else /* ALLOC_GLIBC */
 
-#define BENCH_ALLOC_NAME       "glibc"
-#define BENCH_FREES            1
-#define BENCH_ALLOC(n)         malloc(n)
-#define BENCH_ALLOC_NOSCAN(n)  malloc(n)
-#define BENCH_FREE(p)          free(p)
+#define BENCH_ALLOC_NAME      "glibc"
+#define BENCH_FREES           1
+#define BENCH_ALLOC(n)        malloc(n)
+#define BENCH_ALLOC_NOSCAN(n) malloc(n)
+#define BENCH_FREE(p)         free(p)
 
 static void bench_gc_start(void)
 {
@@ -208,8 +208,10 @@ static int bench_parse(const char *s, const char *what, long lo, long hi)
 	long v = strtol(s, &end, 10);
 
 	if (end == s || *end != '\0' || v < lo || v > hi) {
-		fprintf(stderr, "bench: %s must be an integer in [%ld, %ld], "
-		                "got '%s'\n", what, lo, hi, s);
+		fprintf(stderr,
+		        "bench: %s must be an integer in [%ld, %ld], "
+		        "got '%s'\n",
+		        what, lo, hi, s);
 		exit(2);
 	}
 	return (int)v;

@@ -176,13 +176,13 @@ int main(int argc, char **argv)
 		                      MAX_DEPTH);
 	if (argc == 3)
 		lived = bench_parse(argv[2], "LONG_LIVED_DEPTH", 10, stretch);
-	array_size = lived >= 16 ? 500000L << (lived - 16)
-	                         : 500000L >> (16 - lived);
+	array_size =
+	    lived >= 16 ? 500000L << (lived - 16) : 500000L >> (16 - lived);
 
 	printf("Garbage Collector Test\n");
 	printf(" Live storage will peak at %ld bytes.\n\n",
 	       (long)(2 * sizeof(node_t)) * tree_size(lived) +
-	               (long)sizeof(double) * array_size);
+	           (long)sizeof(double) * array_size);
 	bench_gc_start();
 	t0 = bench_now_ms();
 	run(stretch, lived, array_size);
