@@ -25,11 +25,13 @@
 
 heap_arena **arena_index; /* I1 */
 
-static uintptr_t cur_next, cur_end; /* I4; mheap.lock */
+/* Heap addresses in these globals are stored hidden (arena.h I5). */
+static uintptr_t cur_next_h = ARENA_HIDE_MASK;  /* I4; mheap.lock */
+static uintptr_t cur_end_h = ARENA_HIDE_MASK;
 static unsigned hint_index;          /* next hint to try; mheap.lock */
-static uintptr_t hint_addr;          /* where that hint continues */
+static uintptr_t hint_addr_h = ARENA_HIDE_MASK; /* where it continues */
 static atomic_word heap_sys_bytes;   /* committed for spans */
-atomic_word arena_lo, arena_hi;     /* I4; mheap.lock to write */
+atomic_word arena_lo_h = ARENA_HIDE_MASK, arena_hi_h = ARENA_HIDE_MASK;
 
 #define NUM_HINTS 0x80
 
@@ -48,8 +50,9 @@ static uintptr_t hint_start(unsigned i)
 }
 
 /* Reserve size bytes (a multiple of ARENA_BYTES), aligned to ARENA_BYTES. */
-static uintptr_t reserve_arenas(size_t size)
+static uintptr_t reserve_from_hints(size_t size, uintptr_t *hint)
 {
+	uintptr_t hint_addr = *hint;
 	while (hint_index < NUM_HINTS) {
 		if (!hint_addr)
 			hint_addr = hint_start(hint_index);
@@ -57,19 +60,28 @@ static uintptr_t reserve_arenas(size_t size)
 		    hint_addr + size <= HEAP_ADDR_LIMIT) {
 			void *p = os_reserve((void *)hint_addr, size);
 			if (p) {
-				hint_addr += size;
+				*hint = hint_addr + size;
 				return (uintptr_t)p;
 			}
 		}
 		hint_index++;
 		hint_addr = 0;
 	}
+	*hint = 0;
 	void *p = os_reserve_aligned(size, ARENA_BYTES);
 	if (p && (uintptr_t)p + size > HEAP_ADDR_LIMIT) {
 		os_unmap(p, size);
 		return 0;
 	}
 	return (uintptr_t)p;
+}
+
+static uintptr_t reserve_arenas(size_t size)
+{
+	uintptr_t hint_addr = addr_unhide(hint_addr_h);
+	uintptr_t p = reserve_from_hints(size, &hint_addr);
+	hint_addr_h = addr_hide(hint_addr);
+	return p;
 }
 
 /* Register arenas covering [base, base+size) (I1, step 3). */
@@ -87,17 +99,20 @@ static bool register_arenas(uintptr_t base, size_t size)
 		                     (uintptr_t)ha);
 	}
 	/* Widen the bounds only after the arenas are in the index. */
-	if (!atomic_load_relaxed(&arena_lo) || base < arena_lo)
-		atomic_store_release(&arena_lo, base);
-	if (base + size > arena_hi)
-		atomic_store_release(&arena_hi, base + size);
+	uintptr_t lo = arena_lo(), hi = arena_hi();
+	if (!lo || base < lo)
+		atomic_store_release(&arena_lo_h, addr_hide(base));
+	if (base + size > hi)
+		atomic_store_release(&arena_hi_h, addr_hide(base + size));
 	return true;
 }
 
-bool arena_grow(size_t size, uintptr_t *base)
+/* arena_grow on decoded copies of [cur_next, cur_end). */
+static bool grow_range(size_t size, uintptr_t *cur_next, uintptr_t *cur_end,
+                       uintptr_t *base)
 {
 	TRI_ASSERT(size % ARENA_CHUNK_BYTES == 0 && size > 0);
-	if (cur_end - cur_next < size) {
+	if (*cur_end - *cur_next < size) {
 		size_t rsize = align_up(size, ARENA_BYTES);
 		if (rsize < size)
 			return false;
@@ -108,21 +123,30 @@ bool arena_grow(size_t size, uintptr_t *base)
 			os_unmap((void *)p, rsize);
 			return false;
 		}
-		if (p == cur_end) {
-			cur_end += rsize; /* contiguous: extend */
+		if (p == *cur_end) {
+			*cur_end += rsize; /* contiguous: extend */
 		} else {
-			cur_next = p;
-			cur_end = p + rsize;
+			*cur_next = p;
+			*cur_end = p + rsize;
 		}
-		if (cur_end - cur_next < size)
+		if (*cur_end - *cur_next < size)
 			return false;
 	}
-	if (!os_commit((void *)cur_next, size))
+	if (!os_commit((void *)*cur_next, size))
 		return false;
-	*base = cur_next;
-	cur_next += size;
+	*base = *cur_next;
+	*cur_next += size;
 	atomic_add_full(&heap_sys_bytes, size);
 	return true;
+}
+
+bool arena_grow(size_t size, uintptr_t *base)
+{
+	uintptr_t next = addr_unhide(cur_next_h), end = addr_unhide(cur_end_h);
+	bool ok = grow_range(size, &next, &end, base);
+	cur_next_h = addr_hide(next);
+	cur_end_h = addr_hide(end);
+	return ok;
 }
 
 void arena_set_spans(uintptr_t base, size_t npages, struct mspan *s)

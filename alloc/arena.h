@@ -23,6 +23,11 @@
  *   I4. Every registered arena lies in [arena_lo, arena_hi); the bounds
  *       only widen, each after its arenas are registered, so a scanner's
  *       cheap range test never rejects a heap pointer it could resolve.
+ *   I5. Globals of tricolor that hold heap addresses store them hidden
+ *       (addr_hide: XOR with ARENA_HIDE_MASK gives a kernel-half value,
+ *       never a heap pointer), so the collector scans every loaded
+ *       object's data and bss, tricolor's own included, without its
+ *       bookkeeping keeping objects alive.
  * Concurrency: spans[] and zeroed_base are written under mheap.lock; spans[]
  * entries are read without a lock by free/usable_size/the collector, which
  * then validate the span's state and bounds.
@@ -53,7 +58,26 @@ typedef struct heap_arena {
 } heap_arena;
 
 extern heap_arena **arena_index; /* ARENA_L2_ENTRIES entries (I1) */
-extern atomic_word arena_lo, arena_hi; /* I4 */
+#define ARENA_HIDE_MASK ((uintptr_t)0xffff000000000000ull)
+TRI_INLINE uintptr_t addr_hide(uintptr_t a)
+{
+	return a ^ ARENA_HIDE_MASK;
+}
+TRI_INLINE uintptr_t addr_unhide(uintptr_t h)
+{
+	return h ^ ARENA_HIDE_MASK;
+}
+
+extern atomic_word arena_lo_h, arena_hi_h; /* I4, hidden (I5) */
+TRI_INLINE uintptr_t arena_lo(void)
+{
+	return addr_unhide(atomic_load_acquire(&arena_lo_h)); /* pairs:
+	                                         register_arenas' release */
+}
+TRI_INLINE uintptr_t arena_hi(void)
+{
+	return addr_unhide(atomic_load_acquire(&arena_hi_h));
+}
 
 TRI_INLINE uintptr_t arena_index_of(uintptr_t p)
 {

@@ -98,8 +98,8 @@ static void grey_object(uintptr_t p, gcwork *w)
 __attribute__((no_sanitize_address)) static void
 scan_block(uintptr_t lo, uintptr_t hi, gcwork *w)
 {
-	uintptr_t min = atomic_load_acquire(&arena_lo); /* arena.h I4 */
-	uintptr_t span = atomic_load_acquire(&arena_hi) - min;
+	uintptr_t min = arena_lo(); /* arena.h I4 */
+	uintptr_t span = arena_hi() - min;
 	for (const uintptr_t *p = (const uintptr_t *)lo;
 	     (uintptr_t)p < hi; p++) {
 		uintptr_t v = *p;

@@ -13,7 +13,7 @@ uint64_t pacer_heap_goal(uint64_t marked, int gogc)
 		return ~(uint64_t)0;
 	uint64_t goal = marked + marked / 100 * (uint64_t)gogc +
 	                marked % 100 * (uint64_t)gogc / 100;
-	uint64_t minimum = (uint64_t)HEAP_MINIMUM / 100 * (uint64_t)gogc;
+	uint64_t minimum = (uint64_t)HEAP_MINIMUM * (uint64_t)gogc / 100;
 	return goal > minimum ? goal : minimum;
 }
 

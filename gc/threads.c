@@ -348,9 +348,10 @@ static void *thread_start(void *p)
 	start_args *sa = p;
 	void *(*start)(void *) = sa->start;
 	void *arg = sa->arg; /* on our stack before the parent lets go */
-	sa->err = tri_thread_register() == 0 ? 0 : errno;
-	sem_post(&sa->ready);
-	if (sa->err) /* sa is gone once posted: read err before */
+	int err = tri_thread_register() == 0 ? 0 : errno;
+	sa->err = err;
+	sem_post(&sa->ready); /* sa is gone once posted */
+	if (err)
 		return NULL;
 	void *ret;
 	pthread_cleanup_push(unregister_cleanup, NULL);
@@ -368,9 +369,14 @@ TRI_API int tri_pthread_create(pthread_t *thread, const pthread_attr_t *attr,
 	if (sem_init(&sa.ready, 0, 0) != 0)
 		return errno;
 	int err = pthread_create(thread, attr, thread_start, &sa);
-	if (err == 0) /* arg stays on our (scanned) stack until then */
+	if (err == 0) { /* arg stays on our (scanned) stack until then */
 		while (sem_wait(&sa.ready) != 0)
 			;
+		if (sa.err) { /* it could not register: it ran nothing */
+			pthread_join(*thread, NULL);
+			err = sa.err;
+		}
+	}
 	sem_destroy(&sa.ready);
 	return err;
 }

@@ -1192,7 +1192,8 @@ END_TEST
 
 /* Keep `bytes` reachable in objects of 64 KiB. */
 enum { LIVE_OBJ = 64 * 1024 };
-static void *g_live[1024];
+/* volatile: write-only globals could be optimised away, roots and all */
+static void *volatile g_live[1024];
 
 static NOINLINE void make_live(size_t bytes)
 {
