@@ -94,8 +94,8 @@ void gcw_put_slow(gcwork *w, uintptr_t obj)
 
 uintptr_t gcw_get_slow(gcwork *w)
 {
-	if (!w->wbuf1)
-		return 0;
+	if (!w->wbuf1) /* a marker that has put nothing yet */
+		return gcw_take_full(w) ? w->wbuf1->obj[--w->wbuf1->nobj] : 0;
 	if (w->wbuf2->nobj) { /* wbuf1 is empty: swap */
 		workbuf *t = w->wbuf1;
 		w->wbuf1 = w->wbuf2;

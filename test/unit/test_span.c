@@ -128,6 +128,45 @@ START_TEST(first_free_per_word_always_checks)
 }
 END_TEST
 
+/* The collector's sweep: a slot survives iff allocated, marked and not
+ * pending free; marks are cleared; the counts say what went where. */
+START_TEST(sweep_folds_marks_and_frees)
+{
+	mspan *s = mheap_alloc_span(1, 1, spanclass_make(1, true)); /* 1024 */
+	ck_assert_ptr_nonnull(s);
+	take_all(s);
+	span_settle(s);
+	for (uintptr_t i = 0; i < s->nelems; i++) /* mark every third */
+		if (i % 3 == 0)
+			atomic_store_relaxed(&s->mark_bits[i / 64],
+			                     s->mark_bits[i / 64] |
+			                     (uintptr_t)1 << (i % 64));
+	ck_assert_int_ne(span_free_slot(s, 0), SPAN_FREE_BAD); /* marked */
+	ck_assert_int_ne(span_free_slot(s, 1), SPAN_FREE_BAD); /* not */
+	span_sweep_counts c = {0};
+	uint32_t live = span_sweep(s, &c);
+	uint32_t marked = (s->nelems + 2) / 3;
+	ck_assert_uint_eq(live, marked - 1);
+	ck_assert_uint_eq(s->alloc_count, live);
+	ck_assert_uint_eq(c.freed, 2);
+	ck_assert_uint_eq(c.freed_marked, 1);
+	ck_assert_uint_eq(c.gc_freed, s->nelems - marked - 1);
+	ck_assert(!span_has_pending(s));
+	for (uintptr_t i = 0; i < s->nelems; i++) {
+		ck_assert(!span_is_marked(s, i));
+		ck_assert_int_eq(span_is_allocated(s, i), i % 3 == 0 && i != 0);
+	}
+	ck_assert_uint_eq(s->freeindex, 0);
+	ck_assert(s->needzero);
+	/* The free slots are handed out again, in order. */
+	ck_assert_uint_eq(span_next_free_index(s), 0);
+	ck_assert_uint_eq(span_next_free_index(s), 1);
+	ck_assert_uint_eq(span_next_free_index(s), 2);
+	ck_assert_uint_eq(span_next_free_index(s), 4);
+	mheap_free_span(s);
+}
+END_TEST
+
 START_TEST(large_span)
 {
 	mspan *s = mheap_alloc_span(5, 0, spanclass_make(0, false));
@@ -136,6 +175,7 @@ START_TEST(large_span)
 	ck_assert_uint_eq(s->elemsize, 5 * PAGE_SIZE);
 	ck_assert_uint_eq(s->limit, s->base + 5 * PAGE_SIZE);
 	ck_assert_uint_eq(span_state(s), SPAN_IN_USE);
+	ck_assert(span_is_allocated(s, 0)); /* its object, for the marker */
 	ck_assert(span_check(s));
 	mheap_free_span(s);
 }
@@ -173,6 +213,7 @@ int main(void)
 	tcase_add_test(tc, free_bits_and_reclaim);
 	tcase_add_test(tc, last_free_reports_check);
 	tcase_add_test(tc, first_free_per_word_always_checks);
+	tcase_add_test(tc, sweep_folds_marks_and_frees);
 	tcase_add_test(tc, large_span);
 	tcase_add_test(tc, central_reuses_freed_span);
 	suite_add_tcase(s, tc);
