@@ -86,11 +86,16 @@ static void grey_object(uintptr_t p, gcwork *w)
 	    p >= s->limit)
 		return;
 	uintptr_t idx = s->divmul ? span_obj_index(s, p - s->base) : 0;
+	if (span_is_marked(s, idx)) /* the common case: seen already */
+		return;
 	if (!span_is_allocated(s, idx) || !set_mark(s, idx))
 		return;
 	w->bytes_marked += s->elemsize;
-	if (!spanclass_noscan(s->spanclass))
-		gcw_put(w, s->base + idx * s->elemsize);
+	if (spanclass_noscan(s->spanclass))
+		return;
+	uintptr_t obj = s->base + idx * s->elemsize;
+	__builtin_prefetch((const void *)obj); /* scanned soon: LIFO */
+	gcw_put(w, obj);
 }
 
 /* Scan [lo, hi) word by word. Reads memory tricolor does not own (stacks,
