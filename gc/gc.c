@@ -191,9 +191,9 @@ static void gc_collect(bool forced)
 	uint64_t num = stats.num_gc;
 	double frac = cpu_fraction(nanotime());
 	base_mutex_unlock(&gcstats_lock);
-	base_mutex_unlock(&world_lock);
-	if (debug.gctrace)
+	if (debug.gctrace) /* under the world lock: lines stay in order */
 		trace(&c, num, frac);
+	base_mutex_unlock(&world_lock);
 }
 
 void gc_maybe_collect(void)
@@ -217,7 +217,8 @@ TRI_API int tri_set_gc_percent(int percent)
 		return GOGC_DEFAULT;
 	base_mutex_lock(&world_lock);
 	int old = gcpercent;
-	gcpercent = percent < 0 ? GOGC_OFF : percent;
+	gcpercent = percent < 0 ? GOGC_OFF
+	                        : percent > GOGC_MAX ? GOGC_MAX : percent;
 	pacer_commit(heap_marked, gcpercent);
 	base_mutex_unlock(&world_lock);
 	base_mutex_lock(&gcstats_lock);

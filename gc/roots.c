@@ -68,10 +68,9 @@ static int globals_cb(struct dl_phdr_info *info, size_t size, void *arg)
 		if (ph->p_type != PT_LOAD || !(ph->p_flags & PF_W))
 			continue;
 		uintptr_t lo = info->dlpi_addr + ph->p_vaddr;
-		if (!vec_push(&globals, lo, lo + ph->p_memsz, ROOT_DATA)) {
-			base_warn("out of memory for the list of globals");
-			return 1;
-		}
+		if (!vec_push(&globals, lo, lo + ph->p_memsz, ROOT_DATA))
+			base_fatal("out of memory for the list of globals: "
+			          "cannot collect safely");
 	}
 	return 0;
 }

@@ -180,11 +180,11 @@ void threads_stop_world(void)
 		if (t == self)
 			continue;
 		int err = pthread_kill(t->id, sig_suspend);
-		if (err == 0)
-			n++;
-		else /* I1 makes this impossible for a live thread */
-			base_warn("stop the world: signal to a registered "
-			         "thread failed (error %d)", err);
+		if (err != 0) /* I1 makes this impossible for a live thread */
+			base_fatal("stop the world: cannot signal a registered "
+			          "thread (error %d): collecting would be unsafe",
+			          err);
+		n++;
 	}
 	while (n > 0)
 		if (sem_wait(&ack_sem) == 0)
@@ -373,7 +373,11 @@ TRI_API int tri_pthread_create(pthread_t *thread, const pthread_attr_t *attr,
 		while (sem_wait(&sa.ready) != 0)
 			;
 		if (sa.err) { /* it could not register: it ran nothing */
-			pthread_join(*thread, NULL);
+			int detached = PTHREAD_CREATE_JOINABLE;
+			if (attr)
+				pthread_attr_getdetachstate(attr, &detached);
+			if (detached == PTHREAD_CREATE_JOINABLE)
+				pthread_join(*thread, NULL);
 			err = sa.err;
 		}
 	}
