@@ -19,10 +19,6 @@
 #include "mcache.h"
 #include "mheap.h"
 
-typedef struct span_list {
-	mspan *head, *tail;
-} span_list;
-
 /* Lists by sweep state (Go's partial/full spanSets, swept and unswept):
  * set [(sweepgen / 2) % 2] holds the spans of that sweepgen, so when the
  * collector adds 2 to mheap_sweepgen every swept span becomes unswept at
@@ -64,30 +60,6 @@ unsigned mcentral_index_of(const mspan *s)
 	return s->is_tiny ? TINY_CENTRAL : s->spanclass;
 }
 
-static void list_push_tail(span_list *l, mspan *s)
-{
-	s->next = NULL;
-	s->prev = l->tail;
-	if (l->tail)
-		l->tail->next = s;
-	else
-		l->head = s;
-	l->tail = s;
-}
-
-static void list_remove(span_list *l, mspan *s)
-{
-	if (s->prev)
-		s->prev->next = s->next;
-	else
-		l->head = s->next;
-	if (s->next)
-		s->next->prev = s->prev;
-	else
-		l->tail = s->prev;
-	s->next = s->prev = NULL;
-}
-
 static span_list *list_of(mcentral *c, unsigned loc, uintptr_t sweepgen)
 {
 	unsigned set = (unsigned)(sweepgen / 2) % 2;
@@ -103,7 +75,7 @@ static uintptr_t span_size(const mspan *s, uintptr_t nslots)
 static void file_span(mcentral *c, mspan *s, enum span_location loc)
 {
 	AO_char_store(&s->location, (unsigned char)loc);
-	list_push_tail(list_of(c, loc, s->sweepgen), s);
+	span_list_push_tail(list_of(c, loc, s->sweepgen), s);
 }
 
 /* File s, just swept or reclaimed for the current sweepgen. */
@@ -115,7 +87,7 @@ static void file_swept(mcentral *c, mspan *s, enum span_location loc)
 
 static void unfile_span(mcentral *c, mspan *s)
 {
-	list_remove(list_of(c, s->location, s->sweepgen), s);
+	span_list_remove(list_of(c, s->location, s->sweepgen), s);
 	AO_char_store(&s->location, SPAN_LOC_NONE);
 }
 

@@ -24,11 +24,8 @@ atomic_word mheap_sweepgen;    /* I3 */
 atomic_word mheap_live;        /* I5 */
 atomic_word mheap_trigger = ~(atomic_word)0;
 
-typedef struct large_list {
-	mspan *head;
-} large_list;
 static base_mutex large_lock;
-static large_list large[2]; /* I4; large_lock */
+static span_list large[2]; /* I4; large_lock */
 static atomic_word span_gen;    /* source of mspan.gen */
 
 /* A fresh, non-zero span generation (wraps after 2^32 span uses). */
@@ -132,30 +129,20 @@ void mheap_free_span(mspan *s)
 	span_struct_free(s);
 }
 
-static large_list *large_list_of(uintptr_t sweepgen)
+static span_list *large_list_of(uintptr_t sweepgen)
 {
 	return &large[(sweepgen / 2) % 2];
 }
 
-static void large_push(large_list *l, mspan *s)
+static void large_push(span_list *l, mspan *s)
 {
-	s->prev = NULL;
-	s->next = l->head;
-	if (l->head)
-		l->head->prev = s;
-	l->head = s;
+	span_list_push_tail(l, s);
 	AO_char_store(&s->location, SPAN_LOC_LARGE);
 }
 
-static void large_unlink(large_list *l, mspan *s)
+static void large_unlink(span_list *l, mspan *s)
 {
-	if (s->prev)
-		s->prev->next = s->next;
-	else
-		l->head = s->next;
-	if (s->next)
-		s->next->prev = s->prev;
-	s->next = s->prev = NULL;
+	span_list_remove(l, s);
 	AO_char_store(&s->location, SPAN_LOC_NONE);
 }
 

@@ -42,6 +42,30 @@ void span_struct_free(mspan *s)
 	fixalloc_free(&span_structs, s);
 }
 
+void span_list_push_tail(span_list *l, mspan *s)
+{
+	s->next = NULL;
+	s->prev = l->tail;
+	if (l->tail)
+		l->tail->next = s;
+	else
+		l->head = s;
+	l->tail = s;
+}
+
+void span_list_remove(span_list *l, mspan *s)
+{
+	if (s->prev)
+		s->prev->next = s->next;
+	else
+		l->head = s->next;
+	if (s->next)
+		s->next->prev = s->prev;
+	else
+		l->tail = s->prev;
+	s->next = s->prev = NULL;
+}
+
 static unsigned bits_class(unsigned nwords)
 {
 	unsigned c = 0;

@@ -109,6 +109,14 @@ typedef struct mspan {
 	uint8_t in_treap;
 } TRI_ALIGNED(TRI_CACHELINE) mspan;
 
+/* A doubly linked list of spans through next/prev (mcentral's lists,
+ * mheap's large lists); the owner's lock protects it. */
+typedef struct span_list {
+	mspan *head, *tail;
+} span_list;
+void span_list_push_tail(span_list *l, mspan *s);
+void span_list_remove(span_list *l, mspan *s);
+
 TRI_INLINE unsigned span_nwords(unsigned nelems)
 {
 	return (nelems + 63) / 64;

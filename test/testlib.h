@@ -26,8 +26,10 @@
 #ifndef TRICOLOR_TESTLIB_H
 #define TRICOLOR_TESTLIB_H
 
+#include <errno.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
 /* ------------------------------------------------------------------------ */
@@ -172,5 +174,28 @@ static __attribute__((noinline, unused)) void clear_stack(void)
 		buf[i] = 0;
 	__asm__ volatile("" : : "r"(buf) : "memory");
 }
+
+/* Parse a whole unsigned decimal (or 0x) number; 0 on success. */
+static inline int parse_u64(const char *s, uint64_t *out)
+{
+	char *end;
+	errno = 0;
+	unsigned long long v = strtoull(s, &end, 0);
+	if (errno || end == s || *end || s[0] == '-')
+		return -1;
+	*out = v;
+	return 0;
+}
+
+#ifdef CHECK_H /* the Check suites (check.h included first) */
+/* A test case with its timeout, added to s. */
+static inline TCase *tcase(Suite *s, const char *name, double timeout)
+{
+	TCase *tc = tcase_create(name);
+	tcase_set_timeout(tc, timeout);
+	suite_add_tcase(s, tc);
+	return tc;
+}
+#endif
 
 #endif /* TRICOLOR_TESTLIB_H */

@@ -1617,14 +1617,6 @@ END_TEST
 /* suite                                                                     */
 /* ------------------------------------------------------------------------ */
 
-static TCase *tcase(Suite *s, const char *name, double timeout)
-{
-	TCase *tc = tcase_create(name);
-	tcase_set_timeout(tc, timeout);
-	suite_add_tcase(s, tc);
-	return tc;
-}
-
 static Suite *gc_suite(void)
 {
 	Suite *s = suite_create("tricolor-gc");

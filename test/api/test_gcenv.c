@@ -726,14 +726,6 @@ END_TEST
 /* suite                                                                     */
 /* ------------------------------------------------------------------------ */
 
-static TCase *tcase(Suite *s, const char *name, double timeout)
-{
-	TCase *tc = tcase_create(name);
-	tcase_set_timeout(tc, timeout);
-	suite_add_tcase(s, tc);
-	return tc;
-}
-
 static Suite *gcenv_suite(void)
 {
 	Suite *s = suite_create("tricolor-gcenv");

@@ -528,17 +528,6 @@ static void *worker_main(void *arg)
 
 /* ------------------------------------------------------------------------ */
 
-static int parse_u64(const char *s, uint64_t *out)
-{
-	char *end;
-	errno = 0;
-	unsigned long long v = strtoull(s, &end, 0);
-	if (errno || end == s || *end || s[0] == '-')
-		return -1;
-	*out = v;
-	return 0;
-}
-
 int main(int argc, char **argv)
 {
 	uint64_t seed, threads, max_size;
