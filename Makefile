@@ -125,7 +125,7 @@ $(API_GC_BINS): API_EXTRA = -DLIBROOT_PATH='"$(abspath $(dir $@)libroot.so)"' \
                             -ldl
 
 $(B)/stress/%: test/stress/%.c $(B)/libtricolor.a include/tricolor.h \
-               test/testlib.h
+               test/testlib.h test/stress/stress.h
 	@mkdir -p $(dir $@)
 	$(CC) $(BASE_CFLAGS) $(CFLAGS) -Iinclude $< $(B)/libtricolor.a \
 	    $(LDLIBS) -o $@

@@ -41,7 +41,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "../testlib.h"
+#include "stress.h"
 
 enum { SLOTS = 4096, MAILBOX_CAP = 1024, MAX_THREADS = 1024 };
 
@@ -68,10 +68,8 @@ struct worker {
 	uint64_t ops, allocs, frees, reallocs, sent, received, adopted;
 };
 
-static uint64_t g_seed;
 static int g_threads;
 static size_t g_max_size;
-static struct timespec g_deadline;
 static struct worker *g_workers;
 
 /* ------------------------------------------------------------------------ */
@@ -80,33 +78,6 @@ static uint64_t make_tag(int thread, size_t slot, uint64_t gen)
 {
 	return mix64(g_seed ^ mix64(((uint64_t)(unsigned)thread << 32) ^
 	                            (uint64_t)slot ^ mix64(gen)));
-}
-
-static void fail(const char *fmt, ...) __attribute__((format(printf, 1, 2),
-                                                      noreturn));
-
-static pthread_mutex_t fail_lock = PTHREAD_MUTEX_INITIALIZER;
-
-static void fail(const char *fmt, ...)
-{
-	va_list ap;
-	pthread_mutex_lock(&fail_lock); /* one report; never unlocked */
-	fprintf(stdout, "stress_alloc: FAILED (seed %" PRIu64 "): ", g_seed);
-	va_start(ap, fmt);
-	vfprintf(stdout, fmt, ap);
-	va_end(ap);
-	fputc('\n', stdout);
-	fflush(stdout);
-	_Exit(1);
-}
-
-static int past_deadline(void)
-{
-	struct timespec now;
-	clock_gettime(CLOCK_MONOTONIC, &now);
-	return now.tv_sec > g_deadline.tv_sec ||
-	       (now.tv_sec == g_deadline.tv_sec &&
-	        now.tv_nsec >= g_deadline.tv_nsec);
 }
 
 /* Sizes 0..g_max_size, skewed to small. */
@@ -316,21 +287,12 @@ static void *worker_main(void *arg)
 
 int main(int argc, char **argv)
 {
-	uint64_t seed, threads, max_size;
+	uint64_t threads, max_size;
 	double seconds;
-	char *end;
-	if (argc != 5 || parse_u64(argv[1], &seed) ||
-	    parse_u64(argv[2], &threads) || parse_u64(argv[3], &max_size) ||
-	    (seconds = strtod(argv[4], &end), end == argv[4] || *end) ||
-	    threads < 1 || threads > MAX_THREADS || !(seconds > 0) ||
-	    seconds > 86400 || max_size > ((uint64_t)1 << 40)) {
-		fprintf(stderr,
-		        "usage: stress_alloc SEED THREADS MAX_SIZE SECONDS\n"
-		        "  THREADS 1..%d, MAX_SIZE bytes (<= 2^40), SECONDS > 0\n",
-		        MAX_THREADS);
+	if (!stress_parse_args(argc, argv, "stress_alloc", MAX_THREADS,
+	                       (uint64_t)1 << 40, "<= 2^40", &threads,
+	                       &max_size, &seconds))
 		return 2;
-	}
-	g_seed = seed;
 	g_threads = (int)threads;
 	g_max_size = (size_t)max_size;
 
@@ -343,13 +305,7 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	tri_add_roots(g_workers, g_workers + g_threads);
-	clock_gettime(CLOCK_MONOTONIC, &g_deadline);
-	g_deadline.tv_sec += (time_t)seconds;
-	g_deadline.tv_nsec += (long)((seconds - (double)(time_t)seconds) * 1e9);
-	if (g_deadline.tv_nsec >= 1000000000L) {
-		g_deadline.tv_sec++;
-		g_deadline.tv_nsec -= 1000000000L;
-	}
+	set_deadline(seconds);
 
 	tri_stats_t before;
 	tri_read_stats(&before);
@@ -357,7 +313,7 @@ int main(int argc, char **argv)
 	for (int i = 0; i < g_threads; i++) {
 		struct worker *w = &g_workers[i];
 		w->id = i;
-		w->rng = mix64(seed * 0x100000001b3ull + (uint64_t)i);
+		w->rng = mix64(g_seed * 0x100000001b3ull + (uint64_t)i);
 		pthread_mutex_init(&w->mb.lock, NULL);
 	}
 	for (int i = 0; i < g_threads; i++) {
@@ -404,7 +360,7 @@ int main(int argc, char **argv)
 	       "seconds=%g allocs=%" PRIu64 " reallocs=%" PRIu64 " frees=%" PRIu64
 	       " sent=%" PRIu64 " adopted=%" PRIu64 " heap_sys=%" PRIu64
 	       " heap_alloc=%" PRIu64 "\n",
-	       seed, g_threads, g_max_size, seconds, allocs, reallocs, frees, sent,
+	       g_seed, g_threads, g_max_size, seconds, allocs, reallocs, frees, sent,
 	       adopted, after.heap_sys, after.heap_alloc);
 	printf("stress_alloc: ok ops=%" PRIu64 " cycles=%" PRIu64 "\n", ops,
 	       after.num_gc);

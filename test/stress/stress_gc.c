@@ -52,7 +52,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "../testlib.h"
+#include "stress.h"
 
 enum {
 	MAX_THREADS = 64,
@@ -110,39 +110,10 @@ struct helper_arg {
 
 /* Globals are roots: the forests and mailboxes are reachable from here. */
 static struct worker g_w[MAX_THREADS];
-static uint64_t g_seed;
 static int g_threads;
 static size_t g_max_size;
-static struct timespec g_deadline;
 
 /* ------------------------------------------------------------------------ */
-
-static void fail(const char *fmt, ...)
-    __attribute__((format(printf, 1, 2), noreturn));
-
-static pthread_mutex_t fail_lock = PTHREAD_MUTEX_INITIALIZER;
-
-static void fail(const char *fmt, ...)
-{
-	va_list ap;
-	pthread_mutex_lock(&fail_lock); /* one report; never unlocked */
-	fprintf(stdout, "stress_gc: FAILED (seed %" PRIu64 "): ", g_seed);
-	va_start(ap, fmt);
-	vfprintf(stdout, fmt, ap);
-	va_end(ap);
-	fputc('\n', stdout);
-	fflush(stdout);
-	_Exit(1);
-}
-
-static int past_deadline(void)
-{
-	struct timespec now;
-	clock_gettime(CLOCK_MONOTONIC, &now);
-	return now.tv_sec > g_deadline.tv_sec ||
-	       (now.tv_sec == g_deadline.tv_sec &&
-	        now.tv_nsec >= g_deadline.tv_nsec);
-}
 
 static size_t filler_off(uint32_t nkids)
 {
@@ -530,23 +501,12 @@ static void *worker_main(void *arg)
 
 int main(int argc, char **argv)
 {
-	uint64_t seed, threads, max_size;
+	uint64_t threads, max_size;
 	double seconds;
-	char *end;
-	if (argc != 5 || parse_u64(argv[1], &seed) ||
-	    parse_u64(argv[2], &threads) || parse_u64(argv[3], &max_size) ||
-	    (seconds = strtod(argv[4], &end), end == argv[4] || *end) ||
-	    threads < 1 || threads > MAX_THREADS || !(seconds > 0) ||
-	    seconds > 86400 || max_size > ((uint64_t)1 << 30)) {
-		fprintf(
-		    stderr,
-		    "usage: stress_gc SEED THREADS MAX_SIZE SECONDS\n"
-		    "  THREADS 1..%d, MAX_SIZE bytes (<= 2^30; 0 for 256 KiB),"
-		    " SECONDS > 0\n",
-		    MAX_THREADS);
+	if (!stress_parse_args(argc, argv, "stress_gc", MAX_THREADS,
+	                       (uint64_t)1 << 30, "<= 2^30; 0 for 256 KiB",
+	                       &threads, &max_size, &seconds))
 		return 2;
-	}
-	g_seed = seed;
 	g_threads = (int)threads;
 	g_max_size = max_size ? (size_t)max_size : 256 << 10;
 	if (g_max_size < 4096)
@@ -557,17 +517,11 @@ int main(int argc, char **argv)
 	tri_stats_t before;
 	tri_read_stats(&before);
 
-	clock_gettime(CLOCK_MONOTONIC, &g_deadline);
-	g_deadline.tv_sec += (time_t)seconds;
-	g_deadline.tv_nsec += (long)((seconds - (double)(time_t)seconds) * 1e9);
-	if (g_deadline.tv_nsec >= 1000000000L) {
-		g_deadline.tv_sec++;
-		g_deadline.tv_nsec -= 1000000000L;
-	}
+	set_deadline(seconds);
 	for (int i = 0; i < g_threads; i++) {
 		struct worker *w = &g_w[i];
 		w->id = i;
-		w->rng = mix64(seed * 0x100000001b3ull + (uint64_t)i);
+		w->rng = mix64(g_seed * 0x100000001b3ull + (uint64_t)i);
 		pthread_mutex_init(&w->mb.lock, NULL);
 	}
 	for (int i = 0; i < g_threads; i++) {
@@ -623,7 +577,7 @@ int main(int argc, char **argv)
 	    " helpers=%" PRIu64 " tri_collect=%" PRIu64 " num_gc=%" PRIu64
 	    " num_forced_gc=%" PRIu64 " live=%" PRIu64 " heap_alloc=%" PRIu64
 	    "\n",
-	    seed, g_threads, g_max_size, seconds, gogc, allocs, visits, drops,
+	    g_seed, g_threads, g_max_size, seconds, gogc, allocs, visits, drops,
 	    sent, received, helpers, collects, after.num_gc - before.num_gc,
 	    after.num_forced_gc - before.num_forced_gc, live, after.heap_alloc);
 	printf("stress_gc: ok ops=%" PRIu64 "\n", ops);
