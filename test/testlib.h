@@ -196,6 +196,21 @@ static inline TCase *tcase(Suite *s, const char *name, double timeout)
 	suite_add_tcase(s, tc);
 	return tc;
 }
+
+/* Run the suite (forked, CK_ENV verbosity) with the collector's
+ * environment cleared, so every test starts from the defaults; the exit
+ * status says whether all passed. */
+static inline int run_suite(Suite *s)
+{
+	unsetenv("GOGC");
+	unsetenv("GODEBUG");
+	unsetenv("GOMEMLIMIT");
+	SRunner *sr = srunner_create(s);
+	srunner_run_all(sr, CK_ENV);
+	int failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}
 #endif
 
 #endif /* TRICOLOR_TESTLIB_H */

@@ -1666,13 +1666,5 @@ static Suite *gc_suite(void)
 
 int main(void)
 {
-	/* Every test process starts from the defaults. */
-	unsetenv("GOGC");
-	unsetenv("GODEBUG");
-	unsetenv("GOMEMLIMIT");
-	SRunner *sr = srunner_create(gc_suite());
-	srunner_run_all(sr, CK_ENV);
-	int failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return run_suite(gc_suite());
 }

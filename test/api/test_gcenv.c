@@ -757,12 +757,5 @@ int main(int argc, char **argv)
 {
 	if (argc >= 2 && strcmp(argv[1], "--child") == 0)
 		return child_main(argc - 2, argv + 2);
-	unsetenv("GOGC");
-	unsetenv("GODEBUG");
-	unsetenv("GOMEMLIMIT");
-	SRunner *sr = srunner_create(gcenv_suite());
-	srunner_run_all(sr, CK_ENV);
-	int failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return run_suite(gcenv_suite());
 }
