@@ -166,16 +166,21 @@ static mspan *take_swept_locked(mcentral *c, const void *owner)
 	return NULL;
 }
 
+/* The next unswept span of c, partial ones first (c->lock), or NULL. */
+static mspan *unswept_head(mcentral *c)
+{
+	uintptr_t unswept = mheap_swept_gen() - 2;
+	mspan *s = list_of(c, SPAN_LOC_PARTIAL, unswept)->head;
+	return s ? s : list_of(c, SPAN_LOC_FULL, unswept)->head;
+}
+
 /* Step 2 (Go's lazy sweep in cacheSpan): sweep unswept spans, partial
  * ones first, until one has a free slot; at most SWEEP_BUDGET. */
 #define SWEEP_BUDGET 100
 static mspan *take_unswept_locked(mcentral *c)
 {
-	uintptr_t unswept = mheap_swept_gen() - 2;
 	for (int budget = SWEEP_BUDGET; budget > 0; budget--) {
-		mspan *s = list_of(c, SPAN_LOC_PARTIAL, unswept)->head;
-		if (!s)
-			s = list_of(c, SPAN_LOC_FULL, unswept)->head;
+		mspan *s = unswept_head(c);
 		if (!s)
 			return NULL;
 		unfile_span(c, s);
@@ -274,13 +279,10 @@ void mcentral_free_object(mspan *s, uintptr_t idx, const char *caller,
 /* Sweep up to `budget` unswept spans of c; returns how many. */
 static unsigned sweep_some(mcentral *c, unsigned budget)
 {
-	uintptr_t unswept = mheap_swept_gen() - 2;
 	unsigned n = 0;
 	base_mutex_lock(&c->lock);
 	for (; n < budget; n++) {
-		mspan *s = list_of(c, SPAN_LOC_PARTIAL, unswept)->head;
-		if (!s)
-			s = list_of(c, SPAN_LOC_FULL, unswept)->head;
+		mspan *s = unswept_head(c);
 		if (!s)
 			break;
 		unfile_span(c, s);

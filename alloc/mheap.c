@@ -185,11 +185,6 @@ mspan *mheap_large_take_unswept(void)
 	return s;
 }
 
-void mheap_large_file_swept(mspan *s)
-{
-	mheap_large_add(s);
-}
-
 void mheap_fork_prepare(void)
 {
 	base_mutex_fork_lock(&large_lock);

@@ -65,7 +65,7 @@ TRI_INLINE bool mheap_over_trigger(void)
 	       atomic_load_relaxed(&mheap_trigger);
 }
 
-/* File a new large span as swept (I4). */
+/* File a large span as swept (I4): a new one, or one the sweeper kept. */
 void mheap_large_add(mspan *s);
 /* tri_free of a large span: take it off its list, waiting while the
  * sweeper holds it. False when the span was freed meanwhile (its gen is
@@ -73,8 +73,6 @@ void mheap_large_add(mspan *s);
 bool mheap_large_claim(mspan *s, unsigned gen);
 /* Take an unswept large span off its list for sweeping (NULL if none). */
 mspan *mheap_large_take_unswept(void);
-/* Put a swept, still live large span back (I4). */
-void mheap_large_file_swept(mspan *s);
 
 /* fork() handlers for mheap.lock (see base.h). */
 void mheap_fork_prepare(void);

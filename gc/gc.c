@@ -15,7 +15,6 @@
 #include "gc.h"
 
 #include <errno.h>
-#include <setjmp.h>
 #include <string.h>
 #include <time.h>
 
@@ -108,26 +107,27 @@ static void stop_mark_start(cycle *c)
 	c->t_end = nanotime();
 }
 
-static TRI_NOINLINE uintptr_t approx_sp(void)
-{
-	return (uintptr_t)__builtin_frame_address(0);
-}
-
-/* Spill the callee-saved registers into this frame, publish a stack
- * pointer below it, and run the pause: the caller's registers and frames
- * are scanned like any stopped thread's. */
+/* Spill the callee-saved registers into this frame (unwind_init saves
+ * them all in the prologue), publish a stack pointer below it, and run the
+ * pause: the caller's registers and frames are scanned like any stopped
+ * thread's. */
 static TRI_NOINLINE void with_registers_saved(cycle *c)
 {
-	jmp_buf regs;
 	__builtin_unwind_init();
-	setjmp(regs);
-	threads_save_self(approx_sp());
+	threads_save_self();
 	stop_mark_start(c);
-	compiler_barrier(); /* keep regs live until here */
-	__asm__ __volatile__("" ::"r"(&regs) : "memory");
+	compiler_barrier(); /* no tail call: this frame stays until here */
 }
 
-static void publish(const cycle *c)
+static double cpu_fraction(uint64_t now)
+{
+	uint64_t avail = (now - start_ns) * mark_nprocs();
+	return avail ? (double)gc_cpu_total_ns / (double)avail : 0;
+}
+
+/* Publish the cycle's statistics (I3); returns its number, and the CPU
+ * fraction after it in *frac. */
+static uint64_t publish(const cycle *c, double *frac)
 {
 	uint64_t pause = c->t_end - c->t_sweep_term;
 	unsigned ncpu = mark_nprocs();
@@ -139,13 +139,10 @@ static void publish(const cycle *c)
 	stats.next_gc = pacer_goal();
 	stats.last_gc_ns = walltime();
 	gc_cpu_total_ns += pause * ncpu;
+	uint64_t num = stats.num_gc;
+	*frac = cpu_fraction(nanotime());
 	base_mutex_unlock(&gcstats_lock);
-}
-
-static double cpu_fraction(uint64_t now)
-{
-	uint64_t avail = (now - start_ns) * mark_nprocs();
-	return avail ? (double)gc_cpu_total_ns / (double)avail : 0;
+	return num;
 }
 
 static void trace(const cycle *c, uint64_t num, double frac)
@@ -186,11 +183,8 @@ static void gc_collect(bool forced)
 	sweep_large_all();
 	if (forced)
 		sweep_finish(); /* runtime.GC returns with the heap swept */
-	publish(&c);
-	base_mutex_lock(&gcstats_lock);
-	uint64_t num = stats.num_gc;
-	double frac = cpu_fraction(nanotime());
-	base_mutex_unlock(&gcstats_lock);
+	double frac;
+	uint64_t num = publish(&c, &frac);
 	if (debug.gctrace) /* under the world lock: lines stay in order */
 		trace(&c, num, frac);
 	base_mutex_unlock(&world_lock);

@@ -11,7 +11,7 @@
 static void sweep_large(mspan *s)
 {
 	if (span_is_marked(s, 0)) {
-		mheap_large_file_swept(s); /* sweepgen = h before the bit */
+		mheap_large_add(s); /* sweepgen = h before the bit */
 		atomic_store_release(&s->mark_bits[0], 0);
 		return;
 	}

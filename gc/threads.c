@@ -200,10 +200,10 @@ void threads_start_world(void)
 			pthread_kill(t->id, sig_restart);
 }
 
-void threads_save_self(uintptr_t sp)
+void threads_save_self(void)
 {
 	if (self)
-		self->stack_sp = sp;
+		self->stack_sp = stack_pointer_below();
 }
 
 unsigned threads_count(void)
@@ -321,11 +321,6 @@ int threads_unregister_self(void)
 	pthread_setspecific(exit_key, NULL);
 	fixalloc_free(&gthread_alloc, t);
 	return 0;
-}
-
-bool threads_self_registered(void)
-{
-	return self != NULL;
 }
 
 /* ---- tri_pthread_create ---- */

@@ -41,16 +41,15 @@ bool threads_init(void);
 /* Register / unregister the calling thread. 0, or -1 with errno set. */
 int threads_register_self(void);
 int threads_unregister_self(void);
-bool threads_self_registered(void);
 
 void threads_lock(void);
 void threads_unlock(void);
 /* With threads_lock held: stop / restart every other registered thread. */
 void threads_stop_world(void);
 void threads_start_world(void);
-/* Record the calling (collecting) thread's stack pointer: its registers
- * must already be saved in a frame above sp. */
-void threads_save_self(uintptr_t sp);
+/* Record the calling (collecting) thread's stack pointer, below the
+ * caller's frame: the caller must have spilled its registers there. */
+void threads_save_self(void);
 /* With the world stopped: call fn for each stack and TLS range of every
  * registered thread. */
 typedef void (*root_range_fn)(uintptr_t lo, uintptr_t hi,
