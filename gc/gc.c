@@ -205,6 +205,34 @@ TRI_API void tri_collect(void)
 	gc_collect(true);
 }
 
+static int gcmode = TRI_MODE_STW; /* world_lock */
+
+TRI_API int tri_set_mode(int mode)
+{
+	if (mode != TRI_MODE_STW && mode != TRI_MODE_CONCURRENT) {
+		errno = EINVAL;
+		return -1;
+	}
+	if (tri_init() != 0)
+		return -1;
+	base_mutex_lock(&world_lock);
+	gcmode = mode;
+	base_mutex_unlock(&world_lock);
+	return 0;
+}
+
+TRI_API int64_t tri_set_memory_limit(int64_t limit)
+{
+	if (tri_init() != 0)
+		return MEMLIMIT_NONE;
+	base_mutex_lock(&world_lock);
+	int64_t old = memlimit;
+	if (limit >= 0)
+		memlimit = limit;
+	base_mutex_unlock(&world_lock);
+	return old;
+}
+
 TRI_API int tri_set_gc_percent(int percent)
 {
 	if (tri_init() != 0)

@@ -11,12 +11,15 @@
  * every loaded shared object, each registered thread's stack, registers and
  * static TLS block, and ranges given to tri_add_roots.
  *
- * Stop-the-world mode (the only mode in this release): a cycle stops every
- * registered thread with a signal (see tri_set_stop_signals), marks on every
- * core, and lets the threads go; freed objects are swept lazily as threads
- * allocate. It is correct for any C program whose pointers to tricolor
- * objects live in the roots above or in tricolor objects allocated with
- * tri_malloc (not tri_malloc_noscan).
+ * Two modes (tri_set_mode). Stop-the-world mode, the default: a cycle stops
+ * every registered thread with a signal (see tri_set_stop_signals), marks on
+ * every core, and lets the threads go. It is correct for any C program whose
+ * pointers to tricolor objects live in the roots above or in tricolor
+ * objects allocated with tri_malloc (not tri_malloc_noscan). Concurrent
+ * mode: the program keeps running while the heap is marked, with two short
+ * pauses per cycle; in exchange it promises the barrier contract (TRI_STORE
+ * below, docs/concurrency.md). In both modes freed objects are swept in the
+ * background and lazily as threads allocate.
  *
  * Everything public is spelled tri_ (functions), TRI_ (macros) or tri_*_t
  * (types). Nothing else is exported from libtricolor.so or libtricolor.a.
@@ -189,6 +192,76 @@ TRI_API void tri_collect(void);
 TRI_API int tri_set_gc_percent(int percent);
 
 /*
+ * Collection modes. TRI_MODE_STW (the default) marks with every registered
+ * thread stopped; TRI_MODE_CONCURRENT marks while the program runs and
+ * requires every store of a pointer into a tricolor object or into a global
+ * (data, bss, a tri_add_roots range) to go through TRI_STORE,
+ * tri_write_barrier or tri_memmove while the program runs in that mode.
+ * Stores to local variables (the stack, registers) need no barrier.
+ */
+#define TRI_MODE_STW 0
+#define TRI_MODE_CONCURRENT 1
+
+/*
+ * Choose the mode; it takes effect from the next cycle (a cycle under way
+ * finishes in its own mode). Returns 0, or -1 with errno = EINVAL for an
+ * unknown mode. GODEBUG=gcstoptheworld=1 (or 2) forces stop-the-world
+ * whatever the program asks.
+ */
+TRI_API int tri_set_mode(int mode);
+
+/*
+ * The write barrier (Go's hybrid barrier). While a concurrent cycle is
+ * marking, a pointer store records both the value it overwrites and the
+ * value it writes in the calling thread's buffer, so the marker sees both;
+ * at any other time it is a plain store behind one test of tri_wb_enabled.
+ * Values that are not tricolor pointers are ignored, and the slot may be
+ * anywhere (a tricolor object, a global, malloc'ed memory).
+ *
+ *   TRI_STORE(lvalue, value)  store value into lvalue (a statement; both are
+ *                             evaluated once; lvalue must have a pointer or
+ *                             pointer-sized integer type)
+ *   tri_write_barrier(slot, value)   the same as a function: *slot = value
+ *   tri_memmove(dst, src, n)  memmove for memory that holds pointers; every
+ *                             aligned word overwritten and copied is shaded
+ *   tri_shade(p)              while marking, mark the object p points into
+ *                             (TRI_STORE calls it; rarely needed directly)
+ * Read tri_wb_enabled only through these: it is the barrier's flag.
+ */
+extern TRI_API volatile int tri_wb_enabled;
+TRI_API void tri_write_barrier(void **slot, void *value);
+TRI_API void *tri_memmove(void *dst, const void *src, size_t n);
+TRI_API void tri_shade(const void *p);
+
+/* The store first tests the flag; a store that tested it just before a
+ * cycle began marking tests it again after storing, and shades the new
+ * value (docs/concurrency.md explains why both tests are needed). */
+#define TRI_STORE(lvalue, value)                                             \
+	do {                                                                 \
+		__typeof__(lvalue) *tri_slot_ = &(lvalue);                    \
+		__typeof__(lvalue) tri_value_ = (value);                      \
+		if (__builtin_expect(tri_wb_enabled, 0)) {                    \
+			tri_write_barrier((void **)tri_slot_,                 \
+			                  (void *)tri_value_);                \
+		} else {                                                     \
+			*tri_slot_ = tri_value_;                              \
+			__asm__ __volatile__("" ::: "memory");                \
+			if (__builtin_expect(tri_wb_enabled, 0))              \
+				tri_shade((const void *)tri_value_);          \
+		}                                                            \
+	} while (0)
+
+/*
+ * GOMEMLIMIT: a soft limit on the memory the heap uses (its mapped, not
+ * released memory, metadata included). Near the limit the collector runs
+ * more often, but never takes much more than half the CPU: a program whose
+ * live heap exceeds the limit slows down instead of stalling. Returns the
+ * previous limit; a negative argument only queries. INT64_MAX (the default,
+ * or the GOMEMLIMIT environment variable with Go's syntax) means no limit.
+ */
+TRI_API int64_t tri_set_memory_limit(int64_t limit);
+
+/*
  * Heap and collector statistics, with the meanings of Go's runtime.MemStats.
  * All byte counts are bytes; times are nanoseconds (last_gc_ns is wall clock
  * since the Unix epoch).
@@ -208,7 +281,8 @@ typedef struct tri_stats {
 	uint64_t num_gc;         /* completed collection cycles */
 	uint64_t num_forced_gc;  /* cycles forced by the program */
 	uint64_t pause_total_ns; /* cumulative stop-the-world pause time */
-	uint64_t pause_ns[256];  /* each cycle's stop-the-world time; the
+	uint64_t pause_ns[256];  /* each cycle's stop-the-world time (both
+	                            pauses of a concurrent cycle, summed); the
 	                            latest is at pause_ns[(num_gc + 255) % 256] */
 	uint64_t next_gc;        /* heap_alloc goal of the next cycle */
 	uint64_t last_gc_ns;     /* end of the last cycle, ns since the epoch */

@@ -1,12 +1,14 @@
 #!/bin/sh
 # check_symbols.sh -- the shared and the static library export exactly the
-# functions include/tricolor.h declares with TRI_API, and nothing else
-# (DESIGN.md "Names"; internal helpers must stay hidden even when their
-# names happen to start with tri_).
+# functions and variables include/tricolor.h declares with TRI_API, and
+# nothing else (DESIGN.md "Names"; internal helpers must stay hidden even
+# when their names happen to start with tri_).
 #   check_symbols.sh HEADER libtricolor.a libtricolor.so
 set -eu
 header=$1
-want=$(sed -n 's/^TRI_API[^(]*[ *]\(tri_[a-z_0-9]*\)(.*/\1/p' "$header" | sort -u)
+want=$( (sed -n 's/^TRI_API[^(]*[ *]\(tri_[a-z_0-9]*\)(.*/\1/p' "$header"
+        sed -n 's/^extern TRI_API .*[ *]\(tri_[a-z_0-9]*\);$/\1/p' "$header") |
+       sort -u)
 [ -n "$want" ] || { echo "FAIL: no TRI_API functions found in $header"; exit 1; }
 status=0
 check() {
