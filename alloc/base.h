@@ -171,16 +171,17 @@ void base_mutex_reinit(base_mutex *l);
  * leaves. So while the world is stopped no thread is half-way through an
  * allocation and no stopped thread holds a heap lock. want_gc is set by
  * the allocator when the heap passed its trigger; the cycle runs at
- * m_release, outside the region. The three bytes are read as one word on
- * the way out; the handler writes only pending_suspend and the owner only
- * locks and want_gc (single-byte stores), so no update is lost. Cost: two
+ * m_release, outside the region; want_assist when the thread owes mark
+ * assist work (gc/mark.c), paid at m_release too. The bytes are read as
+ * one word on the way out; the handler writes only pending_suspend and
+ * the owner only the others (single-byte stores), so no update is lost. Cost: two
  * byte adds and one compare on the fast path, no atomic. */
 typedef union m_state {
 	struct {
 		unsigned char locks;           /* nesting depth; owner */
 		unsigned char pending_suspend; /* the signal handler */
 		unsigned char want_gc;         /* owner */
-		unsigned char pad;
+		unsigned char want_assist;     /* owner: mark assist owed */
 	} b;
 	uint32_t all; /* zero: outside the region with nothing to do */
 } m_state;

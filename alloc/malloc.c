@@ -159,6 +159,11 @@ static TRI_NOINLINE void *malloc_large(mcache *c, size_t n, bool noscan)
 		return out_of_memory();
 	if (s->zero_bytes)
 		memset((void *)s->base, 0, s->zero_bytes); /* I1 */
+	if (atomic_load_relaxed(&span_alloc_black)) { /* span.h */
+		span_mark_word(s, 0, 1);
+		atomic_add_full(&span_black_bytes, s->elemsize);
+		mcache_assist_debit(c, s->elemsize);
+	}
 	mheap_large_add(s);
 	mheap_live_add((intptr_t)s->elemsize); /* mheap.h I5 */
 	if (mheap_over_trigger())

@@ -84,6 +84,7 @@ static void add_stats(mcache_stats *out, const mcache_stats *in)
 
 void mcache_flush(mcache *c)
 {
+	c->assist_credit = 0; /* a cycle starts or ends: debts are settled */
 	mcache_release_tiny(c);
 	for (unsigned i = 0; i < NUM_CENTRALS; i++) {
 		if (c->alloc[i] != &mcache_empty_span)
@@ -150,6 +151,11 @@ bool mcache_refill(mcache *c, unsigned ci)
 	if (!s)
 		return false;
 	c->alloc[ci] = s;
+	AO_int_store((unsigned *)&s->black_gen,
+	             (unsigned)atomic_load_relaxed(&span_black_gen));
+	if (atomic_load_relaxed(&span_alloc_black)) /* span.h */
+		mcache_assist_debit(c, (uint64_t)(s->nelems - s->alloc_count) *
+		                       s->elemsize);
 	if (mheap_over_trigger())
 		tri_m.b.want_gc = 1; /* Go's gcTrigger test, at m_release */
 	return true;

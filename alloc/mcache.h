@@ -47,6 +47,9 @@ typedef struct mcache {
 	mspan *tiny_span;
 	uintptr_t tiny_count;
 	mcache_stats stats;         /* I3 */
+	int64_t assist_credit;      /* Go's gcAssistBytes: bytes this thread
+	                               may allocate during mark before it
+	                               owes scan work (gc/mark.c); owner */
 	struct mcache *next, *prev; /* registry; mcache_list_lock */
 } mcache;
 
@@ -72,6 +75,15 @@ void mcache_note_swept_large(uintptr_t bytes);
 /* Replace c->alloc[ci] with a span that has a free slot (Go's refill).
  * Returns false when memory ran out. */
 bool mcache_refill(mcache *c, unsigned ci);
+/* During a concurrent mark: charge n bytes to c's assist credit and ask
+ * for an assist at m_release when it runs out. */
+TRI_INLINE void mcache_assist_debit(mcache *c, uint64_t n)
+{
+	c->assist_credit -= (int64_t)n;
+	if (c->assist_credit < 0)
+		tri_m.b.want_assist = 1;
+}
+
 /* Give the current tiny block up (publishing its object count). */
 void mcache_release_tiny(mcache *c);
 /* Drop one live object of tiny block idx of span s; frees the block slot

@@ -199,22 +199,46 @@ static uint64_t valid_mask(const mspan *s, unsigned w)
 	return left >= 64 ? ~(uint64_t)0 : ((uint64_t)1 << left) - 1;
 }
 
+atomic_word span_alloc_black;
+atomic_word span_black_bytes;
+atomic_word span_black_gen;
+
+unsigned span_mark_word(mspan *s, unsigned w, uint64_t bits)
+{
+	atomic_word *p = &s->mark_bits[w];
+	uintptr_t old = atomic_load_relaxed(p);
+	for (;;) {
+		if ((old & bits) == bits)
+			return 0;
+		uintptr_t seen = atomic_cas_full(p, old, old | bits);
+		if (seen == old)
+			return popcount64(bits & ~old);
+		old = seen;
+	}
+}
+
 void span_settle(mspan *s)
 {
 	uintptr_t fi = s->freeindex;
-	uint32_t count = 0;
+	bool black = atomic_load_relaxed(&span_alloc_black);
+	uint32_t count = 0, marked = 0;
 	for (unsigned w = 0; w < span_nwords(s->nelems); w++) {
-		uint64_t bits = atomic_load_relaxed(&s->alloc_bits[w]);
+		uint64_t old = atomic_load_relaxed(&s->alloc_bits[w]);
+		uint64_t bits = old;
 		uintptr_t lo = (uintptr_t)w * 64;
 		if (fi >= lo + 64)
 			bits = ~(uint64_t)0;
 		else if (fi > lo)
 			bits |= ((uint64_t)1 << (fi - lo)) - 1;
 		bits &= valid_mask(s, w);
+		if (black && (bits & ~old))
+			marked += span_mark_word(s, w, bits & ~old);
 		atomic_store_relaxed(&s->alloc_bits[w], bits);
 		count += popcount64(bits);
 	}
 	AO_int_store(&s->alloc_count, count);
+	if (marked)
+		atomic_add_full(&span_black_bytes, (uintptr_t)marked * s->elemsize);
 }
 
 uint32_t span_reclaim(mspan *s)

@@ -91,6 +91,7 @@ typedef struct mspan {
 	atomic_word freeindex;   /* I2; owner / mcentral.lock; atomic stores */
 	uint8_t needzero;        /* objects may hold old data */
 	unsigned char location;  /* enum span_location; mcentral.lock */
+	uint32_t black_gen;      /* span_black_gen when it was cached */
 
 	/* Cold. */
 	const void *last_owner;  /* the mcache that last held it (a hint for
@@ -102,6 +103,8 @@ typedef struct mspan {
 	atomic_word sweepgen;    /* Go's sweep generation: mheap.h */
 	size_t zero_bytes;       /* large: prefix that may hold old data */
 	tiny_meta *tiny;         /* per-block metadata for tiny spans */
+	atomic_word *checkmark_bits; /* gc/checkmark.c, valid for one pass */
+	unsigned checkmark_gen;
 
 	/* Free page runs (state SPAN_FREE), under mheap.lock. */
 	struct mspan *tleft, *tright; /* treap children (runs >= 128 pages) */
@@ -228,6 +231,30 @@ unsigned span_pending_count(const mspan *s);
 bool span_has_pending(const mspan *s);
 /* True when every allocated slot of a settled span is pending free. */
 bool span_all_pending(const mspan *s);
+
+/* Black allocation (Go's gcmarknewobject, per span instead of per object):
+ * while span_alloc_black is set (a concurrent mark runs; changed only with
+ * the world stopped), span_settle also sets the mark bit of every slot it
+ * folds in -- the slots allocated since the span was cached, all of them
+ * during the mark, since every cache is flushed when it starts -- and adds
+ * their bytes to span_black_bytes. Large objects are marked when
+ * allocated (malloc.c). */
+extern atomic_word span_alloc_black;
+extern atomic_word span_black_bytes;
+/* Nonzero and new for every concurrent mark, 0 otherwise. A span cached
+ * during a mark records it in black_gen: until the span is settled, its
+ * slots below freeindex that alloc_bits does not have were allocated
+ * black, and the marker treats them as marked (span_allocated_black). */
+extern atomic_word span_black_gen;
+
+TRI_INLINE bool span_allocated_black(const mspan *s, uintptr_t idx)
+{
+	uint32_t g = (uint32_t)atomic_load_relaxed(&span_black_gen);
+	return g != 0 && AO_int_load((const unsigned *)&s->black_gen) == g &&
+	       !bit_test(s->alloc_bits, idx);
+}
+/* Set the mark bits `bits` of word w; returns how many were newly set. */
+unsigned span_mark_word(mspan *s, unsigned w, uint64_t bits);
 
 /* Fold the slots below freeindex into alloc_bits (normalise) and recount
  * alloc_count. Called when the span leaves an mcache. */

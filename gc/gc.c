@@ -15,13 +15,17 @@
 #include "gc.h"
 
 #include <errno.h>
+#include <signal.h>
 #include <string.h>
 #include <time.h>
 
 #include "../alloc/mcache.h"
 #include "../alloc/mcentral.h"
 #include "../alloc/mheap.h"
+#include "../barrier/wbbuf.h"
 #include "../include/tricolor.h"
+#include "bgmark.h"
+#include "checkmark.h"
 #include "debug.h"
 #include "mark.h"
 #include "pacer.h"
@@ -39,6 +43,8 @@ static uint64_t heap_marked;          /* world_lock */
 static gc_stats stats;                /* I3; gcstats_lock */
 static uint64_t gc_cpu_total_ns;      /* gcstats_lock */
 static uint64_t start_ns;             /* program start (monotonic) */
+static uint64_t last_end_ns;          /* end of the last cycle; world_lock */
+static atomic_word gcmode;            /* TRI_MODE_*; read once a cycle */
 
 static uint64_t nanotime(void)
 {
@@ -69,19 +75,44 @@ bool gc_init(void)
 	debug_init(&gcpercent, &memlimit);
 	pacer_commit(0, gcpercent);
 	stats.next_gc = pacer_goal();
+	last_end_ns = nanotime();
 	return threads_init() && roots_init() && work_init() && mark_init();
 }
 
 /* ---- one cycle ---- */
 
 typedef struct cycle {
-	bool forced;
+	bool forced, concurrent;
 	uint64_t t_start, t_sweep_term, t_mark, t_mark_term, t_end;
 	uint64_t heap0, heap1, marked, scan_work, goal;
 	uint64_t globals, stacks;
+	uint64_t assist_ns, bg_ns, idle_ns; /* concurrent mark CPU */
 } cycle;
 
-/* The pause: stop, flush, mark, flip, restart (gc.h). */
+static void record_roots(cycle *c)
+{
+	uint64_t stack_bytes;
+	c->marked = mark_totals(&c->scan_work, &stack_bytes);
+	c->globals = roots_bytes(ROOT_DATA) + roots_bytes(ROOT_USER) +
+	             roots_bytes(ROOT_TLS);
+	c->stacks = c->concurrent ? stack_bytes : roots_bytes(ROOT_STACK);
+}
+
+/* World stopped, mark done: every span becomes unswept (mheap.h I3), the
+ * heap is what was marked (I5), and the next goal is set. */
+static void flip(cycle *c)
+{
+	c->goal = pacer_goal();
+	atomic_store_release(&mheap_sweepgen,
+	                     atomic_load_relaxed(&mheap_sweepgen) + 2);
+	atomic_store_relaxed(&mheap_live, c->marked); /* mheap.h I5 */
+	heap_marked = c->marked;
+	pacer_commit(heap_marked, gcpercent);
+	if (c->concurrent)
+		pacer_commit_concurrent(heap_marked, gcpercent);
+}
+
+/* The stop-the-world pause: stop, flush, mark, flip, restart (gc.h). */
 static void stop_mark_start(cycle *c)
 {
 	c->t_sweep_term = nanotime();
@@ -90,19 +121,12 @@ static void stop_mark_start(cycle *c)
 	sweep_finish(); /* spans swept lazily since are fine; any left (I1) */
 	c->heap1 = atomic_load_relaxed(&mheap_live);
 	c->t_mark = nanotime();
-	roots_prepare();
-	c->marked = mark_run(&c->scan_work);
+	mark_begin(false);
+	roots_prepare(true);
+	mark_run();
 	c->t_mark_term = nanotime();
-	c->globals = roots_bytes(ROOT_DATA) + roots_bytes(ROOT_USER) +
-	             roots_bytes(ROOT_TLS);
-	c->stacks = roots_bytes(ROOT_STACK);
-	c->goal = pacer_goal();
-	/* Flip (mheap.h I3): every span becomes unswept. */
-	atomic_store_release(&mheap_sweepgen,
-	                     atomic_load_relaxed(&mheap_sweepgen) + 2);
-	atomic_store_relaxed(&mheap_live, c->marked); /* mheap.h I5 */
-	heap_marked = c->marked;
-	pacer_commit(heap_marked, gcpercent);
+	record_roots(c);
+	flip(c);
 	threads_start_world();
 	c->t_end = nanotime();
 }
@@ -119,17 +143,121 @@ static TRI_NOINLINE void with_registers_saved(cycle *c)
 	compiler_barrier(); /* no tail call: this frame stays until here */
 }
 
+static void stw_cycle(cycle *c)
+{
+	sweep_finish(); /* Go sweeps what is left before it stops (I1) */
+	mark_start_helpers();
+	roots_snapshot_globals();
+	threads_lock();
+	with_registers_saved(c);
+	threads_unlock();
+}
+
+/* ---- the concurrent cycle (gc.h), run by the controller thread ---- */
+
+/* Sweep termination: the first pause. */
+static void sweep_termination(cycle *c, unsigned *dedicated, double *frac)
+{
+	threads_lock();
+	c->t_sweep_term = nanotime();
+	threads_stop_world();
+	mcache_flush_all(); /* every span cached from now on allocates black */
+	sweep_finish();
+	mark_begin(true);
+	roots_prepare(false); /* the thread job scans stacks concurrently */
+	atomic_store_relaxed(&span_black_bytes, 0);
+	atomic_store_relaxed(&span_alloc_black, 1);
+	atomic_store_relaxed(&span_black_gen,
+	                     atomic_load_relaxed(&mheap_sweepgen) / 2 + 1);
+	wbbuf_enable(true);
+	pacer_start_cycle(atomic_load_relaxed(&mheap_live), mark_nprocs(),
+	                  dedicated, frac);
+	threads_start_world();
+	threads_unlock();
+	c->t_mark = nanotime();
+}
+
+static void rescan_root(uintptr_t lo, uintptr_t hi, enum root_kind kind,
+                        void *arg)
+{
+	(void)kind;
+	mark_scan_range(lo, hi, arg);
+}
+
+static void revise(void)
+{
+	uint64_t scan, stacks;
+	mark_totals(&scan, &stacks);
+	pacer_revise(atomic_load_relaxed(&mheap_live), scan);
+}
+
+/* Mark termination: the second pause. Every cache is flushed (its black
+ * allocations marked), every barrier buffer flushed, and every thread's
+ * stack, registers and TLS scanned once more: an inline TRI_STORE may
+ * have been stopped between its store and its shading, with the values
+ * only in that thread's registers or frame (docs/concurrency.md). What
+ * that turns grey is drained here; normally it is nothing. */
+static void mark_termination(cycle *c)
+{
+	threads_lock();
+	c->t_mark_term = nanotime();
+	threads_stop_world();
+	c->heap1 = atomic_load_relaxed(&mheap_live);
+	mcache_flush_all();
+	gcwork w = {0};
+	for (gthread *t = threads_first(); t; t = threads_next(t)) {
+		wbbuf_flush(threads_wbbuf(t));
+		threads_roots_of(t, rescan_root, &w);
+	}
+	mark_gcw_flush(&w);
+	bgmark_finish_stw();
+	if (debug.gccheckmark)
+		checkmark_run();
+	atomic_store_relaxed(&span_alloc_black, 0);
+	atomic_store_relaxed(&span_black_gen, 0);
+	wbbuf_enable(false);
+	record_roots(c);
+	c->marked += atomic_load_relaxed(&span_black_bytes);
+	flip(c);
+	threads_start_world();
+	threads_unlock();
+	c->t_end = nanotime();
+}
+
+static void concurrent_cycle(cycle *c)
+{
+	sweep_finish();
+	roots_snapshot_globals();
+	unsigned dedicated;
+	double frac;
+	sweep_termination(c, &dedicated, &frac);
+	bgmark_start(dedicated, frac, c->t_mark);
+	bgmark_wait_quiescent(revise);
+	mark_termination(c);
+	bgmark_stop(&c->bg_ns, &c->idle_ns, &c->assist_ns);
+}
+
+/* ---- statistics and trace ---- */
+
 static double cpu_fraction(uint64_t now)
 {
 	uint64_t avail = (now - start_ns) * mark_nprocs();
 	return avail ? (double)gc_cpu_total_ns / (double)avail : 0;
 }
 
+static uint64_t pause_of(const cycle *c)
+{
+	if (!c->concurrent)
+		return c->t_end - c->t_sweep_term;
+	return (c->t_mark - c->t_sweep_term) + (c->t_end - c->t_mark_term);
+}
+
 /* Publish the cycle's statistics (I3); returns its number, and the CPU
- * fraction after it in *frac. */
+ * fraction after it in *frac. Go's GC CPU: the pauses on every CPU, plus
+ * assists and dedicated/fractional workers (idle workers excluded). */
 static uint64_t publish(const cycle *c, double *frac)
 {
-	uint64_t pause = c->t_end - c->t_sweep_term;
+	uint64_t pause = pause_of(c);
 	unsigned ncpu = mark_nprocs();
 	base_mutex_lock(&gcstats_lock);
 	stats.pause_ns[stats.num_gc % 256] = pause;
@@ -138,7 +266,7 @@ static uint64_t publish(const cycle *c, double *frac)
 	stats.num_forced_gc += c->forced;
 	stats.next_gc = pacer_goal();
 	stats.last_gc_ns = walltime();
-	gc_cpu_total_ns += pause * ncpu;
+	gc_cpu_total_ns += pause * ncpu + c->assist_ns + c->bg_ns;
 	uint64_t num = stats.num_gc;
 	*frac = cpu_fraction(nanotime());
 	base_mutex_unlock(&gcstats_lock);
@@ -160,33 +288,150 @@ static void trace(const cycle *c, uint64_t num, double frac)
 		.nprocs = (int)ncpu, .forced = c->forced,
 	};
 	t.cpu_ns[0] = t.clock_ns[0] * ncpu;
-	t.cpu_ns[2] = t.clock_ns[1] * ncpu; /* every core marks */
+	if (c->concurrent) {
+		t.cpu_ns[1] = c->assist_ns;
+		t.cpu_ns[2] = c->bg_ns;
+		t.cpu_ns[3] = c->idle_ns;
+	} else {
+		t.cpu_ns[2] = t.clock_ns[1] * ncpu; /* every core marks */
+	}
 	t.cpu_ns[4] = t.clock_ns[2] * ncpu;
 	trace_print_gc(&t);
 }
 
-static void gc_collect(bool forced)
+static bool want_concurrent(void)
 {
-	base_mutex_lock(&world_lock);
-	if (!forced && (gcpercent < 0 || !mheap_over_trigger())) {
-		base_mutex_unlock(&world_lock); /* another thread collected */
-		return;
-	}
+	return atomic_load_relaxed(&gcmode) == TRI_MODE_CONCURRENT &&
+	       !debug.gcstoptheworld;
+}
+
+/* One whole cycle under the world lock (I1), in the mode asked for. */
+static void run_cycle(bool forced)
+{
 	cycle c = {.forced = forced, .t_start = nanotime()};
+	c.concurrent = want_concurrent();
 	c.heap0 = atomic_load_relaxed(&mheap_live);
-	sweep_finish(); /* Go sweeps what is left before it stops (I1) */
-	mark_start_helpers();
-	roots_snapshot_globals();
-	threads_lock();
-	with_registers_saved(&c);
-	threads_unlock();
-	sweep_large_all();
+	if (c.concurrent)
+		concurrent_cycle(&c);
+	else
+		stw_cycle(&c);
+	last_end_ns = nanotime();
+	sweep_wake();
 	if (forced)
 		sweep_finish(); /* runtime.GC returns with the heap swept */
 	double frac;
 	uint64_t num = publish(&c, &frac);
 	if (debug.gctrace) /* under the world lock: lines stay in order */
 		trace(&c, num, frac);
+}
+
+/* ---- the controller thread (Go's background GC and sysmon's forced
+ * periodic cycle) ---- */
+
+static pthread_mutex_t ctl_mu = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t ctl_cv = PTHREAD_COND_INITIALIZER;
+static pthread_cond_t ctl_done_cv = PTHREAD_COND_INITIALIZER;
+static bool ctl_running;           /* the thread exists; ctl_mu */
+static bool ctl_kicked;            /* a cycle was asked for; ctl_mu */
+static uint64_t forced_asked, forced_done; /* tickets; ctl_mu */
+
+#define PERIODIC_NS (120 * 1000000000ull) /* Go's forcegcperiod */
+
+static bool periodic_due(void)
+{
+	return gcpercent >= 0 && nanotime() - last_end_ns >= PERIODIC_NS;
+}
+
+static void *controller_main(void *arg)
+{
+	(void)arg;
+	pthread_mutex_lock(&ctl_mu);
+	for (;;) {
+		struct timespec dl;
+		clock_gettime(CLOCK_REALTIME, &dl);
+		dl.tv_sec += 1;
+		while (!ctl_kicked && forced_asked == forced_done &&
+		       !periodic_due())
+			if (pthread_cond_timedwait(&ctl_cv, &ctl_mu, &dl) ==
+			    ETIMEDOUT)
+				break;
+		uint64_t ticket = forced_asked;
+		bool forced = ticket != forced_done;
+		ctl_kicked = false;
+		pthread_mutex_unlock(&ctl_mu);
+		base_mutex_lock(&world_lock);
+		bool periodic = !forced && periodic_due();
+		if (forced || periodic ||
+		    (gcpercent >= 0 && mheap_over_trigger())) {
+			if (periodic && debug.gctrace)
+				base_warn("GC forced");
+			run_cycle(forced);
+		}
+		base_mutex_unlock(&world_lock);
+		pthread_mutex_lock(&ctl_mu);
+		if (forced)
+			forced_done = ticket;
+		pthread_cond_broadcast(&ctl_done_cv);
+	}
+	return NULL;
+}
+
+/* ctl_mu held: start the controller once (it takes no signals and is
+ * never registered, like the mark workers). */
+static void ensure_controller(void)
+{
+	if (ctl_running)
+		return;
+	sigset_t all, old;
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	pthread_t t;
+	ctl_running = pthread_create(&t, NULL, controller_main, NULL) == 0;
+	if (ctl_running)
+		pthread_detach(t);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+}
+
+static void controller_kick(void)
+{
+	pthread_mutex_lock(&ctl_mu);
+	ensure_controller();
+	ctl_kicked = true;
+	pthread_cond_signal(&ctl_cv);
+	pthread_mutex_unlock(&ctl_mu);
+}
+
+/* tri_collect in concurrent mode: a whole cycle that starts after this
+ * call, then sweep everything (Go's runtime.GC). */
+static void controller_collect(void)
+{
+	pthread_mutex_lock(&ctl_mu);
+	ensure_controller();
+	uint64_t ticket = ++forced_asked;
+	pthread_cond_signal(&ctl_cv);
+	while (forced_done < ticket && ctl_running)
+		pthread_cond_wait(&ctl_done_cv, &ctl_mu);
+	bool ok = ctl_running;
+	pthread_mutex_unlock(&ctl_mu);
+	if (!ok) { /* no controller thread: collect here */
+		base_mutex_lock(&world_lock);
+		run_cycle(true);
+		base_mutex_unlock(&world_lock);
+	}
+}
+
+static void gc_collect(bool forced)
+{
+	if (want_concurrent()) {
+		if (forced)
+			controller_collect();
+		else
+			controller_kick();
+		return;
+	}
+	base_mutex_lock(&world_lock);
+	if (forced || (gcpercent >= 0 && mheap_over_trigger()))
+		run_cycle(forced);
 	base_mutex_unlock(&world_lock);
 }
 
@@ -205,8 +450,7 @@ TRI_API void tri_collect(void)
 	gc_collect(true);
 }
 
-static int gcmode = TRI_MODE_STW; /* world_lock */
-
+/* Takes effect at the next cycle: run_cycle reads the mode once. */
 TRI_API int tri_set_mode(int mode)
 {
 	if (mode != TRI_MODE_STW && mode != TRI_MODE_CONCURRENT) {
@@ -215,9 +459,7 @@ TRI_API int tri_set_mode(int mode)
 	}
 	if (tri_init() != 0)
 		return -1;
-	base_mutex_lock(&world_lock);
-	gcmode = mode;
-	base_mutex_unlock(&world_lock);
+	atomic_store_relaxed(&gcmode, (uintptr_t)mode);
 	return 0;
 }
 
@@ -279,6 +521,14 @@ void gc_fork_child(void)
 	threads_fork_child();
 	work_fork_child();
 	mark_fork_child();
+	bgmark_fork_child();
+	pthread_mutex_t m = PTHREAD_MUTEX_INITIALIZER;
+	pthread_cond_t cv = PTHREAD_COND_INITIALIZER;
+	ctl_mu = m;
+	ctl_cv = cv;
+	ctl_done_cv = cv;
+	ctl_running = ctl_kicked = false;
+	forced_done = forced_asked;
 	base_mutex_reinit(&gcstats_lock);
 	base_mutex_reinit(&world_lock);
 }

@@ -23,7 +23,9 @@
 
 #include "../alloc/arena.h"
 #include "../alloc/span.h"
+#include "checkmark.h"
 #include "roots.h"
+#include "threads.h"
 #include "work.h"
 
 static unsigned ncpu = 1;        /* CPUs this process may run on */
@@ -38,7 +40,8 @@ static unsigned helpers_done;    /* mark_mu */
 
 static atomic_word root_next;    /* next root job to claim */
 static atomic_word nwait;        /* idle markers (I2) */
-static atomic_word total_marked, total_scanned;
+static atomic_word total_marked, total_scanned, stack_scanned;
+static bool with_thread_job;     /* concurrent: job njobs = thread roots */
 
 static unsigned online_cpus(void)
 {
@@ -86,11 +89,17 @@ static void grey_object(uintptr_t p, gcwork *w)
 	    p >= s->limit)
 		return;
 	uintptr_t idx = s->divmul ? span_obj_index(s, p - s->base) : 0;
+	if (TRI_UNLIKELY(checkmark_active)) {
+		checkmark_grey(s, idx, w);
+		return;
+	}
 	if (span_is_marked(s, idx)) /* the common case: seen already */
 		return;
-	if (!span_is_allocated(s, idx) || !set_mark(s, idx))
+	if (!span_is_allocated(s, idx) || span_allocated_black(s, idx) ||
+	    !set_mark(s, idx))
 		return;
 	w->bytes_marked += s->elemsize;
+	w->nput++;
 	if (spanclass_noscan(s->spanclass))
 		return;
 	uintptr_t obj = s->base + idx * s->elemsize;
@@ -113,11 +122,23 @@ scan_block(uintptr_t lo, uintptr_t hi, gcwork *w)
 	}
 }
 
-/* Scan a grey object, or one oblet of a large one (mark.h). */
-static void scan_object(uintptr_t obj, gcwork *w)
+void mark_shade(uintptr_t p, gcwork *w)
+{
+	uintptr_t min = arena_lo(); /* arena.h I4 */
+	if (p - min < arena_hi() - min)
+		grey_object(p, w);
+}
+
+/* Scan a grey object, or one oblet of a large one (mark.h). In concurrent
+ * mode the object may have been freed explicitly since it was greyed, and
+ * its span reused: the span is looked up again and the range clipped. */
+void mark_scan_object(uintptr_t obj, gcwork *w)
 {
 	mspan *s = arena_span_of(obj);
-	uintptr_t end = obj + s->elemsize;
+	if (TRI_UNLIKELY(!s || span_state(s) != SPAN_IN_USE ||
+	                 obj < s->base || obj >= s->limit))
+		return;
+	uintptr_t end;
 	if (s->divmul == 0) { /* large: this oblet; queue the rest first */
 		if (obj == s->base)
 			for (uintptr_t o = obj + OBLET_BYTES; o < s->limit;
@@ -125,9 +146,17 @@ static void scan_object(uintptr_t obj, gcwork *w)
 				gcw_put(w, o);
 		end = s->limit - obj > OBLET_BYTES ? obj + OBLET_BYTES
 		                                   : s->limit;
+	} else {
+		obj = s->base + span_obj_index(s, obj - s->base) * s->elemsize;
+		end = obj + s->elemsize;
 	}
 	w->scan_work += end - obj;
 	scan_block(obj, end, w);
+}
+
+void mark_scan_range(uintptr_t lo, uintptr_t hi, gcwork *w)
+{
+	scan_block(lo, hi, w);
 }
 
 /* ---- the parallel drain ---- */
@@ -161,11 +190,109 @@ static void drain(gcwork *w)
 				return;
 			continue;
 		}
-		scan_object(obj, w);
+		mark_scan_object(obj, w);
 		if (n % BALANCE_EVERY == 0 && atomic_load_relaxed(&nwait) &&
 		    !atomic_load_relaxed(&work_nfull))
 			gcw_balance(w);
 	}
+}
+
+static void add_thread_root(uintptr_t lo, uintptr_t hi, enum root_kind k,
+                            void *arg)
+{
+	scan_block(lo, hi, arg);
+	if (k == ROOT_STACK)
+		atomic_add_full(&stack_scanned, hi - lo);
+}
+
+/* The concurrent cycle's thread job: each registered thread is stopped
+ * alone while its stack, registers and TLS are scanned and its barrier
+ * buffer flushed (Go's per-goroutine suspendG / scanstack). */
+static void scan_threads(gcwork *w)
+{
+	threads_lock();
+	for (gthread *t = threads_first(); t; t = threads_next(t)) {
+		threads_suspend(t);
+		threads_roots_of(t, add_thread_root, w);
+		wbbuf_flush(threads_wbbuf(t));
+		threads_resume(t);
+	}
+	threads_unlock();
+}
+
+/* Root jobs: the prepared ranges, then (concurrent) the thread job. */
+static size_t total_jobs(void)
+{
+	return roots_njobs() + (with_thread_job ? 1 : 0);
+}
+
+bool mark_root_job(gcwork *w, bool threads_ok)
+{
+	size_t njobs = roots_njobs();
+	if (atomic_load_relaxed(&root_next) >= total_jobs())
+		return false;
+	size_t i = atomic_add_full(&root_next, 1);
+	if (i < njobs) {
+		const root_job *j = roots_job(i);
+		scan_block(j->lo, j->hi, w);
+		return true;
+	}
+	if (i == njobs && with_thread_job) {
+		if (threads_ok) {
+			scan_threads(w);
+		} else { /* put it back for a background worker */
+			atomic_store_relaxed(&root_next, njobs);
+			return false;
+		}
+		return true;
+	}
+	return false;
+}
+
+bool mark_roots_done(void)
+{
+	return atomic_load_relaxed(&root_next) >= total_jobs();
+}
+
+int64_t mark_drain_n(gcwork *w, int64_t budget, bool threads_ok)
+{
+	uint64_t start = w->scan_work;
+	while ((int64_t)(w->scan_work - start) < budget) {
+		if (mark_root_job(w, threads_ok))
+			continue;
+		uintptr_t obj = gcw_get(w);
+		if (!obj)
+			break;
+		mark_scan_object(obj, w);
+	}
+	return (int64_t)(w->scan_work - start);
+}
+
+unsigned mark_gcw_flush(gcwork *w)
+{
+	unsigned n = w->nput;
+	gcw_dispose(w);
+	atomic_add_full(&total_marked, w->bytes_marked);
+	atomic_add_full(&total_scanned, w->scan_work);
+	w->bytes_marked = w->scan_work = 0;
+	w->nput = 0;
+	return n;
+}
+
+void mark_begin(bool concurrent)
+{
+	atomic_store_relaxed(&root_next, 0);
+	atomic_store_relaxed(&total_marked, 0);
+	atomic_store_relaxed(&total_scanned, 0);
+	atomic_store_relaxed(&stack_scanned, 0);
+	with_thread_job = concurrent;
+}
+
+uint64_t mark_totals(uint64_t *scan_work, uint64_t *stack_bytes)
+{
+	*scan_work = atomic_load_relaxed(&total_scanned);
+	*stack_bytes = atomic_load_relaxed(&stack_scanned);
+	return atomic_load_relaxed(&total_marked);
 }
 
 static void mark_worker(void)
@@ -180,9 +307,7 @@ static void mark_worker(void)
 		scan_block(j->lo, j->hi, &w);
 	}
 	drain(&w);
-	gcw_dispose(&w);
-	atomic_add_full(&total_marked, w.bytes_marked);
-	atomic_add_full(&total_scanned, w.scan_work);
+	mark_gcw_flush(&w);
 }
 
 static void *helper_main(void *arg)
@@ -221,14 +346,12 @@ void mark_start_helpers(void)
 	pthread_mutex_unlock(&mark_mu);
 }
 
-uint64_t mark_run(uint64_t *scan_work)
+void mark_run(void)
 {
 	pthread_mutex_lock(&mark_mu);
 	unsigned helpers = nready;
 	atomic_store_relaxed(&root_next, 0);
 	atomic_store_relaxed(&nwait, 0);
-	atomic_store_relaxed(&total_marked, 0);
-	atomic_store_relaxed(&total_scanned, 0);
 	nmarkers = helpers + 1; /* the markers that will take part (I2) */
 	helpers_done = 0;
 	mark_epoch++;
@@ -241,8 +364,6 @@ uint64_t mark_run(uint64_t *scan_work)
 	while (helpers_done < helpers)
 		pthread_cond_wait(&done_cv, &mark_mu);
 	pthread_mutex_unlock(&mark_mu);
-	*scan_work = atomic_load_relaxed(&total_scanned);
-	return atomic_load_relaxed(&total_marked);
 }
 
 void mark_fork_child(void)

@@ -22,6 +22,7 @@
 #define TRI_MARK_H
 
 #include "../alloc/base.h"
+#include "work.h"
 
 #define OBLET_BYTES (128 * TRI_KiB)
 
@@ -29,11 +30,36 @@ bool mark_init(void);
 /* World running: make sure the helper threads exist (one per CPU beyond
  * the collecting thread). */
 void mark_start_helpers(void);
-/* World stopped, roots prepared: mark everything reachable on the
- * collecting thread and every helper. Returns the bytes marked. */
-uint64_t mark_run(uint64_t *scan_work);
+/* Start a cycle's mark: reset the totals and the root cursor. A
+ * concurrent mark adds one root job after the prepared ones: every
+ * registered thread, each stopped alone while it is scanned. */
+void mark_begin(bool concurrent);
+/* World stopped, roots prepared, mark_begin(false): mark everything
+ * reachable on the collecting thread and every helper. */
+void mark_run(void);
+/* Bytes marked, scan work and stack bytes scanned since mark_begin. */
+uint64_t mark_totals(uint64_t *scan_work, uint64_t *stack_bytes);
 /* Markers used by mark_run (the collecting thread included). */
 unsigned mark_nprocs(void);
+
+/* ---- pieces for the concurrent mark (bgmark.c, the barrier) ---- */
+/* Shade the object p points into, if any (Go's shade). */
+void mark_shade(uintptr_t p, gcwork *w);
+/* Scan one grey object (or oblet); [lo, hi) word by word. */
+void mark_scan_object(uintptr_t obj, gcwork *w);
+void mark_scan_range(uintptr_t lo, uintptr_t hi, gcwork *w);
+/* Claim and scan one root job; the thread job only if threads_ok (the
+ * caller holds no heap state: a background worker). False if none. */
+bool mark_root_job(gcwork *w, bool threads_ok);
+/* Have all root jobs been claimed (and so, once their claimers are idle,
+ * scanned)? */
+bool mark_roots_done(void);
+/* Scan up to budget bytes of work from root jobs and grey objects (Go's
+ * gcDrainN); returns the scan work done. */
+int64_t mark_drain_n(gcwork *w, int64_t budget, bool threads_ok);
+/* Hand w's buffers to the global lists and add its counts to the totals;
+ * returns the objects it marked. */
+unsigned mark_gcw_flush(gcwork *w);
 
 void mark_fork_child(void);
 

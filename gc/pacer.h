@@ -26,4 +26,13 @@ uint64_t pacer_heap_goal(uint64_t marked, int gogc);
 void pacer_commit(uint64_t marked, int gogc);
 uint64_t pacer_goal(void);
 
+/* Concurrent mode. */
+void pacer_commit_concurrent(uint64_t marked, int gogc);
+void pacer_start_cycle(uint64_t heap_live, unsigned nprocs,
+                       unsigned *dedicated, double *fractional);
+void pacer_revise(uint64_t heap_live, uint64_t scan_done);
+double pacer_assist_work_per_byte(void);
+double pacer_assist_bytes_per_work(void);
+bool pacer_limiting(void);
+
 #endif /* TRI_PACER_H */

@@ -101,7 +101,7 @@ static void add_jobs(uintptr_t lo, uintptr_t hi, enum root_kind kind,
 	}
 }
 
-void roots_prepare(void)
+void roots_prepare(bool with_threads)
 {
 	jobs.n = 0;
 	memset(kind_bytes, 0, sizeof kind_bytes);
@@ -111,7 +111,8 @@ void roots_prepare(void)
 	for (size_t i = 0; i < user_roots.n; i++)
 		add_jobs(user_roots.v[i].lo, user_roots.v[i].hi, ROOT_USER, NULL);
 	base_mutex_unlock(&roots_lock);
-	threads_for_each_root(add_jobs, NULL);
+	if (with_threads)
+		threads_for_each_root(add_jobs, NULL);
 }
 
 size_t roots_njobs(void)

@@ -32,8 +32,9 @@ typedef struct root_job {
 bool roots_init(void);
 /* World running: record the writable segments of every loaded object. */
 void roots_snapshot_globals(void);
-/* World stopped: build the job list (globals, user ranges, threads). */
-void roots_prepare(void);
+/* World stopped: build the job list (globals, user ranges, and, for a
+ * stop-the-world mark, every thread's stack and TLS). */
+void roots_prepare(bool with_threads);
 size_t roots_njobs(void);
 const root_job *roots_job(size_t i);
 /* Bytes of each kind in the current job list (for gctrace). */

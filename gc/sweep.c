@@ -37,3 +37,8 @@ uint64_t sweep_finish(void)
 {
 	return mcentral_sweep_all() + sweep_large_all();
 }
+
+void sweep_wake(void)
+{
+	sweep_large_all();
+}

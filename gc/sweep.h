@@ -24,5 +24,7 @@
 uint64_t sweep_finish(void);
 /* Sweep every unswept large span. Returns spans swept. */
 uint64_t sweep_large_all(void);
+/* After a cycle: start sweeping what it left. */
+void sweep_wake(void);
 
 #endif /* TRI_SWEEP_H */

@@ -16,20 +16,24 @@
 
 #include "../alloc/fixalloc.h"
 #include "../alloc/mcache.h"
+#include "../barrier/wbbuf.h"
 #include "../include/tricolor.h"
+#include "bgmark.h"
 #include "gc.h"
 
 __thread m_state tri_m __attribute__((tls_model("initial-exec")));
 
 #define MAX_TLS_RANGES 8
-typedef struct gthread {
+struct gthread {
 	pthread_t id;
 	uintptr_t stack_lo, stack_hi;  /* the thread's stack mapping */
 	volatile uintptr_t stack_sp;   /* published when stopped (I3) */
+	atomic_word stop_req;          /* odd: asked to stop (I4) */
 	uintptr_t tls_lo[MAX_TLS_RANGES], tls_hi[MAX_TLS_RANGES];
 	unsigned ntls;
 	struct gthread *next, *prev;   /* threads_lock */
-} gthread;
+	wbbuf wb;                      /* the thread's write-barrier buffer */
+};
 
 static base_mutex threads_mu;
 static gthread *all_threads;      /* I1; threads_mu */
@@ -41,7 +45,6 @@ static pthread_key_t exit_key;    /* unregisters at thread exit */
 static int sig_suspend = SIGPWR, sig_restart = SIGXCPU;
 static atomic_word signals_fixed; /* set once threads_init ran */
 static sem_t ack_sem;             /* one post per stopped thread */
-static atomic_word world_epoch;   /* odd while the world is stopped */
 static sigset_t suspend_wait_mask;
 
 TRI_API int tri_set_stop_signals(int suspend_signal, int restart_signal)
@@ -77,18 +80,20 @@ TRI_SIGNAL_SAFE static void suspend_handler(int sig, siginfo_t *si,
 	(void)si;
 	(void)uc;
 	int saved_errno = errno;
-	uintptr_t epoch = atomic_load_acquire(&world_epoch);
+	gthread *t = self;
+	uintptr_t req = t ? atomic_load_acquire(&t->stop_req) : 0; /* pairs:
+	                                                    request_stop */
 	if (*(volatile unsigned char *)&tri_m.b.locks) {
 		/* m_release stops us */
 		*(volatile unsigned char *)&tri_m.b.pending_suspend = 1;
-	} else if (self && (epoch & 1)) {
+	} else if (req & 1) {
 		/* The kernel saved the interrupted registers in the signal
 		 * frame above us; spill ours too. */
 		__builtin_unwind_init();
-		self->stack_sp = stack_pointer_below();
+		t->stack_sp = stack_pointer_below();
 		AO_nop_full();
 		sem_post(&ack_sem);
-		while (atomic_load_acquire(&world_epoch) == epoch)
+		while (atomic_load_acquire(&t->stop_req) == req)
 			sigsuspend(&suspend_wait_mask);
 	}
 	errno = saved_errno;
@@ -107,6 +112,10 @@ void m_release_slow(void)
 	if (m->b.pending_suspend) {
 		m->b.pending_suspend = 0;
 		pthread_kill(pthread_self(), sig_suspend); /* stops here */
+	}
+	if (m->b.want_assist) {
+		m->b.want_assist = 0;
+		bgmark_assist();
 	}
 	if (m->b.want_gc) {
 		m->b.want_gc = 0;
@@ -172,32 +181,73 @@ void threads_unlock(void)
 	base_mutex_unlock(&threads_mu);
 }
 
-void threads_stop_world(void)
+/* Ask t to stop (I4); it acknowledges on ack_sem. */
+static void request_stop(gthread *t)
 {
-	atomic_add_full(&world_epoch, 1); /* odd: stopping */
-	unsigned n = 0;
-	for (gthread *t = all_threads; t; t = t->next) {
-		if (t == self)
-			continue;
-		int err = pthread_kill(t->id, sig_suspend);
-		if (err != 0) /* I1 makes this impossible for a live thread */
-			base_fatal("stop the world: cannot signal a registered "
-			          "thread (error %d): collecting would be unsafe",
-			          err);
-		n++;
-	}
+	atomic_add_full(&t->stop_req, 1); /* odd: stop */
+	int err = pthread_kill(t->id, sig_suspend);
+	if (err != 0) /* I1 makes this impossible for a live thread */
+		base_fatal("stop the world: cannot signal a registered "
+		          "thread (error %d): collecting would be unsafe", err);
+}
+
+static void release_stop(gthread *t)
+{
+	atomic_add_full(&t->stop_req, 1); /* even: run */
+	pthread_kill(t->id, sig_restart);
+}
+
+static void wait_acks(unsigned n)
+{
 	while (n > 0)
 		if (sem_wait(&ack_sem) == 0)
 			n--;
 	AO_nop_full(); /* every stack_sp is visible */
 }
 
+void threads_stop_world(void)
+{
+	unsigned n = 0;
+	for (gthread *t = all_threads; t; t = t->next)
+		if (t != self) {
+			request_stop(t);
+			n++;
+		}
+	wait_acks(n);
+}
+
 void threads_start_world(void)
 {
-	atomic_add_full(&world_epoch, 1); /* even: running */
 	for (gthread *t = all_threads; t; t = t->next)
 		if (t != self)
-			pthread_kill(t->id, sig_restart);
+			release_stop(t);
+}
+
+void threads_suspend(gthread *t)
+{
+	TRI_ASSERT(t != self);
+	request_stop(t);
+	wait_acks(1);
+}
+
+void threads_resume(gthread *t)
+{
+	release_stop(t);
+}
+
+gthread *threads_first(void)
+{
+	return all_threads;
+}
+
+gthread *threads_next(const gthread *t)
+{
+	return t->next;
+}
+
+wbbuf *threads_wbbuf(gthread *t)
+{
+	return &t->wb;
 }
 
 void threads_save_self(void)
@@ -213,17 +263,21 @@ unsigned threads_count(void)
 
 /* ---- roots of a thread ---- */
 
+void threads_roots_of(const gthread *t, root_range_fn fn, void *arg)
+{
+	uintptr_t sp = t->stack_sp;
+	if (sp >= t->stack_lo && sp < t->stack_hi)
+		fn(sp & ~(uintptr_t)7, t->stack_hi, ROOT_STACK, arg);
+	else /* on another stack (sigaltstack, coroutine): all of it */
+		fn(t->stack_lo, t->stack_hi, ROOT_STACK, arg);
+	for (unsigned i = 0; i < t->ntls; i++)
+		fn(t->tls_lo[i], t->tls_hi[i], ROOT_TLS, arg);
+}
+
 void threads_for_each_root(root_range_fn fn, void *arg)
 {
-	for (gthread *t = all_threads; t; t = t->next) {
-		uintptr_t sp = t->stack_sp;
-		if (sp >= t->stack_lo && sp < t->stack_hi)
-			fn(sp & ~(uintptr_t)7, t->stack_hi, ROOT_STACK, arg);
-		else /* on another stack (sigaltstack, coroutine): all of it */
-			fn(t->stack_lo, t->stack_hi, ROOT_STACK, arg);
-		for (unsigned i = 0; i < t->ntls; i++)
-			fn(t->tls_lo[i], t->tls_hi[i], ROOT_TLS, arg);
-	}
+	for (gthread *t = all_threads; t; t = t->next)
+		threads_roots_of(t, fn, arg);
 }
 
 /* The calling thread's static TLS blocks, one per module that has a
@@ -286,7 +340,10 @@ int threads_register_self(void)
 	dl_iterate_phdr(tls_ranges_cb, t);
 	t->id = pthread_self();
 	t->stack_sp = t->stack_hi;
+	t->stop_req = 0;
+	wbbuf_reset(&t->wb);
 	self = t; /* before the list: a stop signal may come at once */
+	wbbuf_attach(&t->wb);
 	pthread_setspecific(exit_key, t);
 	base_mutex_lock(&threads_mu);
 	t->next = all_threads;
@@ -306,6 +363,8 @@ int threads_unregister_self(void)
 		return -1;
 	}
 	m_acquire();
+	wbbuf_flush(&t->wb); /* what it recorded is shaded before it goes */
+	wbbuf_attach(NULL);
 	mcache_release(); /* I2: the cache goes first */
 	m_release();
 	base_mutex_lock(&threads_mu); /* may be stopped while waiting */

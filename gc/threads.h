@@ -27,12 +27,20 @@
  *       suspend handler, outside the heap-critical region, with its
  *       stack_sp published; the collector's own stack_sp is set by
  *       threads_save_self.
+ *   I4. Each thread has its own stop request counter (odd: stop). The
+ *       world is stopped by raising every thread's; a concurrent cycle
+ *       suspends one thread at a time the same way (threads_suspend, to
+ *       scan its stack or flush its barrier buffer). Either is done with
+ *       threads_lock held, so requests never overlap.
  * Lock order: world (gc.c) -> threads_lock -> the allocator's locks.
  */
 #ifndef TRI_THREADS_H
 #define TRI_THREADS_H
 
 #include "../alloc/base.h"
+#include "../barrier/wbbuf.h"
+
+typedef struct gthread gthread;
 
 /* Root kinds, for statistics and the heap dump. */
 enum root_kind { ROOT_DATA, ROOT_USER, ROOT_STACK, ROOT_TLS, ROOT_NUM_KINDS };
@@ -55,6 +63,18 @@ void threads_save_self(void);
 typedef void (*root_range_fn)(uintptr_t lo, uintptr_t hi,
                               enum root_kind kind, void *arg);
 void threads_for_each_root(root_range_fn fn, void *arg);
+/* The same for one stopped thread. */
+void threads_roots_of(const gthread *t, root_range_fn fn, void *arg);
+
+/* With threads_lock held: walk the registered threads; stop one of them
+ * alone (it publishes its stack pointer as in a stopped world) and let it
+ * go again (I4). */
+gthread *threads_first(void);
+gthread *threads_next(const gthread *t);
+void threads_suspend(gthread *t);
+void threads_resume(gthread *t);
+/* A thread's write-barrier buffer (the thread stopped, or the caller). */
+wbbuf *threads_wbbuf(gthread *t);
 /* Registered threads (a hint outside threads_lock). */
 unsigned threads_count(void);
 

@@ -35,6 +35,7 @@ typedef struct gcwork {
 	workbuf *wbuf1, *wbuf2;
 	uint64_t bytes_marked; /* Go's bytesMarked share of this marker */
 	uint64_t scan_work;    /* bytes scanned (heap) */
+	unsigned nput;         /* objects this marker newly marked */
 } gcwork;
 
 extern atomic_word work_nfull; /* I2 */

@@ -1,0 +1,335 @@
+/*
+ * bgmark.c -- background mark workers, assists and the ragged barrier;
+ * see bgmark.h.
+ */
+#include "bgmark.h"
+
+#include <errno.h>
+#include <sched.h>
+#include <signal.h>
+#include <time.h>
+
+#include "../alloc/mcache.h"
+#include "../alloc/span.h"
+#include "mark.h"
+#include "pacer.h"
+#include "threads.h"
+#include "work.h"
+
+#define CHUNK_WORK (256 * 1024)    /* scan work between hand-backs */
+#define OVER_ASSIST (64 * 1024)    /* Go's gcOverAssistWork */
+#define IDLE_POLL_NS 200000        /* a worker without work looks again */
+#define MAX_NORMAL 64
+
+enum role { ROLE_NONE, ROLE_DEDICATED, ROLE_FRACTIONAL, ROLE_IDLE };
+
+static pthread_mutex_t bg_mu = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t bg_cv = PTHREAD_COND_INITIALIZER;
+static pthread_cond_t report_cv = PTHREAD_COND_INITIALIZER;
+static uint64_t epoch;             /* bg_mu */
+static unsigned nnormal, nidle;    /* threads created; bg_mu */
+static unsigned want_dedicated, want_idle, nparticipants, nreported;
+static double fraction;            /* bg_mu (read by the worker at start) */
+static uint64_t mark_t0;
+
+static atomic_word phase_over;     /* set by bgmark_stop */
+static atomic_word bgmark_busy;    /* I1 */
+static atomic_word bg_credit;      /* Go's bgScanCredit (scan work) */
+static atomic_word bg_ns, idle_ns, assist_ns;
+
+static uint64_t clock_ns(clockid_t id)
+{
+	struct timespec ts;
+	clock_gettime(id, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+static void sleep_ns(uint64_t ns)
+{
+	struct timespec ts = {(time_t)(ns / 1000000000u),
+	                      (long)(ns % 1000000000u)};
+	nanosleep(&ts, NULL);
+}
+
+/* ---- quiescence (I1) ---- */
+
+static bool quiescent(void)
+{
+	if (!mark_roots_done() || atomic_load_acquire(&work_nfull))
+		return false;
+	AO_nop_full();
+	if (atomic_load_acquire(&bgmark_busy))
+		return false;
+	AO_nop_full();
+	return atomic_load_acquire(&work_nfull) == 0;
+}
+
+/* One chunk of marking; false when there was nothing to do. */
+static bool work_chunk(gcwork *w, bool threads_ok, int64_t budget,
+                       int64_t *done)
+{
+	atomic_add_full(&bgmark_busy, 1);
+	*done = mark_drain_n(w, budget, threads_ok);
+	unsigned n = mark_gcw_flush(w);
+	atomic_add_full(&bgmark_busy, (uintptr_t)-1);
+	return *done > 0 || n > 0;
+}
+
+/* ---- workers ---- */
+
+/* A fractional worker over its share sleeps until it is back under. */
+static void fractional_pause(uint64_t cpu0)
+{
+	uint64_t used = clock_ns(CLOCK_THREAD_CPUTIME_ID) - cpu0;
+	uint64_t elapsed = clock_ns(CLOCK_MONOTONIC) - mark_t0;
+	double f = fraction > 0 ? fraction : 0.01;
+	uint64_t due = (uint64_t)((double)used / f);
+	if (due > elapsed) {
+		uint64_t ns = due - elapsed;
+		sleep_ns(ns < 5000000 ? ns : 5000000);
+	}
+}
+
+static void run_mark(enum role role)
+{
+	uint64_t cpu0 = clock_ns(CLOCK_THREAD_CPUTIME_ID);
+	gcwork w = {0};
+	while (!atomic_load_acquire(&phase_over)) {
+		int64_t done;
+		if (!work_chunk(&w, true, CHUNK_WORK, &done)) {
+			sleep_ns(IDLE_POLL_NS);
+			continue;
+		}
+		atomic_add_full(&bg_credit, (uintptr_t)done);
+		if (role == ROLE_FRACTIONAL)
+			fractional_pause(cpu0);
+	}
+	uint64_t cpu = clock_ns(CLOCK_THREAD_CPUTIME_ID) - cpu0;
+	atomic_add_full(role == ROLE_IDLE ? &idle_ns : &bg_ns, cpu);
+}
+
+typedef struct worker {
+	unsigned index;
+	bool idle;
+	uint64_t seen; /* the epoch before the first mark it joins */
+} worker;
+static worker workers[2 * MAX_NORMAL];
+
+static enum role role_of(const worker *me)
+{
+	if (me->idle)
+		return me->index < want_idle ? ROLE_IDLE : ROLE_NONE;
+	if (me->index < want_dedicated)
+		return ROLE_DEDICATED;
+	if (me->index == want_dedicated && fraction > 0)
+		return ROLE_FRACTIONAL;
+	return ROLE_NONE;
+}
+
+static void *worker_main(void *arg)
+{
+	worker *me = arg;
+	if (me->idle) { /* only on a CPU that would otherwise idle */
+		struct sched_param p = {0};
+		pthread_setschedparam(pthread_self(), SCHED_IDLE, &p);
+	}
+	pthread_mutex_lock(&bg_mu);
+	uint64_t seen = me->seen;
+	for (;;) {
+		while (epoch == seen)
+			pthread_cond_wait(&bg_cv, &bg_mu);
+		seen = epoch;
+		enum role role = role_of(me);
+		pthread_mutex_unlock(&bg_mu);
+		if (role != ROLE_NONE)
+			run_mark(role);
+		pthread_mutex_lock(&bg_mu);
+		if (role != ROLE_NONE) {
+			nreported++;
+			pthread_cond_broadcast(&report_cv);
+		}
+	}
+	return NULL;
+}
+
+/* bg_mu held: make sure n normal and m idle workers exist (I2: they take
+ * no signals). Returns false if a thread could not be created. */
+static void ensure_workers(unsigned n, unsigned m)
+{
+	sigset_t all, old;
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	for (; nnormal < n && nnormal < MAX_NORMAL; nnormal++) {
+		worker *w = &workers[nnormal];
+		*w = (worker){.index = nnormal, .idle = false, .seen = epoch};
+		pthread_t t;
+		if (pthread_create(&t, NULL, worker_main, w) != 0)
+			break;
+		pthread_detach(t);
+	}
+	for (; nidle < m && nidle < MAX_NORMAL; nidle++) {
+		worker *w = &workers[MAX_NORMAL + nidle];
+		*w = (worker){.index = nidle, .idle = true, .seen = epoch};
+		pthread_t t;
+		if (pthread_create(&t, NULL, worker_main, w) != 0)
+			break;
+		pthread_detach(t);
+	}
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+}
+
+static unsigned count_participants(void)
+{
+	unsigned n = 0;
+	for (unsigned i = 0; i < nnormal; i++)
+		n += role_of(&workers[i]) != ROLE_NONE;
+	for (unsigned i = 0; i < nidle; i++)
+		n += role_of(&workers[MAX_NORMAL + i]) != ROLE_NONE;
+	return n;
+}
+
+void bgmark_start(unsigned dedicated, double fractional,
+                  uint64_t mark_start_ns)
+{
+	unsigned ncpu = mark_nprocs();
+	atomic_store_relaxed(&phase_over, 0);
+	atomic_store_relaxed(&bg_credit, 0);
+	atomic_store_relaxed(&bg_ns, 0);
+	atomic_store_relaxed(&idle_ns, 0);
+	atomic_store_relaxed(&assist_ns, 0);
+	pthread_mutex_lock(&bg_mu);
+	want_dedicated = dedicated;
+	fraction = fractional;
+	want_idle = ncpu > dedicated ? ncpu - dedicated : 0;
+	mark_t0 = mark_start_ns;
+	/* At least one worker always marks: it also runs the thread job. */
+	if (dedicated == 0 && fractional <= 0)
+		fraction = 0.25;
+	ensure_workers(dedicated + 1, want_idle);
+	nparticipants = count_participants();
+	nreported = 0;
+	epoch++;
+	pthread_cond_broadcast(&bg_cv);
+	pthread_mutex_unlock(&bg_mu);
+}
+
+/* ---- termination ---- */
+
+/* Flush every registered thread's barrier buffer, each thread stopped
+ * alone; returns the objects that turned grey or black. */
+static unsigned ragged_flush(void)
+{
+	unsigned n = 0;
+	threads_lock();
+	for (gthread *t = threads_first(); t; t = threads_next(t)) {
+		threads_suspend(t);
+		n += wbbuf_flush(threads_wbbuf(t));
+		threads_resume(t);
+	}
+	threads_unlock();
+	return n;
+}
+
+void bgmark_wait_quiescent(void (*poll)(void))
+{
+	for (;;) {
+		while (!quiescent()) {
+			sleep_ns(IDLE_POLL_NS);
+			if (poll)
+				poll();
+		}
+		if (ragged_flush() == 0 && quiescent())
+			return;
+	}
+}
+
+void bgmark_finish_stw(void)
+{
+	gcwork w = {0};
+	int64_t done;
+	do {
+		while (work_chunk(&w, false, INT64_MAX, &done))
+			;
+	} while (!quiescent());
+}
+
+void bgmark_stop(uint64_t *bg, uint64_t *idle, uint64_t *assist)
+{
+	atomic_store_release(&phase_over, 1);
+	pthread_mutex_lock(&bg_mu);
+	while (nreported < nparticipants)
+		pthread_cond_wait(&report_cv, &bg_mu);
+	pthread_mutex_unlock(&bg_mu);
+	*bg = atomic_load_relaxed(&bg_ns);
+	*idle = atomic_load_relaxed(&idle_ns);
+	*assist = atomic_load_relaxed(&assist_ns);
+}
+
+/* ---- mark assist (Go's gcAssistAlloc) ---- */
+
+/* Take up to `want` scan work from the background credit. */
+static int64_t steal_credit(int64_t want)
+{
+	uintptr_t have = atomic_load_relaxed(&bg_credit);
+	for (;;) {
+		if (have == 0)
+			return 0;
+		uintptr_t take = have < (uintptr_t)want ? have : (uintptr_t)want;
+		uintptr_t seen = atomic_cas_full(&bg_credit, have, have - take);
+		if (seen == have)
+			return (int64_t)take;
+		have = seen;
+	}
+}
+
+/* Inside the region: the thread is not stopped while it holds grey
+ * objects (bgmark.h I1; the ragged barrier waits for it). */
+static void assist_locked(mcache *c)
+{
+	double per_byte = pacer_assist_work_per_byte();
+	double per_work = pacer_assist_bytes_per_work();
+	int64_t debt = -c->assist_credit;
+	int64_t work = (int64_t)((double)debt * per_byte);
+	if (work < OVER_ASSIST) { /* over-assist: fewer, larger assists */
+		work = OVER_ASSIST;
+		debt = (int64_t)((double)work * per_work);
+	}
+	int64_t stolen = steal_credit(work);
+	c->assist_credit += (int64_t)((double)stolen * per_work);
+	work -= stolen;
+	if (work <= 0 || c->assist_credit >= 0)
+		return;
+	uint64_t cpu0 = clock_ns(CLOCK_THREAD_CPUTIME_ID);
+	gcwork w = {0};
+	int64_t done;
+	work_chunk(&w, false, work, &done);
+	c->assist_credit += 1 + (int64_t)((double)done * per_work);
+	atomic_add_full(&assist_ns, clock_ns(CLOCK_THREAD_CPUTIME_ID) - cpu0);
+	/* No work to be found: the background workers and the ragged
+	 * barrier will finish the mark; never wait for them here. */
+	if (c->assist_credit < 0 && done < work)
+		c->assist_credit = 0;
+	(void)debt;
+}
+
+void bgmark_assist(void)
+{
+	m_acquire();
+	mcache *c = mcache_tls;
+	if (c && c->assist_credit < 0 &&
+	    atomic_load_relaxed(&span_alloc_black) && !pacer_limiting())
+		assist_locked(c);
+	else if (c && c->assist_credit < 0)
+		c->assist_credit = 0;
+	m_release();
+}
+
+void bgmark_fork_child(void)
+{
+	pthread_mutex_t m = PTHREAD_MUTEX_INITIALIZER;
+	pthread_cond_t cv = PTHREAD_COND_INITIALIZER;
+	bg_mu = m;
+	bg_cv = cv;
+	report_cv = cv;
+	nnormal = nidle = 0;
+}
