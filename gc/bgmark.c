@@ -282,46 +282,61 @@ static int64_t steal_credit(int64_t want)
 	}
 }
 
-/* Inside the region: the thread is not stopped while it holds grey
- * objects (bgmark.h I1; the ragged barrier waits for it). */
-static void assist_locked(mcache *c)
-{
-	double per_byte = pacer_assist_work_per_byte();
-	double per_work = pacer_assist_bytes_per_work();
-	int64_t debt = -c->assist_credit;
-	int64_t work = (int64_t)((double)debt * per_byte);
-	if (work < OVER_ASSIST) { /* over-assist: fewer, larger assists */
-		work = OVER_ASSIST;
-		debt = (int64_t)((double)work * per_work);
-	}
-	int64_t stolen = steal_credit(work);
-	c->assist_credit += (int64_t)((double)stolen * per_work);
-	work -= stolen;
-	if (work <= 0 || c->assist_credit >= 0)
-		return;
-	uint64_t cpu0 = clock_ns(CLOCK_THREAD_CPUTIME_ID);
-	gcwork w = {0};
-	int64_t done;
-	work_chunk(&w, false, work, &done);
-	c->assist_credit += 1 + (int64_t)((double)done * per_work);
-	atomic_add_full(&assist_ns, clock_ns(CLOCK_THREAD_CPUTIME_ID) - cpu0);
-	/* No work to be found: the background workers and the ragged
-	 * barrier will finish the mark; never wait for them here. */
-	if (c->assist_credit < 0 && done < work)
-		c->assist_credit = 0;
-	(void)debt;
-}
+#define ASSIST_CHUNK (128 * 1024) /* scan work per stay in the region */
 
-void bgmark_assist(void)
+/* One step of an assist, inside the region: the thread is not stopped
+ * while it holds grey objects (bgmark.h I1; the ragged barrier waits for
+ * it), and a step is short, so neither is a pause. Returns false when the
+ * debt is paid, the mark is over or no work was found. */
+static bool assist_step(int64_t *work)
 {
 	m_acquire();
 	mcache *c = mcache_tls;
+	bool more = false;
 	if (c && c->assist_credit < 0 &&
-	    atomic_load_relaxed(&span_alloc_black) && !pacer_limiting())
-		assist_locked(c);
-	else if (c && c->assist_credit < 0)
-		c->assist_credit = 0;
+	    atomic_load_relaxed(&span_alloc_black)) {
+		double per_work = pacer_assist_bytes_per_work();
+		int64_t stolen = steal_credit(*work);
+		c->assist_credit += (int64_t)((double)stolen * per_work);
+		*work -= stolen;
+		if (*work > 0 && c->assist_credit < 0) {
+			gcwork w = {0};
+			int64_t budget = *work < ASSIST_CHUNK ? *work : ASSIST_CHUNK;
+			int64_t done;
+			work_chunk(&w, false, budget, &done);
+			c->assist_credit += 1 + (int64_t)((double)done * per_work);
+			*work -= done;
+			more = done == budget && *work > 0 &&
+			       c->assist_credit < 0;
+		}
+		/* Nothing to find: the workers and the ragged barrier end
+		 * the mark; an assist never waits for them. */
+		if (!more && c->assist_credit < 0)
+			c->assist_credit = 0;
+	}
 	m_release();
+	return more;
+}
+
+/* Go's gcAssistAlloc: owe scan work in proportion to the debt, at least
+ * OVER_ASSIST, steal background credit first, then scan. */
+void bgmark_assist(void)
+{
+	mcache *c = mcache_tls;
+	if (!c || c->assist_credit >= 0)
+		return;
+	if (pacer_limiting()) { /* over the CPU cap: no assists */
+		c->assist_credit = 0;
+		return;
+	}
+	int64_t work = (int64_t)((double)-c->assist_credit *
+	                         pacer_assist_work_per_byte());
+	if (work < OVER_ASSIST)
+		work = OVER_ASSIST;
+	uint64_t cpu0 = clock_ns(CLOCK_THREAD_CPUTIME_ID);
+	while (assist_step(&work))
+		;
+	atomic_add_full(&assist_ns, clock_ns(CLOCK_THREAD_CPUTIME_ID) - cpu0);
 }
 
 void bgmark_fork_child(void)
