@@ -83,6 +83,7 @@ bool gc_init(void)
 
 typedef struct cycle {
 	bool forced, concurrent;
+	bool workers_stopped;           /* bgmark_stop already ran */
 	uint64_t t_start, t_sweep_term, t_mark, t_mark_term, t_end;
 	uint64_t heap0, heap1, marked, scan_work, goal;
 	uint64_t globals, stacks;
@@ -211,8 +212,11 @@ static void mark_termination(cycle *c)
 	}
 	mark_gcw_flush(&w);
 	bgmark_finish_stw();
-	if (debug.gccheckmark)
+	if (debug.gccheckmark) { /* the workers must be gone: it re-marks */
+		bgmark_stop(&c->bg_ns, &c->idle_ns, &c->assist_ns);
+		c->workers_stopped = true;
 		checkmark_run();
+	}
 	atomic_store_relaxed(&span_alloc_black, 0);
 	atomic_store_relaxed(&span_black_gen, 0);
 	wbbuf_enable(false);
@@ -234,7 +238,8 @@ static void concurrent_cycle(cycle *c)
 	bgmark_start(dedicated, frac, c->t_mark);
 	bgmark_wait_quiescent(revise);
 	mark_termination(c);
-	bgmark_stop(&c->bg_ns, &c->idle_ns, &c->assist_ns);
+	if (!c->workers_stopped)
+		bgmark_stop(&c->bg_ns, &c->idle_ns, &c->assist_ns);
 }
 
 /* ---- statistics and trace ---- */
