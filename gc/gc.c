@@ -18,6 +18,7 @@
 #include <signal.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "../alloc/mcache.h"
 #include "../alloc/mcentral.h"
@@ -368,8 +369,8 @@ static void *controller_main(void *arg)
 		bool periodic = !forced && periodic_due();
 		if (forced || periodic ||
 		    (gcpercent >= 0 && mheap_over_trigger())) {
-			if (periodic && debug.gctrace)
-				base_warn("GC forced");
+			if (periodic && debug.gctrace) /* Go's line */
+				(void)!write(2, "GC forced\n", 10);
 			run_cycle(forced);
 		}
 		base_mutex_unlock(&world_lock);
