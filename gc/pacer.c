@@ -6,8 +6,10 @@
 #include "pacer.h"
 
 #include <math.h>
+#include <string.h>
 
 #include "../alloc/mheap.h"
+#include "debug.h"
 
 /* ---- saturating helpers ---- */
 
@@ -101,16 +103,16 @@ uint64_t pacer_final_goal(uint64_t percent_goal, uint64_t memlimit_goal,
 
 /* ---- runway and trigger (F5, F6) ---- */
 
-uint64_t pacer_runway(double cons_mark, uint64_t heap_scan,
-                      uint64_t stack_scan, uint64_t globals_scan)
+uint64_t pacer_runway(double cons_mark, uint64_t heap_scan, uint64_t stack_scan,
+                      uint64_t globals_scan)
 {
 	uint64_t work = add_sat(add_sat(heap_scan, stack_scan), globals_scan);
 	double weight = cons_mark * (1 - PACER_BG_UTIL) / PACER_BG_UTIL;
 	return u64_of(weight * (double)work);
 }
 
-uint64_t pacer_trigger_for(uint64_t goal, uint64_t min_trigger,
-                           uint64_t marked, uint64_t runway)
+uint64_t pacer_trigger_for(uint64_t goal, uint64_t min_trigger, uint64_t marked,
+                           uint64_t runway)
 {
 	if (marked >= goal)
 		return goal;
@@ -207,8 +209,8 @@ bool pacer_cons_mark_for(const pacer_cycle_stats *s, uint64_t triggered,
 	return true;
 }
 
-double pacer_pi_next(pacer_pi *c, double input, double setpoint,
-                     double period, bool *ok)
+double pacer_pi_next(pacer_pi *c, double input, double setpoint, double period,
+                     bool *ok)
 {
 	double raw = c->kp * (setpoint - input) + c->integral;
 	*ok = false;
@@ -247,6 +249,8 @@ void pacer_limiter_window(uint64_t window_ns, int nprocs, uint64_t assist_ns,
 
 void pacer_bucket_fill(pacer_bucket *b, int64_t mutator_ns, int64_t gc_ns)
 {
+	if (b->capacity == 0)
+		return; /* not sized yet: never limits */
 	uint64_t headroom = b->capacity - b->fill;
 	bool was_full = headroom == 0;
 	int64_t change = gc_ns - mutator_ns;
@@ -268,14 +272,13 @@ void pacer_bucket_fill(pacer_bucket *b, int64_t mutator_ns, int64_t gc_ns)
 
 void pacer_bucket_resize(pacer_bucket *b, int nprocs)
 {
-	b->capacity = (uint64_t)(nprocs > 0 ? nprocs : 0) *
-	              PACER_LIMITER_PER_PROC;
-	if (b->fill > b->capacity) {
+	b->capacity =
+	    (uint64_t)(nprocs > 0 ? nprocs : 0) * PACER_LIMITER_PER_PROC;
+	if (b->fill > b->capacity)
 		b->fill = b->capacity;
-		b->enabled = true;
-	} else if (b->fill < b->capacity) {
-		b->enabled = false;
-	}
+	/* Go leaves the flag alone when fill == capacity; full means
+	 * limiting here (I4). */
+	b->enabled = b->capacity > 0 && b->fill == b->capacity;
 }
 
 bool pacer_periodic_due(uint64_t now_ns, uint64_t last_end_ns, int gogc)
@@ -286,16 +289,292 @@ bool pacer_periodic_due(uint64_t now_ns, uint64_t last_end_ns, int gogc)
 
 /* ---- state ---- */
 
-static atomic_word heap_goal = HEAP_MINIMUM;
+/* Written with the world lock held. pacer_revise reads triggered,
+ * expected and max_scan during mark: written by pacer_start_cycle before
+ * marking starts, not changed until pacer_end_cycle. */
+static struct {
+	bool concurrent;
+	bool started; /* a cycle has computed the assist ratio (I3) */
+	int64_t memlimit;
+	uint64_t marked;                                 /* heapMarked */
+	uint64_t heap_scan, stack_scan, globals_scan;    /* last cycle's */
+	uint64_t percent_goal, memlimit_goal, sweep_min; /* F2, F3, F4 */
+	uint64_t runway;                                 /* F5 */
+	double cons_mark;                                /* F9, smoothed */
+	pacer_pi pi;
+	uint64_t triggered; /* cycle start; PACER_NEVER outside a cycle */
+	uint64_t expected;  /* scan work expected this cycle (F8) */
+	uint64_t max_scan;  /* worst-case scan work this cycle (F8) */
+} pacer = {.memlimit = MEMLIMIT_NONE, .triggered = PACER_NEVER};
+
+/* The limiter's state (F10). */
+static struct {
+	atomic_word lock;        /* try-lock: 1 held (Go's limiter lock) */
+	atomic_word enabled;     /* bucket.enabled for racy readers */
+	pacer_bucket bucket;     /* lock */
+	uint64_t last_update_ns; /* lock; 0 = no window open yet */
+	int nprocs;              /* lock */
+} limiter;
+
+static bool limiter_trylock(void)
+{
+	return atomic_cas_full(&limiter.lock, 0, 1) == 0;
+}
+
+static void limiter_unlock(void)
+{
+	atomic_store_release(&limiter.lock, 0); /* pairs: the next CAS */
+}
+
+/* Racy readers' copies (relaxed; doubles as bit patterns). */
+static atomic_word goal_word = HEAP_MINIMUM;
+static atomic_word trigger_word = HEAP_MINIMUM;
+static atomic_word gogc_word = GOGC_DEFAULT; /* (uintptr_t)(intptr_t) */
+static atomic_word assist_wpb_word, assist_bpw_word;
+static atomic_word last_end_word; /* pacer_end_cycle's now_ns */
+
+_Static_assert(sizeof(atomic_word) == sizeof(double) &&
+                   sizeof(atomic_word) == sizeof(uint64_t),
+               "the pacer keeps 64-bit values in atomic words");
+
+static void store_double(atomic_word *w, double d)
+{
+	uint64_t bits;
+	memcpy(&bits, &d, sizeof bits);
+	atomic_store_relaxed(w, bits);
+}
+
+static double load_double(const atomic_word *w)
+{
+	uint64_t bits = atomic_load_relaxed(w);
+	double d;
+	memcpy(&d, &bits, sizeof d);
+	return d;
+}
+
+static int load_gogc(void)
+{
+	return (int)(intptr_t)atomic_load_relaxed(&gogc_word);
+}
+
+/* F4 with the current cycle's start; the stop-the-world mode takes no
+ * minimum runway (its trigger is its goal). */
+static uint64_t current_goal(uint64_t *min_trigger)
+{
+	uint64_t triggered = pacer.concurrent ? pacer.triggered : PACER_NEVER;
+	return pacer_final_goal(pacer.percent_goal, pacer.memlimit_goal,
+	                        pacer.sweep_min, triggered, min_trigger);
+}
+
+/* Goal and trigger (F4, F6) to the readers and to allocation. */
+static void publish(void)
+{
+	uint64_t min_trigger;
+	uint64_t goal = current_goal(&min_trigger);
+	uint64_t trigger = goal;
+	if (pacer.concurrent && goal != PACER_NEVER)
+		trigger = pacer_trigger_for(goal, min_trigger, pacer.marked,
+		                            pacer.runway);
+	atomic_store_relaxed(&goal_word, goal);
+	atomic_store_relaxed(&trigger_word, trigger);
+	atomic_store_relaxed(&mheap_trigger, trigger);
+}
+
+void pacer_commit_cycle(const pacer_inputs *in)
+{
+	pacer.concurrent = in->concurrent;
+	pacer.memlimit = in->memlimit;
+	pacer.marked = in->marked;
+	pacer.heap_scan = in->heap_scan;
+	pacer.stack_scan = in->stack_scan;
+	pacer.globals_scan = in->globals_scan;
+	atomic_store_relaxed(&gogc_word, (uintptr_t)(intptr_t)in->gogc);
+	pacer.percent_goal = pacer_percent_goal(in->marked, in->stack_scan,
+	                                        in->globals_scan, in->gogc);
+	pacer.memlimit_goal = PACER_NEVER; /* no limit: see pacer.h */
+	if (in->memlimit >= 0 && in->memlimit != MEMLIMIT_NONE)
+		pacer.memlimit_goal = pacer_memlimit_goal(
+		    (uint64_t)in->memlimit, in->mapped_ready, in->heap_free,
+		    in->heap_alloc, in->marked);
+	pacer.sweep_min =
+	    in->sweep_done ? 0 : add_sat(in->heap_live, PACER_SWEEP_DISTANCE);
+	pacer.runway = pacer_runway(pacer.cons_mark, in->heap_scan,
+	                            in->stack_scan, in->globals_scan);
+	publish();
+}
+
+void pacer_init(int gogc, int64_t memlimit)
+{
+	pacer.pi = PACER_PI_CONS_MARK;
+	pacer.cons_mark = 0;
+	pacer.triggered = PACER_NEVER;
+	pacer.started = false;
+	store_double(&assist_wpb_word, 0);
+	store_double(&assist_bpw_word, 0);
+	atomic_store_relaxed(&last_end_word, 0);
+	while (!limiter_trylock())
+		;
+	limiter.bucket = (pacer_bucket){0};
+	limiter.last_update_ns = 0;
+	limiter.nprocs = 0;
+	atomic_store_relaxed(&limiter.enabled, 0);
+	limiter_unlock();
+	pacer_inputs in = {
+	    .gogc = gogc, .memlimit = memlimit, .sweep_done = true};
+	pacer_commit_cycle(&in);
+}
 
 void pacer_commit(uint64_t marked, int gogc)
 {
-	uint64_t goal = pacer_heap_goal(marked, gogc);
-	atomic_store_relaxed(&heap_goal, goal);
-	atomic_store_relaxed(&mheap_trigger, goal);
+	pacer_inputs in = {.marked = marked,
+	                   .gogc = gogc,
+	                   .memlimit = pacer.memlimit,
+	                   .heap_live = marked,
+	                   .sweep_done = true};
+	pacer_commit_cycle(&in);
 }
 
 uint64_t pacer_goal(void)
 {
-	return atomic_load_relaxed(&heap_goal);
+	return atomic_load_relaxed(&goal_word);
+}
+
+uint64_t pacer_trigger(void)
+{
+	return atomic_load_relaxed(&trigger_word);
+}
+
+pacer_workers pacer_start_cycle(const pacer_start_in *in)
+{
+	uint64_t min_trigger;
+	pacer.triggered = pacer_trigger();
+	atomic_store_relaxed(&goal_word, current_goal(&min_trigger));
+	pacer.expected = add_sat(add_sat(pacer.heap_scan, pacer.stack_scan),
+	                         pacer.globals_scan);
+	pacer.max_scan =
+	    add_sat(add_sat(in->heap_scan, in->stack_size), pacer.globals_scan);
+	pacer.started = true;
+	pacer_revise(in->heap_live, 0);
+	return pacer_workers_for(in->nprocs);
+}
+
+void pacer_revise(uint64_t heap_live, uint64_t work)
+{
+	pacer_revise_in in = {.heap_live = heap_live,
+	                      .goal = pacer_goal(),
+	                      .triggered = pacer.triggered,
+	                      .work = work,
+	                      .expected = pacer.expected,
+	                      .max_scan = pacer.max_scan,
+	                      .gogc = load_gogc()};
+	pacer_assist a = pacer_assist_for(&in);
+	store_double(&assist_wpb_word, a.work_per_byte);
+	store_double(&assist_bpw_word, a.bytes_per_work);
+}
+
+double pacer_assist_work_per_byte(void)
+{
+	return load_double(&assist_wpb_word);
+}
+
+double pacer_assist_bytes_per_work(void)
+{
+	return load_double(&assist_bpw_word);
+}
+
+double pacer_end_cycle(const pacer_cycle_stats *s)
+{
+	double measured;
+	if (pacer_cons_mark_for(s, pacer.triggered, &measured)) {
+		bool ok;
+		double next = pacer_pi_next(&pacer.pi, pacer.cons_mark,
+		                            measured, 1.0, &ok);
+		pacer.cons_mark = ok ? next : 0; /* a blown-up controller */
+	}
+	pacer.triggered = PACER_NEVER;
+	atomic_store_relaxed(&last_end_word, s->now_ns);
+	return pacer.cons_mark;
+}
+
+double pacer_cons_mark(void)
+{
+	return pacer.cons_mark;
+}
+
+bool pacer_periodic(uint64_t now_ns)
+{
+	return pacer_periodic_due(now_ns, atomic_load_relaxed(&last_end_word),
+	                          load_gogc());
+}
+
+/* Close the window ending at now (lock held); false if now is before it
+ * started. */
+static bool limiter_update_locked(uint64_t now_ns, uint64_t assist_ns,
+                                  uint64_t idle_ns, bool gc_running)
+{
+	if (now_ns < limiter.last_update_ns)
+		return false;
+	if (limiter.last_update_ns != 0) {
+		int64_t mutator, gc;
+		pacer_limiter_window(now_ns - limiter.last_update_ns,
+		                     limiter.nprocs, assist_ns, idle_ns,
+		                     gc_running, &mutator, &gc);
+		pacer_bucket_fill(&limiter.bucket, mutator, gc);
+	}
+	limiter.last_update_ns = now_ns;
+	atomic_store_relaxed(&limiter.enabled, limiter.bucket.enabled);
+	return true;
+}
+
+void pacer_limiter_reset(uint64_t now_ns, int nprocs)
+{
+	while (!limiter_trylock())
+		; /* an update holds it for a few instructions */
+	limiter_update_locked(now_ns, 0, 0, false);
+	limiter.nprocs = nprocs;
+	pacer_bucket_resize(&limiter.bucket, nprocs);
+	atomic_store_relaxed(&limiter.enabled, limiter.bucket.enabled);
+	limiter_unlock();
+}
+
+bool pacer_limiter_update(uint64_t now_ns, uint64_t assist_ns, uint64_t idle_ns,
+                          bool gc_running)
+{
+	if (!limiter_trylock())
+		return false;
+	bool done =
+	    limiter_update_locked(now_ns, assist_ns, idle_ns, gc_running);
+	limiter_unlock();
+	return done;
+}
+
+bool pacer_limiting(void)
+{
+	return atomic_load_relaxed(&limiter.enabled) != 0;
+}
+
+/* ---- invariants ---- */
+
+static bool ratio_ok(double r)
+{
+	return r > 0 && !isinf(r);
+}
+
+bool pacer_check(void)
+{
+	uint64_t goal = pacer_goal(), trigger = pacer_trigger();
+	bool ok = trigger <= goal; /* I1 */
+	if (!pacer.concurrent && pacer.triggered == PACER_NEVER)
+		ok = ok && trigger == goal; /* I1 */
+	ok = ok && goal >= pacer.marked;    /* I2 */
+	if (pacer.started)                  /* I3 */
+		ok = ok && ratio_ok(pacer_assist_work_per_byte()) &&
+		     ratio_ok(pacer_assist_bytes_per_work());
+	while (!limiter_trylock())
+		;
+	pacer_bucket b = limiter.bucket;
+	limiter_unlock();
+	ok = ok && b.fill <= b.capacity && /* I4 */
+	     b.enabled == (b.capacity > 0 && b.fill == b.capacity);
+	return ok;
 }

@@ -6,16 +6,17 @@
  */
 #include <math.h>
 
+#include "debug.h"
 #include "pacer.h"
 #include "unit.h"
 
 #include "../testlib.h"
 
-#define KiB ((uint64_t)1 << 10)
-#define MiB ((uint64_t)1 << 20)
-#define GiB ((uint64_t)1 << 30)
+#define KiB   ((uint64_t)1 << 10)
+#define MiB   ((uint64_t)1 << 20)
+#define GiB   ((uint64_t)1 << 30)
 #define NEVER (~(uint64_t)0)
-#define EPS 1e-12
+#define EPS   1e-12
 
 /* ---- F1, F2: the percent goal ---- */
 
@@ -54,8 +55,7 @@ END_TEST
 START_TEST(percent_goal_edges)
 {
 	/* GOGC=0: the goal is the marked heap itself, no minimum */
-	ck_assert_uint_eq(pacer_percent_goal(10 * MiB, MiB, MiB, 0),
-	                  10 * MiB);
+	ck_assert_uint_eq(pacer_percent_goal(10 * MiB, MiB, MiB, 0), 10 * MiB);
 	ck_assert_uint_eq(pacer_percent_goal(0, 0, 0, 0), 0);
 	/* GOGC off */
 	ck_assert_uint_eq(pacer_percent_goal(5 * MiB, 0, 0, -1), NEVER);
@@ -67,8 +67,7 @@ START_TEST(percent_goal_edges)
 	ck_assert_uint_eq(pacer_percent_goal(0, 0, 0, 50), 2 * MiB);
 	/* exactly the minimum: 2 + 2 = 4; one more byte: 2 + (2 MiB+1) */
 	ck_assert_uint_eq(pacer_percent_goal(2 * MiB, 0, 0, 100), 4 * MiB);
-	ck_assert_uint_eq(pacer_percent_goal(2 * MiB, 1, 0, 100),
-	                  4 * MiB + 1);
+	ck_assert_uint_eq(pacer_percent_goal(2 * MiB, 1, 0, 100), 4 * MiB + 1);
 	/* 1000 + 1000 * 3 = 4000 < 12 MiB minimum at GOGC=300 */
 	ck_assert_uint_eq(pacer_percent_goal(1000, 0, 0, 300), 12 * MiB);
 	/* huge: 2^40 * (1 + 10000) with no overflow of the product */
@@ -117,9 +116,9 @@ START_TEST(memlimit_goal)
 	ck_assert_uint_eq(pacer_memlimit_goal(64 * MiB, 0, 0, 0, 0), 63 * MiB);
 	/* racy stats, free + alloc (50) > mapped (40): nonheap taken as 0,
 	 * 100 - 0 - 1 */
-	ck_assert_uint_eq(pacer_memlimit_goal(100 * MiB, 40 * MiB, 10 * MiB,
-	                                      40 * MiB, 0),
-	                  99 * MiB);
+	ck_assert_uint_eq(
+	    pacer_memlimit_goal(100 * MiB, 40 * MiB, 10 * MiB, 40 * MiB, 0),
+	    99 * MiB);
 }
 END_TEST
 
@@ -127,9 +126,9 @@ START_TEST(memlimit_goal_edges)
 {
 	/* limit below the live heap: nonheap 10 + overage 120 - 50 = 70
 	 * >= 50 -> marked */
-	ck_assert_uint_eq(pacer_memlimit_goal(50 * MiB, 120 * MiB, 0,
-	                                      110 * MiB, 80 * MiB),
-	                  80 * MiB);
+	ck_assert_uint_eq(
+	    pacer_memlimit_goal(50 * MiB, 120 * MiB, 0, 110 * MiB, 80 * MiB),
+	    80 * MiB);
 	/* 89 MiB < marked 95 MiB -> never below marked */
 	ck_assert_uint_eq(pacer_memlimit_goal(100 * MiB, 60 * MiB, 10 * MiB,
 	                                      40 * MiB, 95 * MiB),
@@ -138,8 +137,7 @@ START_TEST(memlimit_goal_edges)
 	ck_assert_uint_eq(pacer_memlimit_goal(10 * MiB, 10 * MiB, 0, MiB, 0),
 	                  MiB);
 	/* g = 2 MiB exactly: 2 - 1 = 1 >= 1 -> 1 MiB */
-	ck_assert_uint_eq(pacer_memlimit_goal(10 * MiB, 8 * MiB, 0, 0, 0),
-	                  MiB);
+	ck_assert_uint_eq(pacer_memlimit_goal(10 * MiB, 8 * MiB, 0, 0, 0), MiB);
 	/* g = 2 MiB - 1 (nonheap 8 MiB + 1): floor -> 1 MiB */
 	ck_assert_uint_eq(pacer_memlimit_goal(10 * MiB, 8 * MiB + 1, 0, 0, 0),
 	                  MiB);
@@ -147,9 +145,8 @@ START_TEST(memlimit_goal_edges)
 	ck_assert_uint_eq(pacer_memlimit_goal(10 * MiB, 7 * MiB, 0, 0, 0),
 	                  2 * MiB);
 	/* floor 1 MiB but marked 5 MiB: never below marked */
-	ck_assert_uint_eq(pacer_memlimit_goal(10 * MiB, 10 * MiB, 0, MiB,
-	                                      5 * MiB),
-	                  5 * MiB);
+	ck_assert_uint_eq(
+	    pacer_memlimit_goal(10 * MiB, 10 * MiB, 0, MiB, 5 * MiB), 5 * MiB);
 	/* limit 0: 0 + 0 >= 0 -> marked */
 	ck_assert_uint_eq(pacer_memlimit_goal(0, 0, 0, 0, 3 * MiB), 3 * MiB);
 }
@@ -165,32 +162,29 @@ START_TEST(final_goal)
 	                  64 * MiB);
 	ck_assert_uint_eq(min, 0);
 	/* equal: not limited, the sweep floor applies (5 > 4) */
-	ck_assert_uint_eq(pacer_final_goal(4 * MiB, 4 * MiB, 5 * MiB, NEVER,
-	                                   &min),
-	                  5 * MiB);
+	ck_assert_uint_eq(
+	    pacer_final_goal(4 * MiB, 4 * MiB, 5 * MiB, NEVER, &min), 5 * MiB);
 	ck_assert_uint_eq(min, 5 * MiB);
 	/* sweep floor below the goal: goal stays, min_trigger = floor */
-	ck_assert_uint_eq(pacer_final_goal(64 * MiB, NEVER, 33 * MiB, NEVER,
-	                                   &min),
-	                  64 * MiB);
+	ck_assert_uint_eq(
+	    pacer_final_goal(64 * MiB, NEVER, 33 * MiB, NEVER, &min), 64 * MiB);
 	ck_assert_uint_eq(min, 33 * MiB);
 	/* the limit binds (50 < 64): no floors, even a higher sweep floor */
 	min = 1;
-	ck_assert_uint_eq(pacer_final_goal(64 * MiB, 50 * MiB, 60 * MiB,
-	                                   NEVER, &min),
-	                  50 * MiB);
+	ck_assert_uint_eq(
+	    pacer_final_goal(64 * MiB, 50 * MiB, 60 * MiB, NEVER, &min),
+	    50 * MiB);
 	ck_assert_uint_eq(min, 0);
 	/* minRunway: triggered at 64 MiB - 16 KiB -> goal 64 MiB + 48 KiB */
-	ck_assert_uint_eq(pacer_final_goal(64 * MiB, NEVER, 0,
-	                                   64 * MiB - 16 * KiB, &min),
-	                  64 * MiB + 48 * KiB);
+	ck_assert_uint_eq(
+	    pacer_final_goal(64 * MiB, NEVER, 0, 64 * MiB - 16 * KiB, &min),
+	    64 * MiB + 48 * KiB);
 	/* triggered far below: 64 KiB of runway already there */
 	ck_assert_uint_eq(pacer_final_goal(64 * MiB, NEVER, 0, 40 * MiB, &min),
 	                  64 * MiB);
 	/* limited: no minRunway either (limit 10 MiB, triggered there) */
-	ck_assert_uint_eq(pacer_final_goal(64 * MiB, 10 * MiB, 0, 10 * MiB,
-	                                   &min),
-	                  10 * MiB);
+	ck_assert_uint_eq(
+	    pacer_final_goal(64 * MiB, 10 * MiB, 0, 10 * MiB, &min), 10 * MiB);
 	/* GOGC off, no limit: never */
 	ck_assert_uint_eq(pacer_final_goal(NEVER, NEVER, 0, NEVER, &min),
 	                  NEVER);
@@ -254,9 +248,9 @@ START_TEST(trigger_edges)
 	ck_assert_uint_eq(pacer_trigger_for(10 * MiB, 0, 12 * MiB, 0),
 	                  10 * MiB);
 	/* sweep floor raises lo: max(60, 54.5) = 60; 64 - 10 = 54 -> 60 */
-	ck_assert_uint_eq(pacer_trigger_for(64 * MiB, 60 * MiB, 32 * MiB,
-	                                    10 * MiB),
-	                  60 * MiB);
+	ck_assert_uint_eq(
+	    pacer_trigger_for(64 * MiB, 60 * MiB, 32 * MiB, 10 * MiB),
+	    60 * MiB);
 	/* floor above hi: hi = max(62.5, 63) = 63 */
 	ck_assert_uint_eq(pacer_trigger_for(64 * MiB, 63 * MiB, 32 * MiB, 0),
 	                  63 * MiB);
@@ -452,8 +446,7 @@ START_TEST(pi_controller)
 	ck_assert_double_eq_tol(c.integral, 0.495, EPS);
 	/* period 2: raw = 0.9 * (1 - 0.63) + 0.495 = 0.828;
 	 * integral = 0.495 + 0.9 * 2/4 * 0.37 = 0.6615 */
-	ck_assert_double_eq_tol(pacer_pi_next(&c, 0.63, 1, 2, &ok), 0.828,
-	                        EPS);
+	ck_assert_double_eq_tol(pacer_pi_next(&c, 0.63, 1, 2, &ok), 0.828, EPS);
 	ck_assert_double_eq_tol(c.integral, 0.6615, EPS);
 	ck_assert(!c.err_overflow && !c.input_overflow);
 }
@@ -598,27 +591,278 @@ START_TEST(periodic)
 	ck_assert(pacer_periodic_due(200 * s, 79 * s, 100));
 	ck_assert(!pacer_periodic_due(200 * s, 80 * s, 100)); /* 120: not > */
 	ck_assert(pacer_periodic_due(200 * s, 80 * s - 1, 0));
-	ck_assert(!pacer_periodic_due(200 * s, 79 * s, -1)); /* GOGC off */
-	ck_assert(!pacer_periodic_due(200 * s, 0, 100));     /* no cycle yet */
+	ck_assert(!pacer_periodic_due(200 * s, 79 * s, -1));  /* GOGC off */
+	ck_assert(!pacer_periodic_due(200 * s, 0, 100));      /* no cycle yet */
 	ck_assert(!pacer_periodic_due(79 * s, 200 * s, 100)); /* clock skew */
 }
 END_TEST
 
-/* ---- the stop-the-world entry points ---- */
+/* ---- the stateful layer ---- */
 
 static void setup(void)
 {
 	ck_assert_int_eq(tri_init(), 0);
 }
 
+static void teardown(void)
+{
+	ck_assert(pacer_check());
+	unit_teardown();
+}
+
+static void check_published(uint64_t goal, uint64_t trigger)
+{
+	ck_assert_uint_eq(pacer_goal(), goal);
+	ck_assert_uint_eq(pacer_trigger(), trigger);
+	ck_assert_uint_eq(atomic_load_relaxed(&mheap_trigger), trigger);
+	ck_assert(pacer_check());
+}
+
+/* The stop-the-world entry points keep their old results. */
 START_TEST(commit_publishes_the_trigger)
 {
-	pacer_commit(8 << 20, 100);
-	ck_assert_uint_eq(pacer_goal(), 16 << 20);
-	ck_assert_uint_eq(atomic_load_relaxed(&mheap_trigger), 16 << 20);
-	pacer_commit(8 << 20, -1);
-	ck_assert_uint_eq(atomic_load_relaxed(&mheap_trigger), NEVER);
-	pacer_commit(0, 100); /* leave the default behind */
+	pacer_init(100, MEMLIMIT_NONE);
+	check_published(4 * MiB, 4 * MiB); /* the heap minimum */
+	pacer_commit(8 * MiB, 100);
+	check_published(16 * MiB, 16 * MiB); /* 8 + 8 */
+	pacer_commit(8 * MiB, -1);
+	check_published(NEVER, NEVER);
+	pacer_init(-1, MEMLIMIT_NONE);
+	check_published(NEVER, NEVER);
+}
+END_TEST
+
+/* The STW entry point with a memory limit from pacer_init: 20 - 0 - 1. */
+START_TEST(commit_stw_memlimit)
+{
+	pacer_init(100, 20 * MiB);
+	check_published(4 * MiB, 4 * MiB);
+	pacer_commit(8 * MiB, 100); /* 16 < 19 */
+	check_published(16 * MiB, 16 * MiB);
+	pacer_commit(16 * MiB, 100); /* 32 > 19: the limit */
+	check_published(19 * MiB, 19 * MiB);
+	pacer_commit(30 * MiB, 100); /* 19 < marked 30: marked */
+	check_published(30 * MiB, 30 * MiB);
+}
+END_TEST
+
+/* marked 32 MiB, 8 + 1 + 1 MiB scanned, GOGC 100, sweeping follows */
+static pacer_inputs inputs_32(bool concurrent)
+{
+	return (pacer_inputs){.marked = 32 * MiB,
+	                      .heap_scan = 8 * MiB,
+	                      .stack_scan = MiB,
+	                      .globals_scan = MiB,
+	                      .gogc = 100,
+	                      .memlimit = MEMLIMIT_NONE,
+	                      .heap_live = 32 * MiB,
+	                      .concurrent = concurrent};
+}
+
+START_TEST(commit_concurrent)
+{
+	pacer_init(100, MEMLIMIT_NONE);
+	pacer_inputs in = inputs_32(false);
+	pacer_commit_cycle(&in);
+	/* goal 32 + (32 + 1 + 1) = 66 MiB (sweep floor 33 below it);
+	 * stop the world: trigger = goal */
+	check_published(66 * MiB, 66 * MiB);
+	in.concurrent = true;
+	pacer_commit_cycle(&in);
+	/* cons/mark 0: runway 0; step 34 MiB/64 = 544 KiB,
+	 * hi = 32 MiB + 61 * 544 KiB = 32768 + 33184 KiB (goal - 4 MiB
+	 * = 62 MiB is lower) */
+	check_published(66 * MiB, 65952 * KiB);
+	/* memory limit 50 MiB, 45 mapped, 2 free, 40 allocated:
+	 * nonheap 3, goal 50 - 3 - 1 = 46 MiB < 66; step 14 MiB/64 =
+	 * 224 KiB, hi = 32768 + 61 * 224 = 46432 KiB < 47104 */
+	in.memlimit = 50 * MiB;
+	in.mapped_ready = 45 * MiB;
+	in.heap_free = 2 * MiB;
+	in.heap_alloc = 40 * MiB;
+	pacer_commit_cycle(&in);
+	check_published(46 * MiB, 46432 * KiB);
+	/* limit 30 MiB below the live heap: overage 15 + nonheap 3 = 18,
+	 * 30 - 18 - 1 = 11 < marked 32: goal = trigger = marked */
+	in.memlimit = 30 * MiB;
+	pacer_commit_cycle(&in);
+	check_published(32 * MiB, 32 * MiB);
+	/* GOGC off, no limit: never, also in concurrent mode */
+	in.memlimit = MEMLIMIT_NONE;
+	in.gogc = -1;
+	pacer_commit_cycle(&in);
+	check_published(NEVER, NEVER);
+	/* GOGC off, limit 64 MiB, nothing mapped, nothing marked: goal 63
+	 * MiB; step 1008 KiB, hi = 61 * 1008 KiB */
+	in = (pacer_inputs){
+	    .gogc = -1, .memlimit = 64 * MiB, .concurrent = true};
+	pacer_commit_cycle(&in);
+	check_published(63 * MiB, 61488 * KiB);
+}
+END_TEST
+
+/* One concurrent cycle through the state: commit, start, revise, end,
+ * commit again with the measured cons/mark. */
+START_TEST(cycle)
+{
+	pacer_init(100, MEMLIMIT_NONE);
+	pacer_inputs in = inputs_32(true);
+	pacer_commit_cycle(&in); /* goal 66 MiB, trigger 65952 KiB */
+	pacer_start_in st = {.heap_live = 65952 * KiB,
+	                     .heap_scan = 10 * MiB,
+	                     .stack_size = 2 * MiB,
+	                     .nprocs = 4};
+	pacer_workers w = pacer_start_cycle(&st);
+	ck_assert_int_eq(w.dedicated, 1);
+	ck_assert_double_eq(w.fractional, 0);
+	/* goal 67584 KiB >= triggered + 64 KiB: unchanged. Expected work
+	 * 8 + 1 + 1 = 10 MiB = 10240 KiB over 67584 - 65952 = 1632 KiB */
+	ck_assert_uint_eq(pacer_goal(), 66 * MiB);
+	ck_assert_double_eq_tol(pacer_assist_work_per_byte(), 10240.0 / 1632,
+	                        EPS);
+	ck_assert_double_eq_tol(pacer_assist_bytes_per_work(), 1632.0 / 10240,
+	                        EPS);
+	/* live 65 MiB, 5 MiB done: 5 MiB left over 1 MiB */
+	pacer_revise(65 * MiB, 5 * MiB);
+	ck_assert_double_eq_tol(pacer_assist_work_per_byte(), 5.0, EPS);
+	ck_assert_double_eq_tol(pacer_assist_bytes_per_work(), 0.2, EPS);
+	/* live 67 MiB past the goal: 66 MiB * 1.1 = 76126617.6 ->
+	 * 76126617, minus 70254592 = 5872025; max scan 10 + 2 + 1 = 13 MiB,
+	 * 13 - 6 = 7 MiB = 7340032 */
+	pacer_revise(67 * MiB, 6 * MiB);
+	ck_assert_double_eq_tol(pacer_assist_work_per_byte(),
+	                        7340032.0 / 5872025, EPS);
+	ck_assert(pacer_check());
+	/* end: (68608 - 65952) KiB * 0.25 / (10240 KiB * 0.75) = 83/960;
+	 * PI from 0: 0.9 * 83/960 */
+	pacer_cycle_stats s = {.heap_live = 67 * MiB,
+	                       .scan_work = 10 * MiB,
+	                       .mark_ns = 1000000,
+	                       .nprocs = 4,
+	                       .now_ns = 5000000000ull};
+	ck_assert_double_eq_tol(pacer_end_cycle(&s), 0.9 * 83 / 960, EPS);
+	ck_assert_double_eq_tol(pacer_cons_mark(), 0.9 * 83 / 960, EPS);
+	/* next commit: marked 40, scanned 12 + 1 + 1. Runway =
+	 * 0.9 * 83/960 * 3 * 14 MiB = 3426877.44 -> 3426877; goal 40 + 42
+	 * = 82 MiB; step 672 KiB: lo = 40960 + 30240 KiB, hi = 40960 +
+	 * 40992 KiB; 85983232 - 3426877 = 82556355 lies between */
+	in.marked = in.heap_live = 40 * MiB;
+	in.heap_scan = 12 * MiB;
+	pacer_commit_cycle(&in);
+	check_published(82 * MiB, 82556355);
+	/* the periodic cycle: due 120 s after the end, not at 120 s */
+	ck_assert(!pacer_periodic(125000000000ull));
+	ck_assert(pacer_periodic(125000000001ull));
+}
+END_TEST
+
+/* The start raises the goal to triggered + 64 KiB (minRunway) only in
+ * concurrent mode, and not when the memory limit binds. */
+START_TEST(cycle_min_runway)
+{
+	pacer_init(100, MEMLIMIT_NONE);
+	pacer_inputs in = inputs_32(true);
+	in.sweep_done = true;
+	pacer_commit_cycle(&in);
+	in.concurrent = false;
+	pacer_commit_cycle(&in);
+	pacer_start_in st = {.heap_live = 66 * MiB, .nprocs = 1};
+	pacer_workers w = pacer_start_cycle(&st);
+	ck_assert_int_eq(w.dedicated, 0);
+	ck_assert_double_eq_tol(w.fractional, 0.25, EPS);
+	ck_assert_uint_eq(pacer_goal(), 66 * MiB);
+	pacer_cycle_stats s = {.heap_live = 66 * MiB, .now_ns = 1};
+	pacer_end_cycle(&s);
+	/* concurrent, trigger 65952 KiB: 65952 + 64 < 67584 KiB, stays */
+	in.concurrent = true;
+	pacer_commit_cycle(&in);
+	pacer_start_cycle(&st);
+	ck_assert_uint_eq(pacer_goal(), 66 * MiB);
+	pacer_end_cycle(&s);
+	/* sweeping from heap_live 65 MiB - 16 KiB: sweep floor 66 MiB -
+	 * 16 KiB = lo = hi = the trigger; the start lifts the goal to
+	 * trigger + 64 KiB = 66 MiB + 48 KiB */
+	in.sweep_done = false;
+	in.heap_live = 65 * MiB - 16 * KiB;
+	pacer_commit_cycle(&in);
+	check_published(66 * MiB, 66 * MiB - 16 * KiB);
+	pacer_start_cycle(&st);
+	ck_assert_uint_eq(pacer_goal(), 66 * MiB + 48 * KiB);
+	pacer_end_cycle(&s);
+	/* memory-limited goal 46 MiB (as in commit_concurrent), trigger
+	 * 46432 KiB: no minimum runway when the limit binds */
+	in.memlimit = 50 * MiB;
+	in.mapped_ready = 45 * MiB;
+	in.heap_free = 2 * MiB;
+	in.heap_alloc = 40 * MiB;
+	pacer_commit_cycle(&in);
+	pacer_start_cycle(&st);
+	ck_assert_uint_eq(pacer_goal(), 46 * MiB);
+}
+END_TEST
+
+/* No measurement (forced cycle below the trigger) keeps cons/mark; the
+ * end clears the cycle and records the time. */
+START_TEST(cycle_forced_no_measure)
+{
+	pacer_init(100, MEMLIMIT_NONE);
+	pacer_inputs in = inputs_32(true);
+	pacer_commit_cycle(&in);
+	pacer_start_in st = {.heap_live = 40 * MiB, .nprocs = 8};
+	pacer_workers w = pacer_start_cycle(&st);
+	ck_assert_int_eq(w.dedicated, 2);
+	/* heap_live 50 MiB < triggered 65952 KiB: nothing measured */
+	pacer_cycle_stats s = {.heap_live = 50 * MiB,
+	                       .scan_work = MiB,
+	                       .mark_ns = 10,
+	                       .nprocs = 8,
+	                       .now_ns = 7};
+	ck_assert_double_eq(pacer_end_cycle(&s), 0);
+	ck_assert(!pacer_periodic(7 + 120000000000ull));
+	ck_assert(pacer_periodic(8 + 120000000000ull));
+	in.gogc = -1; /* GOGC off: never periodic */
+	pacer_commit_cycle(&in);
+	ck_assert(!pacer_periodic(8 + 120000000000ull));
+}
+END_TEST
+
+/* 2 procs, 10 ms windows during a cycle with 1.5e7 ns of assists:
+ * gc = 1.5e7 + 0.25 * 2e7 = 2e7, mutator 0: +2e7 a window, 2e9/2e7 =
+ * 100 windows to fill. */
+START_TEST(limiter_state)
+{
+	const uint64_t t0 = 1000000000, ms10 = 10000000;
+	pacer_init(100, MEMLIMIT_NONE);
+	ck_assert(!pacer_limiting());
+	/* before a reset the bucket has no size: never limits */
+	ck_assert(pacer_limiter_update(t0, 5 * ms10, 0, true));
+	ck_assert(!pacer_limiting());
+	pacer_limiter_reset(t0, 2);
+	uint64_t t = t0;
+	for (int i = 0; i < 99; i++) {
+		t += ms10;
+		ck_assert(pacer_limiter_update(t, 15000000, 0, true));
+	}
+	ck_assert(!pacer_limiting()); /* 99 * 2e7 = 1.98e9 */
+	ck_assert(pacer_check());
+	t += ms10;
+	ck_assert(pacer_limiter_update(t, 15000000, 0, true));
+	ck_assert(pacer_limiting());
+	ck_assert(pacer_check());
+	/* the clock went back: nothing done, the caller keeps its times */
+	ck_assert(!pacer_limiter_update(t - 1, 0, 0, false));
+	ck_assert(pacer_limiting());
+	/* 10 ms of mutator only (2e7 ns): drains */
+	t += ms10;
+	ck_assert(pacer_limiter_update(t, 0, 0, false));
+	ck_assert(!pacer_limiting());
+	/* all idle: no change */
+	t += ms10;
+	ck_assert(pacer_limiter_update(t, 0, 2 * ms10, false));
+	ck_assert(!pacer_limiting());
+	/* one proc now: capacity 1e9 < fill 1.98e9: clipped, limiting */
+	pacer_limiter_reset(t, 1);
+	ck_assert(pacer_limiting());
 }
 END_TEST
 
@@ -651,7 +895,13 @@ int main(void)
 	tcase_add_test(tc, limiter_fills_over_half);
 	tcase_add_test(tc, periodic);
 	tc = tcase(s, "state", 10);
-	tcase_add_checked_fixture(tc, setup, unit_teardown);
+	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, commit_publishes_the_trigger);
+	tcase_add_test(tc, commit_stw_memlimit);
+	tcase_add_test(tc, commit_concurrent);
+	tcase_add_test(tc, cycle);
+	tcase_add_test(tc, cycle_min_runway);
+	tcase_add_test(tc, cycle_forced_no_measure);
+	tcase_add_test(tc, limiter_state);
 	return run_suite(s);
 }
