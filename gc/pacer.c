@@ -305,7 +305,9 @@ static struct {
 	uint64_t triggered; /* cycle start; PACER_NEVER outside a cycle */
 	uint64_t expected;  /* scan work expected this cycle (F8) */
 	uint64_t max_scan;  /* worst-case scan work this cycle (F8) */
-} pacer = {.memlimit = MEMLIMIT_NONE, .triggered = PACER_NEVER};
+} pacer = {.memlimit = MEMLIMIT_NONE,
+           .pi = PACER_PI_CONS_MARK_INIT,
+           .triggered = PACER_NEVER};
 
 /* The limiter's state (F10). */
 static struct {

@@ -191,9 +191,12 @@ typedef struct pacer_pi {
 	bool err_overflow, input_overflow;
 } pacer_pi;
 
-#define PACER_PI_CONS_MARK \
-	((pacer_pi){       \
-	    .kp = 0.9, .ti = 4.0, .tt = 1000, .min = -1000, .max = 1000})
+/* Go's cons/mark controller, as an initializer and as a value. */
+#define PACER_PI_CONS_MARK_INIT                                             \
+	{                                                                   \
+		.kp = 0.9, .ti = 4.0, .tt = 1000, .min = -1000, .max = 1000 \
+	}
+#define PACER_PI_CONS_MARK ((pacer_pi)PACER_PI_CONS_MARK_INIT)
 
 /* One sample; returns the new output. On an infinite or NaN result the
  * integral resets, a flag is set, *ok is false and min is returned. */

@@ -756,6 +756,23 @@ START_TEST(cycle)
 }
 END_TEST
 
+/* gc/gc.c may run cycles before (or without) pacer_init: the controller
+ * starts as Go's. Same cycle as above: 0.9 * 83/960. */
+START_TEST(cycle_without_init)
+{
+	pacer_inputs in = inputs_32(true);
+	pacer_commit_cycle(&in);
+	ck_assert_uint_eq(pacer_trigger(), 65952 * KiB);
+	pacer_start_in st = {.heap_live = 65952 * KiB, .nprocs = 4};
+	pacer_start_cycle(&st);
+	pacer_cycle_stats s = {.heap_live = 67 * MiB,
+	                       .scan_work = 10 * MiB,
+	                       .mark_ns = 1000000,
+	                       .nprocs = 4};
+	ck_assert_double_eq_tol(pacer_end_cycle(&s), 0.9 * 83 / 960, EPS);
+}
+END_TEST
+
 /* The start raises the goal to triggered + 64 KiB (minRunway) only in
  * concurrent mode, and not when the memory limit binds. */
 START_TEST(cycle_min_runway)
@@ -900,6 +917,7 @@ int main(void)
 	tcase_add_test(tc, commit_stw_memlimit);
 	tcase_add_test(tc, commit_concurrent);
 	tcase_add_test(tc, cycle);
+	tcase_add_test(tc, cycle_without_init);
 	tcase_add_test(tc, cycle_min_runway);
 	tcase_add_test(tc, cycle_forced_no_measure);
 	tcase_add_test(tc, limiter_state);
