@@ -253,6 +253,12 @@ void bgmark_finish_stw(void)
 	} while (!quiescent());
 }
 
+void bgmark_cpu_so_far(uint64_t *assist, uint64_t *idle)
+{
+	*assist = atomic_load_relaxed(&assist_ns);
+	*idle = atomic_load_relaxed(&idle_ns);
+}
+
 void bgmark_stop(uint64_t *bg, uint64_t *idle, uint64_t *assist)
 {
 	atomic_store_release(&phase_over, 1);

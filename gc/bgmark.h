@@ -49,6 +49,10 @@ void bgmark_finish_stw(void);
 /* Tell the workers the mark is over and collect their CPU time. */
 void bgmark_stop(uint64_t *bg_ns, uint64_t *idle_ns, uint64_t *assist_ns);
 
+/* Assist CPU time of this mark so far; idle-worker CPU time reported so
+ * far (workers report theirs when the mark ends). */
+void bgmark_cpu_so_far(uint64_t *assist, uint64_t *idle);
+
 /* Mark assist, at m_release when the allocator set want_assist. */
 void bgmark_assist(void);
 

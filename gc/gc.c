@@ -23,6 +23,7 @@
 #include "../alloc/mcache.h"
 #include "../alloc/mcentral.h"
 #include "../alloc/mheap.h"
+#include "../alloc/os.h"
 #include "../barrier/wbbuf.h"
 #include "../include/tricolor.h"
 #include "bgmark.h"
@@ -74,10 +75,13 @@ bool gc_init(void)
 	base_mutex_init(&world_lock, LOCK_RANK_WORLD);
 	base_mutex_init(&gcstats_lock, LOCK_RANK_GCSTATS);
 	debug_init(&gcpercent, &memlimit);
-	pacer_commit(0, gcpercent);
+	if (!(threads_init() && roots_init() && work_init() && mark_init()))
+		return false;
+	pacer_init(gcpercent, memlimit);
+	pacer_limiter_reset(nanotime(), (int)mark_nprocs());
 	stats.next_gc = pacer_goal();
 	last_end_ns = nanotime();
-	return threads_init() && roots_init() && work_init() && mark_init();
+	return true;
 }
 
 /* ---- one cycle ---- */
@@ -100,6 +104,25 @@ static void record_roots(cycle *c)
 	c->stacks = c->concurrent ? stack_bytes : roots_bytes(ROOT_STACK);
 }
 
+static bool want_concurrent(void)
+{
+	return atomic_load_relaxed(&gcmode) == TRI_MODE_CONCURRENT &&
+	       !debug.gcstoptheworld;
+}
+
+/* The pacer's view of the heap now (inputs it keeps between cycles). */
+static pacer_inputs last_inputs; /* world_lock */
+
+static void commit_pacer(void)
+{
+	last_inputs.gogc = gcpercent;
+	last_inputs.memlimit = memlimit;
+	last_inputs.mapped_ready = os_committed_bytes();
+	last_inputs.heap_free = mheap_free_bytes();
+	last_inputs.concurrent = want_concurrent();
+	pacer_commit_cycle(&last_inputs);
+}
+
 /* World stopped, mark done: every span becomes unswept (mheap.h I3), the
  * heap is what was marked (I5), and the next goal is set. */
 static void flip(cycle *c)
@@ -109,9 +132,13 @@ static void flip(cycle *c)
 	                     atomic_load_relaxed(&mheap_sweepgen) + 2);
 	atomic_store_relaxed(&mheap_live, c->marked); /* mheap.h I5 */
 	heap_marked = c->marked;
-	pacer_commit(heap_marked, gcpercent);
-	if (c->concurrent)
-		pacer_commit_concurrent(heap_marked, gcpercent);
+	last_inputs = (pacer_inputs){
+		.marked = c->marked, .heap_scan = c->scan_work,
+		.stack_scan = c->stacks, .globals_scan = c->globals,
+		.heap_alloc = c->marked, .heap_live = c->marked,
+		.sweep_done = false,
+	};
+	commit_pacer();
 }
 
 /* The stop-the-world pause: stop, flush, mark, flip, restart (gc.h). */
@@ -172,8 +199,14 @@ static void sweep_termination(cycle *c, unsigned *dedicated, double *frac)
 	atomic_store_relaxed(&span_black_gen,
 	                     atomic_load_relaxed(&mheap_sweepgen) / 2 + 1);
 	wbbuf_enable(true);
-	pacer_start_cycle(atomic_load_relaxed(&mheap_live), mark_nprocs(),
-	                  dedicated, frac);
+	uint64_t live = atomic_load_relaxed(&mheap_live);
+	pacer_workers pw = pacer_start_cycle(&(pacer_start_in){
+		.heap_live = live, .heap_scan = live,
+		.stack_size = last_inputs.stack_scan,
+		.nprocs = (int)mark_nprocs()});
+	*dedicated = pw.dedicated > 0 ? (unsigned)pw.dedicated : 0;
+	/* Go's fractional goal is a share of each CPU; one worker runs it */
+	*frac = pw.fractional * mark_nprocs();
 	threads_start_world();
 	threads_unlock();
 	c->t_mark = nanotime();
@@ -186,11 +219,34 @@ static void rescan_root(uintptr_t lo, uintptr_t hi, enum root_kind kind,
 	mark_scan_range(lo, hi, arg);
 }
 
+/* While the controller waits for the mark: Go revises the assist ratio
+ * as the heap grows, and updates the CPU limiter every 10 ms. */
+static uint64_t limiter_assist_seen, limiter_idle_seen, limiter_last;
+
+static void update_limiter(bool gc_running)
+{
+	uint64_t now = nanotime();
+	if (now - limiter_last < 10000000)
+		return;
+	uint64_t assist, idle;
+	bgmark_cpu_so_far(&assist, &idle);
+	uint64_t da = assist >= limiter_assist_seen ? assist - limiter_assist_seen
+	                                            : assist;
+	uint64_t di = idle >= limiter_idle_seen ? idle - limiter_idle_seen
+	                                        : idle;
+	if (pacer_limiter_update(now, da, di, gc_running)) {
+		limiter_assist_seen = assist;
+		limiter_idle_seen = idle;
+		limiter_last = now;
+	}
+}
+
 static void revise(void)
 {
 	uint64_t scan, stacks;
 	mark_totals(&scan, &stacks);
-	pacer_revise(atomic_load_relaxed(&mheap_live), scan);
+	pacer_revise(atomic_load_relaxed(&mheap_live), scan + stacks);
+	update_limiter(true);
 }
 
 /* Mark termination: the second pause. Every cache is flushed (its black
@@ -223,6 +279,14 @@ static void mark_termination(cycle *c)
 	wbbuf_enable(false);
 	record_roots(c);
 	c->marked += atomic_load_relaxed(&span_black_bytes);
+	uint64_t assist, idle;
+	bgmark_cpu_so_far(&assist, &idle);
+	pacer_end_cycle(&(pacer_cycle_stats){
+		.heap_live = c->heap1,
+		.scan_work = c->scan_work + c->stacks + c->globals,
+		.mark_ns = c->t_mark_term - c->t_mark,
+		.assist_ns = assist, .idle_ns = idle,
+		.nprocs = (int)mark_nprocs(), .now_ns = nanotime()});
 	flip(c);
 	threads_start_world();
 	threads_unlock();
@@ -303,12 +367,6 @@ static void trace(const cycle *c, uint64_t num, double frac)
 	}
 	t.cpu_ns[4] = t.clock_ns[2] * ncpu;
 	trace_print_gc(&t);
-}
-
-static bool want_concurrent(void)
-{
-	return atomic_load_relaxed(&gcmode) == TRI_MODE_CONCURRENT &&
-	       !debug.gcstoptheworld;
 }
 
 /* One whole cycle under the world lock (I1), in the mode asked for. */
@@ -475,9 +533,16 @@ TRI_API int64_t tri_set_memory_limit(int64_t limit)
 		return MEMLIMIT_NONE;
 	base_mutex_lock(&world_lock);
 	int64_t old = memlimit;
-	if (limit >= 0)
+	if (limit >= 0) {
 		memlimit = limit;
+		commit_pacer(); /* a lower goal takes effect at the next refill */
+	}
 	base_mutex_unlock(&world_lock);
+	if (limit >= 0) {
+		base_mutex_lock(&gcstats_lock);
+		stats.next_gc = pacer_goal();
+		base_mutex_unlock(&gcstats_lock);
+	}
 	return old;
 }
 
@@ -489,7 +554,7 @@ TRI_API int tri_set_gc_percent(int percent)
 	int old = gcpercent;
 	gcpercent = percent < 0 ? GOGC_OFF
 	                        : percent > GOGC_MAX ? GOGC_MAX : percent;
-	pacer_commit(heap_marked, gcpercent);
+	commit_pacer();
 	base_mutex_unlock(&world_lock);
 	base_mutex_lock(&gcstats_lock);
 	stats.next_gc = pacer_goal();
