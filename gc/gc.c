@@ -180,7 +180,7 @@ static void gc_collect(bool forced)
 	threads_lock();
 	with_registers_saved(&c);
 	threads_unlock();
-	sweep_large_all();
+	sweep_wake();
 	if (forced)
 		sweep_finish(); /* runtime.GC returns with the heap swept */
 	double frac;
@@ -279,6 +279,7 @@ void gc_fork_child(void)
 	threads_fork_child();
 	work_fork_child();
 	mark_fork_child();
+	sweep_fork_child();
 	base_mutex_reinit(&gcstats_lock);
 	base_mutex_reinit(&world_lock);
 }
