@@ -240,6 +240,8 @@ static void release_if_empty_locked(mcentral *c, mspan *s)
 	}
 	/* mheap.h I5: every object left was freed explicitly. */
 	mheap_live_add(-(intptr_t)span_size(s, span_pending_count(s)));
+	if (span_clobber)
+		span_reclaim(s); /* fold the frees in: clobbers them */
 	mheap_free_span(s);
 }
 

@@ -104,6 +104,7 @@ static void wait_idle(void)
 /* Free a large span the sweep found dead (sweep.h I2: claimed already). */
 static void free_dead_large(mspan *s)
 {
+	span_clobber_large(s);
 	mcache_note_swept_large(s->elemsize);
 	mheap_free_span(s);
 }

@@ -13,7 +13,8 @@
  *   - finish: sweep_finish sweeps what is left before the next mark (and
  *     after a forced cycle).
  * Objects freed come back zeroed (needzero); empty spans return to the
- * page allocator.
+ * page allocator. With GODEBUG=clobberfree=1 freed objects are filled
+ * with 0xdeadbeef first (span.h: span_clobber).
  *
  * Invariants:
  *   I1. When a cycle starts marking, every span is swept (mheap.h I3):
