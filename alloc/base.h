@@ -127,7 +127,10 @@ TRI_INLINE void counter_add_local(volatile atomic_word *p, uintptr_t v)
  *   LOCK_RANK_FIXALLOC  alloc/fixalloc.c  each metadata allocator
  *   LOCK_RANK_WORK      gc/work.c         global work-buffer lists
  *   LOCK_RANK_GCSTATS   gc/stats.c        the collector's statistics
- * (tri_init's once-lock is taken with no other held.) Locks from ROOTS
+ * (tri_init's once-lock is taken with no other held; gc/mark.c's mark_mu
+ * and gc/sweep.c's sweep_mu are unranked: nothing is taken under them, and
+ * the background sweeper drops sweep_mu before it sweeps, then takes
+ * MCENTRAL, LARGE, MHEAP, FIXALLOC in this order.) Locks from ROOTS
  * on are only taken inside the heap-critical region (below) or by the
  * collector, so no stopped thread ever holds one.
  */

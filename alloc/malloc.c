@@ -368,6 +368,7 @@ static void free_large(mspan *s, void *p)
 	if (atomic_load_relaxed(&s->sweepgen) == mheap_swept_gen() ||
 	    span_is_marked(s, 0))
 		mheap_live_add(-(intptr_t)s->elemsize); /* mheap.h I5 */
+	span_clobber_large(s);
 	mheap_free_span(s);
 }
 

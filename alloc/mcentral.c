@@ -8,6 +8,9 @@
  *      first with a free slot is handed out, the rest are filed swept.
  *   3. Nothing usable: allocate a fresh span from mheap (outside the lock).
  * Every span handed out or filed is swept for the current sweepgen.
+ * sweep_one (gc/sweep.c's background sweeper): one unswept span of a
+ * class, partial first, swept and filed (or freed when empty) under the
+ * lock, as a refill would.
  * uncache_span: settle the span (slots below freeindex become alloc bits),
  * then file it on partial or full, or give it back to the heap when empty.
  * free_object: set the free bit; a free whose CAS found its word empty may
@@ -30,6 +33,7 @@ typedef struct mcentral {
 } TRI_ALIGNED(TRI_CACHELINE) mcentral;
 
 static mcentral centrals[NUM_CENTRALS];
+static atomic_word lazy_sweeps; /* spans swept by refills and frees */
 
 void mcentral_init(void)
 {
@@ -179,17 +183,22 @@ static mspan *unswept_head(mcentral *c)
 #define SWEEP_BUDGET 100
 static mspan *take_unswept_locked(mcentral *c)
 {
-	for (int budget = SWEEP_BUDGET; budget > 0; budget--) {
+	mspan *got = NULL;
+	int budget = SWEEP_BUDGET;
+	for (; budget > 0 && !got; budget--) {
 		mspan *s = unswept_head(c);
 		if (!s)
-			return NULL;
+			break;
 		unfile_span(c, s);
 		uint32_t live = sweep_locked(s);
 		if (live < s->nelems)
-			return s; /* even if empty: we need a span */
-		file_swept(c, s, SPAN_LOC_FULL);
+			got = s; /* even if empty: we need a span */
+		else
+			file_swept(c, s, SPAN_LOC_FULL);
 	}
-	return NULL;
+	if (budget < SWEEP_BUDGET)
+		atomic_add_full(&lazy_sweeps, (uintptr_t)(SWEEP_BUDGET - budget));
+	return got;
 }
 
 mspan *mcentral_cache_span(unsigned ci, const void *owner)
@@ -225,11 +234,14 @@ static void release_if_empty_locked(mcentral *c, mspan *s)
 		return;
 	unfile_span(c, s);
 	if (atomic_load_relaxed(&s->sweepgen) != mheap_swept_gen()) {
+		atomic_add_full(&lazy_sweeps, 1);
 		file_after_sweep(c, s, sweep_locked(s));
 		return;
 	}
 	/* mheap.h I5: every object left was freed explicitly. */
 	mheap_live_add(-(intptr_t)span_size(s, span_pending_count(s)));
+	if (span_clobber)
+		span_reclaim(s); /* fold the frees in: clobbers them */
 	mheap_free_span(s);
 }
 
@@ -274,6 +286,42 @@ void mcentral_free_object(mspan *s, uintptr_t idx, const char *caller,
 	if (!mcentral_free(s, idx))
 		base_fatal("%s(%p): object not allocated (double free?)", caller,
 		          p);
+}
+
+uintptr_t mcentral_sweep_one(unsigned ci)
+{
+	mcentral *c = &centrals[ci];
+	base_mutex_lock(&c->lock);
+	mspan *s = unswept_head(c);
+	uintptr_t pages = s ? s->npages : 0;
+	if (s) {
+		unfile_span(c, s);
+		file_after_sweep(c, s, sweep_locked(s));
+	}
+	base_mutex_unlock(&c->lock);
+	return pages;
+}
+
+uint64_t mcentral_lazy_sweeps(void)
+{
+	return atomic_load_relaxed(&lazy_sweeps);
+}
+
+uint64_t mcentral_unswept(void)
+{
+	uint64_t n = 0;
+	for (unsigned i = 0; i < NUM_CENTRALS; i++) {
+		mcentral *c = &centrals[i];
+		base_mutex_lock(&c->lock);
+		uintptr_t unswept = mheap_swept_gen() - 2;
+		for (unsigned loc = SPAN_LOC_PARTIAL; loc <= SPAN_LOC_FULL;
+		     loc++)
+			for (mspan *s = list_of(c, loc, unswept)->head; s;
+			     s = s->next)
+				n++;
+		base_mutex_unlock(&c->lock);
+	}
+	return n;
 }
 
 /* Sweep up to `budget` unswept spans of c; returns how many. */

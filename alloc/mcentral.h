@@ -50,6 +50,15 @@ mspan *mcentral_cache_span(unsigned ci, const void *owner);
 void mcentral_uncache_span(mspan *s, const void *owner);
 /* Sweep every unswept span (Go's finishsweep); returns how many. */
 uint64_t mcentral_sweep_all(void);
+/* Sweep one unswept span of central index ci (partial first) and file it
+ * or give it back; returns its pages, 0 when ci has none unswept (gc/sweep.c
+ * sweep_one). */
+uintptr_t mcentral_sweep_one(unsigned ci);
+/* Spans swept lazily so far: by refills (cache_span) and by frees that
+ * emptied an unswept span. */
+uint64_t mcentral_lazy_sweeps(void);
+/* Unswept spans on the lists (a walker for tests: takes every lock). */
+uint64_t mcentral_unswept(void);
 /* Explicitly free slot idx of small span s (span already validated).
  * Aborts on a double free or a slot that is not allocated. */
 void mcentral_free_object(mspan *s, uintptr_t idx, const char *caller,

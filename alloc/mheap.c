@@ -172,17 +172,40 @@ bool mheap_large_claim(mspan *s, unsigned gen)
 	}
 }
 
-mspan *mheap_large_take_unswept(void)
+uintptr_t mheap_large_sweep_one(mspan **dead)
 {
+	*dead = NULL;
 	base_mutex_lock(&large_lock);
 	uintptr_t h = mheap_swept_gen();
 	mspan *s = large_list_of(h - 2)->head;
-	if (s) {
+	uintptr_t pages = s ? s->npages : 0;
+	if (s && span_is_marked(s, 0)) { /* live: swept as it stands */
+		span_list_remove(large_list_of(h - 2), s);
+		atomic_store_relaxed(&s->sweepgen, h); /* before the bit:
+		                                          malloc.c free_large */
+		span_list_push_tail(large_list_of(h), s);
+		atomic_store_release(&s->mark_bits[0], 0);
+	} else if (s) {
 		large_unlink(large_list_of(h - 2), s);
 		atomic_store_relaxed(&s->sweepgen, h - 1);
+		/* sweep.h I2: listed, so no tri_free has claimed it. */
+		if (atomic_cas_full(&s->state, SPAN_IN_USE, SPAN_DEAD) ==
+		    SPAN_IN_USE)
+			*dead = s;
 	}
 	base_mutex_unlock(&large_lock);
-	return s;
+	return pages;
+}
+
+uint64_t mheap_large_unswept(void)
+{
+	uint64_t n = 0;
+	base_mutex_lock(&large_lock);
+	for (mspan *s = large_list_of(mheap_swept_gen() - 2)->head; s;
+	     s = s->next)
+		n++;
+	base_mutex_unlock(&large_lock);
+	return n;
 }
 
 void mheap_fork_prepare(void)

@@ -21,7 +21,8 @@
  *       It moves per span and per large object, never per small object.
  * Concurrency: mheap.lock (rank LOCK_RANK_MHEAP) protects the page
  * allocator, the arena growth state and span-table writes; large_lock
- * (LOCK_RANK_LARGE) the large-span lists. Span structs are published with
+ * (LOCK_RANK_LARGE) the large-span lists and the sweep of a large span.
+ * Span structs are published with
  * state stored last (span.h I5).
  */
 #ifndef TRI_MHEAP_H
@@ -71,8 +72,14 @@ void mheap_large_add(mspan *s);
  * sweeper holds it. False when the span was freed meanwhile (its gen is
  * no longer gen): by the sweeper, or a racing free. */
 bool mheap_large_claim(mspan *s, unsigned gen);
-/* Take an unswept large span off its list for sweeping (NULL if none). */
-mspan *mheap_large_take_unswept(void);
+/* Sweep the next unswept large span (I4; gc/sweep.h I2), under the
+ * large lock so it is never in transit: a marked one gets its mark bit
+ * cleared and moves to the swept list; an unmarked one is claimed (state
+ * DEAD), unlinked and handed to the caller in *dead to free with
+ * mheap_free_span. Returns the span's pages, 0 when none is unswept. */
+uintptr_t mheap_large_sweep_one(mspan **dead);
+/* Unswept large spans (a walker for tests; takes the large lock). */
+uint64_t mheap_large_unswept(void);
 
 /* fork() handlers for mheap.lock (see base.h). */
 void mheap_fork_prepare(void);

@@ -19,6 +19,8 @@
 const char *const span_state_names[SPAN_NUM_STATES] = {
 	[SPAN_DEAD] = "dead", [SPAN_FREE] = "free", [SPAN_IN_USE] = "in-use"};
 
+bool span_clobber;
+
 #define BITS_CLASSES 5 /* 1, 2, 4, 8, 16 words */
 static fixalloc span_structs;
 static fixalloc bits_alloc[BITS_CLASSES];
@@ -241,11 +243,32 @@ void span_settle(mspan *s)
 		atomic_add_full(&span_black_bytes, (uintptr_t)marked * s->elemsize);
 }
 
+void span_clobber_range(uintptr_t p, size_t n)
+{
+	uint32_t *w = (uint32_t *)p;
+	for (size_t i = 0; i < n / 4; i++)
+		w[i] = SPAN_CLOBBER_WORD;
+}
+
+/* Clobber the slots of bitmap word w set in `slots` (a tiny span's slot
+ * is its whole 16-byte block). */
+static void clobber_slots(const mspan *s, unsigned w, uint64_t slots)
+{
+	while (slots) {
+		uintptr_t idx = (uintptr_t)w * 64 + ctz64(slots);
+		slots &= slots - 1;
+		span_clobber_range(s->base + idx * s->elemsize, s->elemsize);
+	}
+}
+
 uint32_t span_reclaim(mspan *s)
 {
 	uint32_t reclaimed = 0, count = 0;
+	bool clobber = span_clobber;
 	for (unsigned w = 0; w < span_nwords(s->nelems); w++) {
 		uint64_t freed = atomic_swap_full(&s->free_bits[w], 0);
+		if (TRI_UNLIKELY(clobber) && freed)
+			clobber_slots(s, w, freed);
 		uint64_t bits = atomic_load_relaxed(&s->alloc_bits[w]) & ~freed;
 		atomic_store_relaxed(&s->alloc_bits[w], bits);
 		reclaimed += popcount64(freed);
@@ -279,7 +302,7 @@ uint32_t span_sweep(mspan *s, span_sweep_counts *c)
 {
 	span_settle(s); /* slots below freeindex into alloc_bits */
 	uint32_t live = 0;
-	bool any = false;
+	bool any = false, clobber = span_clobber;
 	for (unsigned w = 0; w < span_nwords(s->nelems); w++) {
 		uint64_t freed = atomic_swap_full(&s->free_bits[w], 0);
 		uint64_t alloc = atomic_load_relaxed(&s->alloc_bits[w]);
@@ -292,6 +315,8 @@ uint32_t span_sweep(mspan *s, span_sweep_counts *c)
 		if (s->is_tiny && garbage)
 			c->tiny_objects += tiny_garbage_objects(s, w, garbage);
 		any |= keep != alloc;
+		if (TRI_UNLIKELY(clobber) && keep != alloc)
+			clobber_slots(s, w, alloc & ~keep);
 		atomic_store_relaxed(&s->alloc_bits[w], keep);
 		atomic_store_relaxed(&s->mark_bits[w], 0);
 		live += popcount64(keep);

@@ -260,11 +260,27 @@ unsigned span_mark_word(mspan *s, unsigned w, uint64_t bits);
  * alloc_count. Called when the span leaves an mcache. */
 void span_settle(mspan *s);
 
-/* Fold pending frees into alloc_bits, restart freeindex at 0, refill
- * alloc_cache. Caller holds the span: mcentral.lock for an uncached span,
+/* Fold pending frees into alloc_bits (clobbering the freed slots under
+ * span_clobber), restart freeindex at 0, refill alloc_cache. Caller holds the span: mcentral.lock for an uncached span,
  * or it is the owner of a cached one (after span_settle). Returns the
  * number of slots reclaimed. */
 uint32_t span_reclaim(mspan *s);
+
+/* GODEBUG=clobberfree=1 (Go's debug.clobberfree): every object freed --
+ * swept as garbage, or an explicit free folded in -- is filled with the
+ * 32-bit pattern 0xdeadbeef, so a use after free reads a recognisable
+ * value. Set once at init (gc/debug.c) before anything is allocated;
+ * read once per span swept or reclaimed, never on the allocation path. */
+extern bool span_clobber;
+#define SPAN_CLOBBER_WORD 0xdeadbeefu
+/* Fill [p, p + n) with SPAN_CLOBBER_WORD (n a multiple of 4). */
+void span_clobber_range(uintptr_t p, size_t n);
+/* A large span's object, freed by tri_free or the sweep. */
+TRI_INLINE void span_clobber_large(const mspan *s)
+{
+	if (TRI_UNLIKELY(span_clobber))
+		span_clobber_range(s->base, s->elemsize);
+}
 
 /* What a sweep found (span_sweep). */
 typedef struct span_sweep_counts {

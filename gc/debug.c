@@ -38,6 +38,7 @@
 #include <string.h>
 
 #include "../alloc/base.h"
+#include "../alloc/span.h"
 
 /*
  * The GODEBUG keys, X(field, min, max, default); the key is the field's
@@ -308,6 +309,7 @@ int64_t debug_parse_memlimit(const char *s)
 void debug_init(int *gogc, int64_t *memlimit)
 {
 	debug_parse_godebug(&debug, getenv("GODEBUG"));
+	span_clobber = debug.clobberfree != 0; /* before any allocation */
 	*gogc = debug_parse_gogc(getenv("GOGC"));
 	*memlimit = debug_parse_memlimit(getenv("GOMEMLIMIT"));
 }

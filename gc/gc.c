@@ -592,6 +592,7 @@ void gc_fork_child(void)
 	threads_fork_child();
 	work_fork_child();
 	mark_fork_child();
+	sweep_fork_child();
 	bgmark_fork_child();
 	pthread_mutex_t m = PTHREAD_MUTEX_INITIALIZER;
 	pthread_cond_t cv = PTHREAD_COND_INITIALIZER;

@@ -6,8 +6,8 @@
  *   mark: roots and heap, on every core, world stopped
  *   mark termination: sweepgen += 2 (every span unswept), heap_live =
  *     bytes marked, next goal, restart the world
- *   sweep: large spans at once by the collecting thread; small spans
- *     lazily at refill (all of them first when tri_collect forced it)
+ *   sweep: by the background sweeper (woken by sweep_wake) and lazily at
+ *     refill (all of them first when tri_collect forced it)
  *
  * Invariants:
  *   I1. One cycle at a time: gc_collect holds the world lock for the

@@ -1,44 +1,261 @@
 /*
  * sweep.c -- see sweep.h.
+ *
+ * sweep_one (Go's sweepone):
+ *   1. Enter the gate (I3): fail if sweeping is drained, else count this
+ *      sweep in flight.
+ *   2. From the cursor on, ask each central list to sweep one unswept
+ *      span (mcentral_sweep_one); a list with none left moves the cursor
+ *      past it for good (no span becomes unswept before the next flip,
+ *      and sweep_wake resets the cursor after it).
+ *   3. Small spans done: sweep one large span (mheap_large_sweep_one).
+ *   4. Leave the gate; return the pages swept.
+ * The background sweeper (Go's bgsweep): a thread started by the first
+ * sweep_wake, all signals blocked, scheduled SCHED_IDLE (nice 19 if the
+ * kernel refuses). Each wake-up it calls sweep_one in batches of
+ * BG_BATCH spans with a sched_yield between batches, and sleeps on
+ * sweep_cv when sweep_one finds nothing.
+ * sweep_finish (Go's finishsweep_m): close the gate, sweep every list,
+ * then wait for the sweeps still in flight.
  */
 #include "sweep.h"
+
+#include <sched.h>
+#include <signal.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 #include "../alloc/mcache.h"
 #include "../alloc/mcentral.h"
 #include "../alloc/mheap.h"
 
-/* Sweep one large span taken off its list. */
-static void sweep_large(mspan *s)
+/* The gate (I3, Go's activeSweep.state): the high bit says sweeping is
+ * drained for this cycle; the rest counts sweep_one calls in flight. */
+#define SWEEP_DRAINED ((uintptr_t)1 << (sizeof(uintptr_t) * 8 - 1))
+static atomic_word sweep_state;
+static atomic_word sweep_cursor; /* next central index to look at */
+
+static atomic_word bg_swept;     /* spans; the background thread */
+static atomic_word finish_swept; /* spans; sweep_finish */
+
+/* The background thread (I4). */
+#define BG_BATCH 10 /* spans between yields (Go 1.20's sweepBatchSize) */
+static pthread_mutex_t sweep_mu = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t sweep_cv = PTHREAD_COND_INITIALIZER;
+static bool bg_started;      /* sweep_mu */
+static uint64_t bg_wakes;    /* sweep_mu */
+static atomic_word bg_on = 1; /* sweep_set_background */
+
+/* ---- the gate ---- */
+
+static bool sweep_begin(void)
 {
-	if (span_is_marked(s, 0)) {
-		mheap_large_add(s); /* sweepgen = h before the bit */
-		atomic_store_release(&s->mark_bits[0], 0);
-		return;
+	uintptr_t st = atomic_load_relaxed(&sweep_state);
+	for (;;) {
+		if (st & SWEEP_DRAINED)
+			return false;
+		uintptr_t seen = atomic_cas_full(&sweep_state, st, st + 1);
+		if (seen == st)
+			return true;
+		st = seen;
 	}
-	/* I2: claim it; a failed CAS means tri_free owns it now. */
-	if (atomic_cas_full(&s->state, SPAN_IN_USE, SPAN_DEAD) != SPAN_IN_USE)
-		return;
+}
+
+static void sweep_end(void)
+{
+	atomic_add_full(&sweep_state, (uintptr_t)-1); /* pairs: wait_idle */
+}
+
+static void gate_close(void)
+{
+	uintptr_t st = atomic_load_relaxed(&sweep_state);
+	for (;;) {
+		uintptr_t seen = atomic_cas_full(&sweep_state, st,
+		                                 st | SWEEP_DRAINED);
+		if (seen == st)
+			return;
+		st = seen;
+	}
+}
+
+static void gate_open(void)
+{
+	uintptr_t st = atomic_load_relaxed(&sweep_state);
+	for (;;) {
+		uintptr_t seen = atomic_cas_full(&sweep_state, st,
+		                                 st & ~SWEEP_DRAINED);
+		if (seen == st)
+			return;
+		st = seen;
+	}
+}
+
+/* Wait until no sweep_one is in flight (the gate is closed: none can
+ * start). Each one sweeps at most one span, under that span's lock. */
+static void wait_idle(void)
+{
+	while (atomic_load_acquire(&sweep_state) & ~SWEEP_DRAINED)
+		sched_yield();
+}
+
+/* ---- sweeping ---- */
+
+/* Free a large span the sweep found dead (sweep.h I2: claimed already). */
+static void free_dead_large(mspan *s)
+{
+	span_clobber_large(s);
 	mcache_note_swept_large(s->elemsize);
 	mheap_free_span(s);
+}
+
+static uintptr_t sweep_large_one(void)
+{
+	mspan *dead = NULL;
+	uintptr_t pages = mheap_large_sweep_one(&dead);
+	if (dead)
+		free_dead_large(dead);
+	return pages;
 }
 
 uint64_t sweep_large_all(void)
 {
 	uint64_t n = 0;
-	mspan *s;
-	while ((s = mheap_large_take_unswept()) != NULL) {
-		sweep_large(s);
+	while (sweep_large_one())
 		n++;
-	}
 	return n;
+}
+
+uintptr_t sweep_one(void)
+{
+	if (!sweep_begin())
+		return 0;
+	uintptr_t pages = 0;
+	uintptr_t ci = atomic_load_relaxed(&sweep_cursor);
+	while (!pages && ci < NUM_CENTRALS) {
+		pages = mcentral_sweep_one((unsigned)ci);
+		if (!pages) { /* none left in ci until the next flip */
+			atomic_cas_full(&sweep_cursor, ci, ci + 1);
+			ci++; /* (a failed CAS: another sweeper is ahead) */
+		}
+	}
+	if (!pages)
+		pages = sweep_large_one();
+	sweep_end();
+	return pages;
 }
 
 uint64_t sweep_finish(void)
 {
-	return mcentral_sweep_all() + sweep_large_all();
+	gate_close();
+	uint64_t n = mcentral_sweep_all() + sweep_large_all();
+	wait_idle(); /* I1: no span is half swept off its list */
+	atomic_add_full(&finish_swept, n);
+	return n;
+}
+
+/* ---- the background sweeper ---- */
+
+/* SCHED_IDLE: runs only when a CPU has nothing else to do. */
+static void lower_priority(void)
+{
+	struct sched_param p = {0};
+	if (pthread_setschedparam(pthread_self(), SCHED_IDLE, &p) == 0)
+		return;
+	(void)setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), 19);
+}
+
+/* One wake-up's work: sweep until nothing is left (or turned off). */
+static void bg_sweep(void)
+{
+	for (;;) {
+		for (unsigned i = 0; i < BG_BATCH; i++) {
+			if (!sweep_one())
+				return;
+			atomic_add_full(&bg_swept, 1);
+		}
+		if (!atomic_load_relaxed(&bg_on))
+			return;
+		sched_yield(); /* Go's goschedIfBusy */
+	}
+}
+
+static void *bg_main(void *arg)
+{
+	(void)arg;
+	lower_priority();
+	uint64_t seen = 0;
+	pthread_mutex_lock(&sweep_mu);
+	for (;;) {
+		while (bg_wakes == seen || !atomic_load_relaxed(&bg_on))
+			pthread_cond_wait(&sweep_cv, &sweep_mu);
+		seen = bg_wakes;
+		pthread_mutex_unlock(&sweep_mu); /* I4: not held sweeping */
+		bg_sweep();
+		pthread_mutex_lock(&sweep_mu);
+	}
+	return NULL;
+}
+
+/* Start the thread (sweep_mu held). No signals: it is never stopped
+ * (I4). A failure leaves the sweeping to the lazy and finish sweeps; the
+ * next wake-up tries again. */
+static void bg_start_locked(void)
+{
+	sigset_t all, old;
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	pthread_t t;
+	if (pthread_create(&t, NULL, bg_main, NULL) == 0) {
+		pthread_detach(t);
+		bg_started = true;
+	}
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
 }
 
 void sweep_wake(void)
 {
-	sweep_large_all();
+	atomic_store_relaxed(&sweep_cursor, 0);
+	gate_open(); /* after the cursor: a sweep that gets in sees it */
+	if (!atomic_load_relaxed(&bg_on))
+		return;
+	pthread_mutex_lock(&sweep_mu);
+	bg_wakes++;
+	if (!bg_started)
+		bg_start_locked();
+	pthread_cond_signal(&sweep_cv);
+	pthread_mutex_unlock(&sweep_mu);
+}
+
+void sweep_set_background(bool on)
+{
+	pthread_mutex_lock(&sweep_mu);
+	atomic_store_relaxed(&bg_on, on);
+	if (on) { /* sweep what a cycle left while it was off */
+		bg_wakes++;
+		if (!bg_started)
+			bg_start_locked();
+		pthread_cond_signal(&sweep_cv);
+	}
+	pthread_mutex_unlock(&sweep_mu);
+}
+
+void sweep_stats(sweep_counts *out)
+{
+	out->bg = atomic_load_relaxed(&bg_swept);
+	out->lazy = mcentral_lazy_sweeps();
+	out->finish = atomic_load_relaxed(&finish_swept);
+}
+
+void sweep_fork_child(void)
+{
+	/* The sweeper did not survive: forget it and its sweep in flight
+	 * (it held no list lock: fork takes them all first). */
+	pthread_mutex_t m = PTHREAD_MUTEX_INITIALIZER;
+	pthread_cond_t c = PTHREAD_COND_INITIALIZER;
+	sweep_mu = m;
+	sweep_cv = c;
+	bg_started = false;
+	atomic_store_relaxed(&sweep_state,
+	                     atomic_load_relaxed(&sweep_state) & SWEEP_DRAINED);
 }

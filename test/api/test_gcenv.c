@@ -23,6 +23,15 @@
  *                   cycle with a second registered thread must still work;
  *                   after init -> EBUSY. Prints "ok".
  *   stop-signals-busy  tri_init, then tri_set_stop_signals -> EBUSY.
+ *   clobber EXPECT  GODEBUG=clobberfree: small, tiny and large objects made
+ *                   unreachable (addresses kept XOR-hidden) and objects
+ *                   freed with tri_free, beside live neighbours; after
+ *                   tri_collect each must read 0xdeadbeef in every 32-bit
+ *                   word (EXPECT 1; a stale register may keep one of the
+ *                   unreachable ones) or none may (EXPECT 0: the stamps
+ *                   are still there); then new objects of those sizes,
+ *                   some of them in the clobbered slots, must read zero.
+ *                   Prints "ok clobbered=N".
  *
  * gctrace lines are matched with POSIX extended regular expressions (the
  * PCRE of the spec with \d as [0-9] and (?: as plain groups); the cycle
@@ -280,6 +289,133 @@ static int child_stop_signals_busy(void)
 	return 0;
 }
 
+/* clobberfree: objects in pairs of slots, one kept in a global, one
+ * unreachable (hidden) or freed with tri_free, so spans stay in use. */
+enum { CLOB_N = 256, CLOB_SIZE = 96, CLOB_NLARGE = 8, CLOB_LARGE = 100000 };
+static void *g_clob_keep[CLOB_N];
+static uintptr_t g_clob_dead[CLOB_N];  /* hidden: unreachable or freed */
+static void *g_tiny_keep[CLOB_N];
+static uintptr_t g_tiny_dead[CLOB_N];  /* hidden 16-byte blocks */
+static uintptr_t g_tiny_ab[CLOB_N][2]; /* hidden tiny objects */
+static uintptr_t g_large_dead[CLOB_NLARGE];
+
+static int all_clobbered(uintptr_t h, size_t n)
+{
+	const unsigned char *p = unhide_ptr(h);
+	for (size_t i = 0; i + 4 <= n; i += 4) {
+		uint32_t w;
+		memcpy(&w, p + i, 4);
+		if (w != 0xdeadbeefu)
+			return 0;
+	}
+	return 1;
+}
+
+/* i even: unreachable; i odd: freed with tri_free. Tiny: two 8-byte
+ * noscan objects fill a block; the pairs whose block starts with the
+ * first are dropped (both unreachable) on even i, freed on odd i. */
+static NOINLINE int clob_fill(void)
+{
+	for (size_t i = 0; i < CLOB_N; i++) {
+		g_clob_keep[i] = tri_malloc(CLOB_SIZE);
+		char *d = tri_malloc(CLOB_SIZE);
+		char *a = tri_malloc_noscan(8), *b = tri_malloc_noscan(8);
+		g_tiny_keep[i] = tri_malloc_noscan(16); /* a block of its own */
+		if (!g_clob_keep[i] || !d || !a || !b || !g_tiny_keep[i])
+			return -1;
+		stamp(d, CLOB_SIZE, 0xc10b + i);
+		stamp(a, 8, 0xa + i);
+		stamp(b, 8, 0xb + i);
+		g_clob_dead[i] = hide_ptr(d);
+		g_tiny_dead[i] = b == a + 8 && (uintptr_t)a % 16 == 0
+		                         ? hide_ptr(a) : 0;
+		g_tiny_ab[i][0] = hide_ptr(a);
+		g_tiny_ab[i][1] = hide_ptr(b);
+	}
+	/* Free after allocating: a slot freed earlier could be reused. */
+	for (size_t i = 1; i < CLOB_N; i += 2) {
+		tri_free(unhide_ptr(g_clob_dead[i]));
+		tri_free(unhide_ptr(g_tiny_ab[i][0]));
+		tri_free(unhide_ptr(g_tiny_ab[i][1]));
+	}
+	for (size_t i = 0; i < CLOB_NLARGE; i++) {
+		char *p = tri_malloc(CLOB_LARGE);
+		if (!p)
+			return -1;
+		stamp(p, CLOB_LARGE, 0x1a + i);
+		g_large_dead[i] = hide_ptr(p);
+		if (i % 2)
+			tri_free(p);
+	}
+	return 0;
+}
+
+/* New objects read zero; returns how many landed on a clobbered slot. */
+static NOINLINE long clob_reuse(void)
+{
+	long reused = 0;
+	for (size_t i = 0; i < 4 * CLOB_N; i++) {
+		char *p = tri_malloc(CLOB_SIZE);
+		char *t = tri_malloc_noscan(16);
+		if (!p || !t || first_nonzero(p, CLOB_SIZE) != CLOB_SIZE ||
+		    first_nonzero(t, 16) != 16) {
+			printf("FAIL: new object %zu: %s\n", i,
+			       p && t ? "not zeroed" : "allocation failed");
+			return -1;
+		}
+		for (size_t j = 0; j < CLOB_N; j++)
+			reused += hide_ptr(p) == g_clob_dead[j] ||
+			          hide_ptr(t) == g_tiny_dead[j];
+	}
+	return reused;
+}
+
+static int child_clobber(int expect)
+{
+	if (clob_fill()) {
+		printf("FAIL: allocation failed\n");
+		return 1;
+	}
+	clear_stack();
+	tri_collect(); /* sweeps everything: explicit frees folded in too */
+	size_t hits[2] = {0, 0}, tries[2] = {0, 0}; /* [0] unreachable */
+	for (size_t i = 0; i < CLOB_N; i++) {
+		hits[i % 2] += all_clobbered(g_clob_dead[i], CLOB_SIZE);
+		tries[i % 2]++;
+		if (g_tiny_dead[i]) {
+			hits[i % 2] += all_clobbered(g_tiny_dead[i], 16);
+			tries[i % 2]++;
+		}
+	}
+	for (size_t i = 0; i < CLOB_NLARGE; i++) {
+		hits[i % 2] += all_clobbered(g_large_dead[i], CLOB_LARGE);
+		tries[i % 2]++;
+	}
+	size_t want0 = expect ? tries[0] - 2 : 0, want1 = expect ? tries[1] : 0;
+	if (expect ? hits[0] < want0 || hits[1] < want1
+	           : hits[0] || hits[1]) {
+		printf("FAIL: %zu of %zu unreachable and %zu of %zu freed "
+		       "objects read 0xdeadbeef (clobberfree=%d)\n",
+		       hits[0], tries[0], hits[1], tries[1], expect);
+		return 1;
+	}
+	for (size_t i = 0; i < CLOB_N; i++)
+		if (tri_base(g_clob_keep[i]) != g_clob_keep[i] ||
+		    first_nonzero(g_clob_keep[i], CLOB_SIZE) != CLOB_SIZE) {
+			printf("FAIL: kept object %zu lost or changed\n", i);
+			return 1;
+		}
+	long reused = clob_reuse();
+	if (reused < 0)
+		return 1;
+	if (reused == 0) {
+		printf("FAIL: no new object reused a freed slot\n");
+		return 1;
+	}
+	printf("ok clobbered=%zu reused=%ld\n", hits[0] + hits[1], reused);
+	return 0;
+}
+
 static int child_main(int argc, char **argv)
 {
 	int code = 2;
@@ -289,6 +425,8 @@ static int child_main(int argc, char **argv)
 		code = child_stop_signals();
 	else if (argc == 1 && strcmp(argv[0], "stop-signals-busy") == 0)
 		code = child_stop_signals_busy();
+	else if (argc == 2 && strcmp(argv[0], "clobber") == 0)
+		code = child_clobber(atoi(argv[1]));
 	else
 		printf("FAIL: bad child arguments\n");
 	fflush(stdout);
@@ -723,6 +861,33 @@ START_TEST(stop_signals_busy)
 END_TEST
 
 /* ------------------------------------------------------------------------ */
+/* GODEBUG=clobberfree                                                       */
+/* ------------------------------------------------------------------------ */
+
+START_TEST(clobberfree_on)
+{
+	static const char *env[] = {"GODEBUG=clobberfree=1", NULL};
+	static const char *args[] = {"clobber", "1", NULL};
+	struct child c;
+	run_child(&c, env, args);
+	assert_exit0(&c);
+	ck_assert_msg(strstr(c.out, "ok clobbered=") != NULL, "stdout: %s",
+	              clip(c.out));
+}
+END_TEST
+
+START_TEST(clobberfree_off)
+{
+	static const char *args[] = {"clobber", "0", NULL};
+	struct child c;
+	run_child(&c, NULL, args);
+	assert_exit0(&c);
+	ck_assert_msg(strstr(c.out, "ok clobbered=0 ") != NULL, "stdout: %s",
+	              clip(c.out));
+}
+END_TEST
+
+/* ------------------------------------------------------------------------ */
 /* suite                                                                     */
 /* ------------------------------------------------------------------------ */
 
@@ -745,6 +910,8 @@ static Suite *gcenv_suite(void)
 	tc = tcase(s, "godebug", 300);
 	tcase_add_test(tc, godebug_bad_value);
 	tcase_add_test(tc, godebug_unknown_key);
+	tcase_add_test(tc, clobberfree_on);
+	tcase_add_test(tc, clobberfree_off);
 
 	tc = tcase(s, "signals", 300);
 	tcase_add_test(tc, stop_signals);
