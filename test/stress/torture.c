@@ -71,7 +71,7 @@
  * and verifies again; cycles must have run.
  *
  * TORTURE_FORGET_BARRIER=1 (a debugging aid, never run by make check):
- * one edge store in 4 and every store of the move operation become plain
+ * one link store in 4 and every store of the move operation become plain
  * stores, breaking the contract on purpose. Under a concurrent collector a
  * moved edge's target can then be missed by the mark; gccheckmark=1 must
  * name it (and if it is freed, the next visit here fails). It shows the
