@@ -3,6 +3,11 @@
 #   make               libtricolor.a and libtricolor.so in build/
 #   make check         unit suites (debug, UBSan, ASan builds), API tests,
 #                      exported-symbol check, a bounded stress run
+#                      (stress-short: 10 s per stress program, 20 s of
+#                      torture)
+#   make stress        the long stress run: every test/stress program for
+#                      STRESS_SECONDS (600) each; also STRESS_SEED,
+#                      STRESS_THREADS, STRESS_SIZE
 #   make demo          the demo program with its statistics
 #   make bench         benchmarks for tricolor and its peers (not tests)
 #   make install       PREFIX (/usr/local) and DESTDIR honoured
@@ -49,7 +54,7 @@ asan_CFLAGS  := -O1 -g -DTRI_DEBUG=3 -fsanitize=address \
 rel_CFLAGS   := $(CFLAGS)
 
 .PHONY: all check demo bench install uninstall clean deps unit api stress \
-        symbols
+        stress-short symbols
 all: $(B)/libtricolor.a $(B)/libtricolor.so
 
 # ---- objects per variant ----
@@ -98,7 +103,7 @@ $(foreach v,$(VARIANTS),$(eval $(call unit_rules,$(v))))
 # make build/asan/api/NAME). The collector reads memory it does not own
 # (other threads' stacks, data, bss), which ASan may report; empty this list
 # once that scanning is ASan-clean.
-API_ASAN_EXCLUDE := test_gc test_gcenv test_sweep
+API_ASAN_EXCLUDE := test_gc test_gcenv test_sweep test_concurrent
 
 UNIT_BINS := $(foreach v,$(VARIANTS),$(UNIT_SRCS:test/unit/%.c=$(B)/$(v)/test/%))
 API_BINS := $(API_SRCS:test/api/%.c=$(B)/api/%) \
@@ -144,18 +149,31 @@ symbols: $(B)/libtricolor.a $(B)/libtricolor.so
 
 STRESS_SRCS := $(wildcard test/stress/*.c)
 STRESS_BINS := $(STRESS_SRCS:test/stress/%.c=$(B)/stress/%)
-# Bounded: seed 1, 4 threads, objects up to 300 kB, 10 seconds each
-# (stress_alloc, stress_gc: the same arguments).
+# Every stress program takes SEED THREADS MAX_SIZE SECONDS.
+# stress-short (run by make check): seed 1, 4 threads, objects up to
+# 300 kB; stress_alloc and stress_gc 10 seconds each, torture 20 seconds.
+# stress: the long run, every program for STRESS_SECONDS (600) each, with
+# STRESS_SEED, STRESS_THREADS and STRESS_SIZE (1, 4, 300000).
+STRESS_SEED    ?= 1
+STRESS_THREADS ?= 4
+STRESS_SIZE    ?= 300000
+STRESS_SECONDS ?= 600
+stress-short: $(STRESS_BINS)
+	@set -e; for t in $(STRESS_BINS); do echo "== $$t"; \
+	    case $$t in */torture) s=20;; *) s=10;; esac; \
+	    ./$$t 1 4 300000 $$s; done
+
 stress: $(STRESS_BINS)
 	@set -e; for t in $(STRESS_BINS); do echo "== $$t"; \
-	    ./$$t 1 4 300000 10; done
+	    ./$$t $(STRESS_SEED) $(STRESS_THREADS) $(STRESS_SIZE) \
+	        $(STRESS_SECONDS); done
 
 check: deps
 	@$(MAKE) --no-print-directory all
 	@$(MAKE) --no-print-directory symbols
 	@$(MAKE) --no-print-directory unit
 	@$(MAKE) --no-print-directory api
-	@$(MAKE) --no-print-directory stress
+	@$(MAKE) --no-print-directory stress-short
 	@echo "make check: all suites passed"
 
 # ---- demo and benchmarks ----
