@@ -96,7 +96,9 @@ static void run_mark(enum role role)
 	gcwork w = {0};
 	while (!atomic_load_acquire(&phase_over)) {
 		int64_t done;
-		if (!work_chunk(&w, true, CHUNK_WORK, &done)) {
+		/* An idle worker may wait long for a CPU: it never takes the
+		 * thread job, which holds threads_lock while it runs. */
+		if (!work_chunk(&w, role != ROLE_IDLE, CHUNK_WORK, &done)) {
 			sleep_ns(IDLE_POLL_NS);
 			continue;
 		}
