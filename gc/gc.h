@@ -1,22 +1,35 @@
 /*
- * gc.h -- the collection cycle (Go's mgc.go), stop-the-world mode:
+ * gc.h -- the collection cycle (Go's mgc.go), in two modes.
  *
+ * Stop-the-world mode (the thread that crossed the trigger runs it):
  *   off/sweep -> [finish sweeping, world running]
  *   sweep termination: stop the world, flush every thread's cache
  *   mark: roots and heap, on every core, world stopped
  *   mark termination: sweepgen += 2 (every span unswept), heap_live =
  *     bytes marked, next goal, restart the world
- *   sweep: by the background sweeper (woken by sweep_wake) and lazily at
- *     refill (all of them first when tri_collect forced it)
+ *   sweep: the background sweeper, and lazily at refill (all of it first
+ *     when tri_collect forced the cycle)
+ * Concurrent mode (run by the controller thread; docs/concurrency.md):
+ *   sweep termination (pause 1): flush caches, barrier on, allocate black
+ *   mark: background workers and assists, roots as jobs, each thread's
+ *     stack scanned while that thread alone is stopped (bgmark.c)
+ *   ragged barrier: flush each thread's barrier buffer, one at a time,
+ *     until a round finds nothing
+ *   mark termination (pause 2): flush caches and buffers, rescan every
+ *     thread's stack, drain, [gccheckmark], barrier off, flip, next goal
  *
  * Invariants:
- *   I1. One cycle at a time: gc_collect holds the world lock for the
- *       whole cycle, taken outside the heap-critical region.
+ *   I1. One cycle at a time: a cycle runs with the world lock held from
+ *       start to end (the controller holds it across a concurrent mark),
+ *       taken outside the heap-critical region.
  *   I2. Nothing allocates from the heap while the world is stopped (every
- *       registered thread is stopped outside the region; the collector
- *       and its helpers never allocate from the heap).
+ *       registered thread is stopped outside the region; the collector,
+ *       its helpers, workers and controller never allocate from the heap).
  *   I3. Statistics are published under gcstats_lock after the world
  *       restarts; readers never stop the world.
+ *   I4. The barrier flag, span_alloc_black and span_black_gen change only
+ *       with the world stopped, and are set exactly from pause 1 to
+ *       pause 2 of a concurrent cycle.
  */
 #ifndef TRI_GC_H
 #define TRI_GC_H

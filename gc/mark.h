@@ -1,7 +1,8 @@
 /*
  * mark.h -- marking: finding the object a word points into, setting its
- * mark bit, and scanning grey objects, on every core with the world
- * stopped.
+ * mark bit, and scanning grey objects: on every core with the world
+ * stopped (mark_run), or piece by piece beside the program (the pieces
+ * below mark_nprocs, driven by bgmark.c and the write barrier).
  *
  * Conservative rule: an aligned word whose value lies inside an allocated
  * object of an in-use span (interior pointers included, large objects too)
@@ -13,8 +14,11 @@
  * Invariants:
  *   I1. A mark bit is set at most once per cycle, by an atomic OR; the
  *       marker that set it owns greying the object (exactly one push).
- *   I2. Marking ends when every marker is idle, no full buffer is left and
- *       every root job has been claimed (Go's nwait == nproc).
+ *   I2. A stop-the-world mark ends when every marker is idle, no full
+ *       buffer is left and every root job has been claimed (Go's nwait ==
+ *       nproc); a concurrent one as bgmark.h I1 says.
+ *   I4. During a concurrent mark a slot allocated black (span.h:
+ *       span_allocated_black) counts as marked, so it is never greyed.
  *   I3. Marker threads are never registered: they are not stopped, hold
  *       no heap lock, and never allocate from the heap.
  */
