@@ -150,6 +150,6 @@ int main(int argc, char **argv)
 	}
 
 	snprintf(params, sizeof(params), "depth=%d", n);
-	bench_result("binarytrees", params, t0, t1);
+	bench_result("binarytrees", params, NULL, t0, t1);
 	return 0;
 }

@@ -436,9 +436,11 @@ static double bench_tv_ms(struct timeval tv)
 	return (double)tv.tv_sec * 1e3 + (double)tv.tv_usec / 1e3;
 }
 
-/* The RESULT line. params: the benchmark's size, "key=value ...". */
-static void bench_result(const char *name, const char *params, double t0_ms,
-                         double t1_ms)
+/* The RESULT line. params: the benchmark's size, "key=value ..."; extra:
+ * more "key=value ..." results of the benchmark's own, after cpu_ms, or
+ * NULL. */
+static void bench_result(const char *name, const char *params,
+                         const char *extra, double t0_ms, double t1_ms)
 {
 	bench_gc_counts_t c = bench_gc_counts();
 	struct rusage ru;
@@ -447,12 +449,13 @@ static void bench_result(const char *name, const char *params, double t0_ms,
 		bench_die("getrusage failed");
 	printf("RESULT name=%s alloc=%s %s wall_ms=%.1f maxrss_kb=%ld gcs=%llu "
 	       "max_pause_us=%.1f p99_pause_us=%.1f total_pause_us=%.1f "
-	       "pauses=%llu pauses_lost=%llu cpu_ms=%.1f\n",
+	       "pauses=%llu pauses_lost=%llu cpu_ms=%.1f%s%s\n",
 	       name, BENCH_ALLOC_NAME, params, t1_ms - t0_ms, ru.ru_maxrss,
 	       (unsigned long long)c.gcs, (double)c.max_pause_ns / 1e3,
 	       (double)c.p99_pause_ns / 1e3, (double)c.total_pause_ns / 1e3,
 	       (unsigned long long)c.pauses, (unsigned long long)c.pauses_lost,
-	       bench_tv_ms(ru.ru_utime) + bench_tv_ms(ru.ru_stime));
+	       bench_tv_ms(ru.ru_utime) + bench_tv_ms(ru.ru_stime),
+	       extra ? " " : "", extra ? extra : "");
 	fflush(stdout);
 }
 

@@ -197,6 +197,6 @@ int main(int argc, char **argv)
 	}
 	snprintf(params, sizeof(params), "stretch=%d long_lived=%d", stretch,
 	         lived);
-	bench_result("gcbench", params, t0, t1);
+	bench_result("gcbench", params, NULL, t0, t1);
 	return 0;
 }
