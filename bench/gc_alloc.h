@@ -32,14 +32,15 @@
  *   3. bench_result(): print one line
  *        RESULT name=N alloc=A <params> wall_ms=W maxrss_kb=R gcs=C
  *               max_pause_us=M p99_pause_us=P total_pause_us=T
- *               pauses=K pauses_lost=L cpu_ms=U
+ *               pauses=K pauses_lost=L cpu_ms=U [extra]
  *      where C counts the cycles after the baseline; K of them have a
  *      recorded pause (L = cycles whose pause was lost, see below); M is
  *      the longest recorded pause, P the 99th percentile (nearest rank:
  *      the ceil(0.99 K)-th smallest) and T the sum of all pauses; R is
  *      getrusage's ru_maxrss and U the user + system CPU time of the whole
  *      process (every thread, so a collector's helper threads count; less
- *      disturbed than W by other work on the machine).
+ *      disturbed than W by other work on the machine); extra is the
+ *      benchmark's own "key=value ..." results (latency.c), if any.
  *
  * A "pause" is one cycle's stop-the-world time: both pauses of a
  * concurrent cycle summed (tri_stats_t.pause_ns and Go's PauseNs have that
