@@ -27,7 +27,8 @@
  * one (a collector freed or reused a live node) prints "Failed" and exits
  * with status 1 before the RESULT line. Unlike the
  * Benchmarks Game's C programs this one uses no threads (no OpenMP) and no
- * memory pools: every node is one allocation.
+ * memory pools: every node is one allocation. Every pointer store into a
+ * node goes through BENCH_STORE (tricolor's barrier in both modes).
  */
 #define _POSIX_C_SOURCE 200809L
 
@@ -44,10 +45,11 @@ static node_t *bottom_up_tree(int depth)
 	node_t *n = bench_check(BENCH_ALLOC(sizeof(node_t)));
 
 	if (depth > 0) {
-		n->left = bottom_up_tree(depth - 1);
-		n->right = bottom_up_tree(depth - 1);
+		BENCH_STORE(n->left, bottom_up_tree(depth - 1));
+		BENCH_STORE(n->right, bottom_up_tree(depth - 1));
 	} else {
-		n->left = n->right = NULL;
+		BENCH_STORE(n->left, NULL);
+		BENCH_STORE(n->right, NULL);
 	}
 	return n;
 }
@@ -148,6 +150,6 @@ int main(int argc, char **argv)
 	}
 
 	snprintf(params, sizeof(params), "depth=%d", n);
-	bench_result("binarytrees", params, t0, t1);
+	bench_result("binarytrees", params, NULL, t0, t1);
 	return 0;
 }

@@ -27,7 +27,8 @@
  * RESULT line (gc_alloc.h) with params "stretch=S long_lived=L". After the
  * timing, the long-lived tree is walked: a wrong node count or a non-zero
  * field (a collector freed or reused a live node) prints "Failed" and exits
- * with status 1.
+ * with status 1. Every pointer store into a node or a global goes through
+ * BENCH_STORE (tricolor's barrier in both modes).
  */
 #define _POSIX_C_SOURCE 200809L
 
@@ -49,8 +50,8 @@ static node_t *new_node(node_t *left, node_t *right)
 {
 	node_t *n = bench_check(BENCH_ALLOC(sizeof(node_t)));
 
-	n->left = left;
-	n->right = right;
+	BENCH_STORE(n->left, left);
+	BENCH_STORE(n->right, right);
 	n->i = n->j = 0;
 	return n;
 }
@@ -61,8 +62,8 @@ static void populate(int depth, node_t *n)
 	if (depth <= 0)
 		return;
 	depth--;
-	n->left = new_node(NULL, NULL);
-	n->right = new_node(NULL, NULL);
+	BENCH_STORE(n->left, new_node(NULL, NULL));
+	BENCH_STORE(n->right, new_node(NULL, NULL));
 	populate(depth, n->left);
 	populate(depth, n->right);
 }
@@ -144,11 +145,12 @@ static void run(int stretch_depth, int long_lived_depth, long array_size)
 
 	printf(" Creating a long-lived binary tree of depth %d\n",
 	       long_lived_depth);
-	long_lived = new_node(NULL, NULL);
+	BENCH_STORE(long_lived, new_node(NULL, NULL));
 	populate(long_lived_depth, long_lived);
 
 	printf(" Creating a long-lived array of %ld doubles\n", array_size);
-	array = bench_check(BENCH_ALLOC_NOSCAN(array_size * sizeof(double)));
+	BENCH_STORE(array,
+	            bench_check(BENCH_ALLOC_NOSCAN(array_size * sizeof(double))));
 	for (long i = 0; i < array_size / 2; i++)
 		array[i] = 1.0 / (double)i;
 
@@ -195,6 +197,6 @@ int main(int argc, char **argv)
 	}
 	snprintf(params, sizeof(params), "stretch=%d long_lived=%d", stretch,
 	         lived);
-	bench_result("gcbench", params, t0, t1);
+	bench_result("gcbench", params, NULL, t0, t1);
 	return 0;
 }

@@ -7,14 +7,18 @@
 #    alike, and prints the medians as one table (also written as markdown to
 #    $OUT/alloc_ring.md).
 # 2. GC benchmarks: builds bench/binarytrees.c and bench/gcbench.c once per
-#    allocator (tricolor, bdwgc, glibc) and the Go ports in bench/go, runs
-#    each size GC_RUNS times per allocator, round-robin, and prints one table
-#    of medians per benchmark and size (also written as markdown to
-#    $OUT/gc_bench.md).
+#    allocator (tricolor in both modes: tricolor-stw and tricolor-conc;
+#    bdwgc, glibc) and the Go ports in bench/go, runs each size GC_RUNS
+#    times per allocator, round-robin, and prints one table of medians per
+#    benchmark and size (also written as markdown to $OUT/gc_bench.md).
+# 3. Latency: builds bench/latency.c for tricolor-stw, tricolor-conc and
+#    bdwgc, runs it LAT_RUNS times per collector, round-robin (a live heap
+#    of LAT_LIVE_MB MiB, LAT_THREADS threads mutating for LAT_SECONDS), and
+#    prints one table of medians (markdown: $OUT/latency.md).
 #
 # Peers whose library or toolchain is missing are skipped, never failed; so
-# is tricolor in part 2 when its GC benchmarks do not build or run (the
-# collector is not there yet, or a run crashed): the peers still run.
+# is a tricolor mode in parts 2 and 3 when its benchmarks do not build or
+# run (a run crashed, or no cycle ran): the others still run.
 # Benchmarks are not tests: nothing here passes or fails on speed.
 # POSIX sh (make runs it with sh, which is dash on Debian).
 #
@@ -32,6 +36,11 @@
 #               18/16) or full (also binary-trees 21, GCBench 22/20) (full)
 #   GC_RUNS     GC benchmarks: runs per allocator and size  (RUNS if set,
 #               else 3)
+#   LAT_BENCH   0 skips the latency benchmark               (1)
+#   LAT_LIVE_MB latency: live heap in MiB                   (1024)
+#   LAT_SECONDS latency: seconds the mutator threads run    (20)
+#   LAT_THREADS latency: mutator threads                    (2)
+#   LAT_RUNS    latency: runs per collector                 (1)
 set -eu
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -46,6 +55,11 @@ OPS=${OPS:-20000000}
 ALLOC_RING=${ALLOC_RING:-1}
 GC_BENCH=${GC_BENCH:-1}
 BENCH_SIZES=${BENCH_SIZES:-full}
+LAT_BENCH=${LAT_BENCH:-1}
+LAT_LIVE_MB=${LAT_LIVE_MB:-1024}
+LAT_SECONDS=${LAT_SECONDS:-20}
+LAT_THREADS=${LAT_THREADS:-2}
+LAT_RUNS=${LAT_RUNS:-1}
 
 SRC=$ROOT/bench/alloc_ring.c
 CFLAGS="-std=c11 -O2 -g -Wall -Wextra -Werror -pthread"
@@ -262,8 +276,10 @@ ring_main() {
 
 # ---- part 2: the GC benchmarks ----
 
-GC_OUT="" # $OUT/gc, set by gc_main
-GC_CFLAGS="-std=c11 -O2 -g -Wall -Wextra -Werror"
+GC_OUT="" # $OUT/gc, set by main
+GC_CFLAGS="-std=c11 -O2 -g -Wall -Wextra -Werror -pthread"
+# The C programs each allocator builds (glibc has no latency.c: no collector).
+GC_PROGRAMS="binarytrees gcbench latency"
 GC_BENCHES="binarytrees gcbench"
 GC_ALLOCATORS="" # the ones that built and passed their check, in table order
 GC_NOTES=""      # one line per skipped allocator or failed run
@@ -295,10 +311,12 @@ gc_case_title() { # CASE: the table's title
 	esac
 }
 
-gc_build_c() { # NAME FLAGS LIBS: both C benchmarks; output in build.NAME.log
+# NAME FLAGS LIBS [PROGRAMS]: the C programs (GC_PROGRAMS); output in
+# build.NAME.log
+gc_build_c() {
 	log=$GC_OUT/build.$1.log
 	: >"$log"
-	for b in $GC_BENCHES; do
+	for b in ${4:-$GC_PROGRAMS}; do
 		# shellcheck disable=SC2086 # FLAGS and LIBS are lists of flags
 		$CC $GC_CFLAGS $2 -o "$GC_OUT/$b.$1" "$ROOT/bench/$b.c" $3 \
 			>>"$log" 2>&1 || return 1
@@ -310,15 +328,21 @@ gc_build_error() { # NAME: the first error line of its build log
 		sed 's/^.*: \(undefined reference\)/\1/' | cut -c 1-120
 }
 
+# tricolor twice: tricolor-stw (stop-the-world, the default mode) and
+# tricolor-conc (-DBENCH_CONCURRENT: tri_set_mode(TRI_MODE_CONCURRENT)).
+# Both binaries store through TRI_STORE.
 gc_build_tricolor() {
-	if gc_build_c tricolor "-DALLOC_TRICOLOR -I$TRI_INC" \
-		"$TRI_LIB $TRI_LDLIBS"; then
-		GC_ALLOCATORS=tricolor
-		return 0
-	fi
-	gc_note "skipped tricolor: the GC benchmarks do not build against" \
-		"$TRI_LIB ($(gc_build_error tricolor)); full log:" \
-		"$GC_OUT/build.tricolor.log"
+	for m in stw conc; do
+		f="-DALLOC_TRICOLOR -I$TRI_INC"
+		[ "$m" = stw ] || f="$f -DBENCH_CONCURRENT"
+		if gc_build_c "tricolor-$m" "$f" "$TRI_LIB $TRI_LDLIBS"; then
+			GC_ALLOCATORS="$GC_ALLOCATORS tricolor-$m"
+			continue
+		fi
+		gc_note "skipped tricolor-$m: the GC benchmarks do not build" \
+			"against $TRI_LIB ($(gc_build_error "tricolor-$m"));" \
+			"full log: $GC_OUT/build.tricolor-$m.log"
+	done
 }
 
 gc_build_bdwgc() {
@@ -337,7 +361,7 @@ gc_build_bdwgc() {
 }
 
 gc_build_glibc() {
-	if gc_build_c glibc -DALLOC_GLIBC ""; then
+	if gc_build_c glibc -DALLOC_GLIBC "" "$GC_BENCHES"; then
 		GC_ALLOCATORS="$GC_ALLOCATORS glibc"
 	else
 		gc_note "skipped glibc: build failed ($(gc_build_error glibc))"
@@ -376,37 +400,42 @@ result_field() {
 
 # tricolor must collect before it runs the big sizes: without a working
 # collector its full runs would allocate gigabytes. One binary-trees 16
-# run (about 230 MB allocated) must report at least one cycle.
+# run (about 230 MB allocated) per mode must report at least one cycle.
 gc_gate_tricolor() {
-	case " $GC_ALLOCATORS " in *" tricolor "*) ;; *) return 0 ;; esac
-	log=$GC_OUT/log/gate.tricolor.txt
-	st=0
-	"$GC_OUT/binarytrees.tricolor" 16 >"$log" 2>&1 || st=$?
-	gcs=$(result_field gcs <"$log")
-	if [ "$st" = 0 ] && [ -n "$gcs" ] && [ "$gcs" != 0 ]; then
-		return 0
-	fi
-	if [ "$st" != 0 ]; then
-		gc_note "skipped tricolor: binarytrees 16 failed (exit $st)," \
-			"see $log"
-	else
-		gc_note "skipped tricolor: binarytrees 16 ran no GC cycle, so" \
-			"the larger runs would exhaust memory; see $log"
-	fi
-	GC_ALLOCATORS=${GC_ALLOCATORS#tricolor}
+	for a in $GC_ALLOCATORS; do
+		case $a in tricolor-*) ;; *) continue ;; esac
+		log=$GC_OUT/log/gate.$a.txt
+		st=0
+		"$GC_OUT/binarytrees.$a" 16 >"$log" 2>&1 || st=$?
+		gcs=$(result_field gcs <"$log")
+		if [ "$st" = 0 ] && [ -n "$gcs" ] && [ "$gcs" != 0 ]; then
+			continue
+		fi
+		if [ "$st" != 0 ]; then
+			gc_note "skipped $a: binarytrees 16 failed (exit $st)," \
+				"see $log"
+		else
+			gc_note "skipped $a: binarytrees 16 ran no GC cycle, so" \
+				"the larger runs would exhaust memory; see $log"
+		fi
+		GC_ALLOCATORS=$(echo " $GC_ALLOCATORS " | sed "s/ $a / /")
+	done
 }
 
 gc_build_all() {
-	rm -rf "$GC_OUT" "$OUT/gc_bench.csv" "$OUT/gc_bench.md"
+	rm -rf "$GC_OUT" "$OUT/gc_bench.csv" "$OUT/gc_bench.md" \
+		"$OUT/latency.csv" "$OUT/latency.md"
 	mkdir -p "$GC_OUT/raw" "$GC_OUT/log"
 	gc_build_tricolor
 	gc_build_bdwgc
-	gc_build_glibc
-	gc_build_go
+	if [ "$GC_BENCH" = 1 ]; then
+		gc_build_glibc
+		gc_build_go
+	fi
 	gc_gate_tricolor
 	echo "benchmark,size,allocator,run,wall_ms,maxrss_kb,gcs," \
-		"max_pause_us,total_pause_us,cpu_ms" | tr -d ' ' \
-		>"$OUT/gc_bench.csv"
+		"max_pause_us,p99_pause_us,total_pause_us,pauses_lost,cpu_ms" |
+		tr -d ' ' >"$OUT/gc_bench.csv"
 }
 
 # One run: CASE ALLOCATOR ROUND. The program's output goes to a log; its
@@ -429,13 +458,18 @@ gc_run_one() {
 		printf ' %s/%s:FAILED' "$gid" "$2" >&2
 		return 0
 	fi
-	set -- "$@" "$gwall" "$(result_field maxrss_kb <"$glog")" \
-		"$(result_field gcs <"$glog")" \
-		"$(result_field max_pause_us <"$glog")" \
-		"$(result_field total_pause_us <"$glog")" \
-		"$(result_field cpu_ms <"$glog")"
-	echo "$4 $5 $6 $7 $8 $9" >>"$GC_OUT/raw/$gid.$2"
-	echo "$gb,$(echo "$gargs" | tr ' ' /),$2,$3,$4,$5,$6,$7,$8,$9" \
+	# raw columns: wall_ms maxrss_kb gcs max_pause_us p99_pause_us
+	# total_pause_us cpu_ms pauses_lost
+	gvals="$gwall"
+	for f in maxrss_kb gcs max_pause_us p99_pause_us total_pause_us \
+		cpu_ms pauses_lost; do
+		v=$(result_field "$f" <"$glog")
+		gvals="$gvals ${v:-0}"
+	done
+	echo "$gvals" >>"$GC_OUT/raw/$gid.$2"
+	# shellcheck disable=SC2086 # gvals is a list of numbers
+	set -- "$@" $gvals
+	echo "$gb,$(echo "$gargs" | tr ' ' /),$2,$3,$4,$5,$6,$7,$8,$9,${11},${10}" \
 		>>"$OUT/gc_bench.csv"
 	printf ' %s/%s' "$gid" "$2" >&2
 }
@@ -463,59 +497,87 @@ gc_rounds() {
 	done
 }
 
-# Rows "allocator wall_ms ratio rss_mib cycles max_pause_ms total_pause_ms
-# cpu_ms" of CASE: medians, wall time over bdwgc's. "-" where there is
-# nothing.
+# Rows "allocator wall_ms wall_ratio rss_mib rss_ratio cycles max_pause_ms
+# p99_pause_ms total_pause_ms cpu_ms" of CASE: medians, wall time and RSS
+# over bdwgc's. "-" where there is nothing.
 gc_rows() {
 	raw=$GC_OUT/raw/$(gc_case_id "$1")
-	base=-
-	[ ! -s "$raw.bdwgc" ] || base=$(median "$raw.bdwgc" 1)
+	bw=-
+	br=-
+	if [ -s "$raw.bdwgc" ]; then
+		bw=$(median "$raw.bdwgc" 1)
+		br=$(median "$raw.bdwgc" 2)
+	fi
 	for a in $GC_ALLOCATORS; do
 		if [ ! -s "$raw.$a" ]; then
-			echo "$a failed - - - - - -"
+			echo "$a failed - - - - - - - -"
 			continue
 		fi
-		awk -v a="$a" -v b="$base" -v w="$(median "$raw.$a" 1)" \
-			-v r="$(median "$raw.$a" 2)" -v c="$(median "$raw.$a" 3)" \
-			-v m="$(median "$raw.$a" 4)" -v t="$(median "$raw.$a" 5)" \
-			-v u="$(median "$raw.$a" 6)" 'BEGIN {
-			ratio = b == "-" ? "-" : sprintf("%.2fx", w / b)
+		awk -v a="$a" -v bw="$bw" -v br="$br" \
+			-v w="$(median "$raw.$a" 1)" -v r="$(median "$raw.$a" 2)" \
+			-v c="$(median "$raw.$a" 3)" -v m="$(median "$raw.$a" 4)" \
+			-v p="$(median "$raw.$a" 5)" -v t="$(median "$raw.$a" 6)" \
+			-v u="$(median "$raw.$a" 7)" 'BEGIN {
+			wr = bw == "-" ? "-" : sprintf("%.2fx", w / bw)
+			rr = br == "-" ? "-" : sprintf("%.2fx", r / br)
 			if (a == "glibc")
-				gc = "- - -"
+				gc = "- - - -"
 			else
-				gc = sprintf("%g %.2f %.1f", c, m / 1000, t / 1000)
-			printf "%s %.0f %s %.1f %s %.0f\n", a, w, ratio, r / 1024,
-				gc, u
+				gc = sprintf("%g %.2f %.2f %.1f", c, m / 1000,
+					p / 1000, t / 1000)
+			printf "%s %.0f %s %.1f %s %s %.0f\n", a, w, wr, r / 1024,
+				rr, gc, u
 		}'
+	done
+}
+
+# One note per allocator and case whose runs lost pauses (more than 256
+# cycles between two reads of the ring).
+gc_lost_notes() {
+	for c in $(gc_cases); do
+		raw=$GC_OUT/raw/$(gc_case_id "$c")
+		for a in $GC_ALLOCATORS; do
+			[ -s "$raw.$a" ] || continue
+			lost=$(awk '{ n += $8 } END { print n + 0 }' "$raw.$a")
+			[ "$lost" = 0 ] ||
+				gc_note "$a, $(gc_case_title "$c"): $lost cycles'" \
+					"pauses were lost over all runs (ring" \
+					"wrapped between reads); max and p99" \
+					"cover the recorded ones"
+		done
 	done
 }
 
 gc_print_table() { # stdin: rows; stdout: aligned text table
 	awk 'BEGIN {
-		f = "%-10s %9s %8s %13s %7s %13s %15s %8s\n"
-		printf f, "allocator", "wall ms", "/ bdwgc", "peak RSS MiB", \
-			"cycles", "max pause ms", "total pause ms", "CPU ms"
-		printf f, "---------", "-------", "-------", "------------", \
-			"------", "------------", "--------------", "------"
+		f = "%-14s %8s %7s %8s %7s %6s %9s %9s %11s %8s\n"
+		printf f, "allocator", "wall ms", "/bdwgc", "RSS MiB", "/bdwgc", \
+			"cycles", "max ms", "p99 ms", "total ms", "CPU ms"
+		printf f, "---------", "-------", "------", "-------", "------", \
+			"------", "------", "------", "--------", "------"
 	}
-	{ printf f, $1, $2, $3, $4, $5, $6, $7, $8 }'
+	{ printf f, $1, $2, $3, $4, $5, $6, $7, $8, $9, $10 }'
 }
 
 gc_print_markdown() { # stdin: rows; stdout: markdown table
-	echo "| allocator | wall ms | / bdwgc | peak RSS MiB | cycles |" \
-		"max pause ms | total pause ms | CPU ms |"
-	echo "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
-	awk '{ printf "| %s | %s | %s | %s | %s | %s | %s | %s |\n",
-		$1, $2, $3, $4, $5, $6, $7, $8 }'
+	echo "| allocator | wall ms | / bdwgc | peak RSS MiB | / bdwgc |" \
+		"cycles | max pause ms | p99 pause ms | total pause ms | CPU ms |"
+	echo "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
+	awk '{ printf "| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n",
+		$1, $2, $3, $4, $5, $6, $7, $8, $9, $10 }'
 }
 
-GC_LEGEND="Medians of the runs: wall ms (the timed part, CLOCK_MONOTONIC), peak
-RSS (ru_maxrss), cycles (collections), max pause (a run's longest
-stop-the-world pause), total pause (their sum) and CPU ms (user + system
-time of the whole process, all threads). / bdwgc = wall time over bdwgc's
-(below 1.00x: faster than bdwgc). glibc has no collector: it
-frees every tree. For tricolor and go the max pause covers the last 256
-cycles of a run (the pause ring); for bdwgc, all of them."
+GC_LEGEND="Medians of the runs: wall ms (the timed part, CLOCK_MONOTONIC), RSS MiB
+(peak, ru_maxrss), cycles (collections), max / p99 / total pause ms (a
+run's longest cycle pause, its 99th percentile (nearest rank) and their
+sum; a cycle's pause is its stop-the-world time, both stops of a
+concurrent cycle summed) and CPU ms (user + system time of the whole
+process, all threads). /bdwgc = wall time, then peak RSS, over bdwgc's
+(below 1.00x: less than bdwgc). glibc has no collector: it frees every
+tree. tricolor-stw / tricolor-conc: tricolor in stop-the-world /
+concurrent mode (the same program, TRI_STORE on every pointer store).
+Pauses: every cycle is recorded (tricolor and go: the 256-entry pause
+ring read every 5 ms; bdwgc: its stop/start-world events)."
 
 gc_header() { # lines describing the machine and the run
 	machine_lines
@@ -525,7 +587,12 @@ gc_header() { # lines describing the machine and the run
 	echo "bdwgc:    $(pkg-config --modversion bdw-gc 2>/dev/null ||
 		echo unknown)"
 	echo "settings: GOGC=${GOGC:-unset} GODEBUG=${GODEBUG:-unset}" \
-		"(read by tricolor and go)"
+		"(read by tricolor and go; gcstoptheworld=1 turns" \
+		"tricolor-conc into stop-the-world)"
+	gc_load_line
+}
+
+gc_load_line() {
 	echo "load:     $(cut -d ' ' -f 1-3 /proc/loadavg) at the start" \
 		"(other work on the machine skews the times)"
 }
@@ -550,10 +617,8 @@ gc_write_markdown() { # HEADER -> $OUT/gc_bench.md
 }
 
 gc_main() {
-	GC_OUT=$OUT/gc
 	header=$(gc_header)
 	echo "$header"
-	gc_build_all
 	# shellcheck disable=SC2086 # GC_ALLOCATORS is a list of words
 	echo "allocators:" $GC_ALLOCATORS
 	# shellcheck disable=SC2086 # GC_ALLOCATORS is a list of words
@@ -563,6 +628,7 @@ gc_main() {
 	fi
 	echo
 	gc_rounds
+	gc_lost_notes >/dev/null
 	for c in $(gc_cases); do
 		echo
 		gc_case_title "$c"
@@ -576,12 +642,190 @@ gc_main() {
 		"program output: $GC_OUT/log/"
 }
 
+# ---- part 3: latency ----
+
+LAT_ALLOCATORS="" # tricolor modes and bdwgc whose latency binary built
+LAT_NOTES=""
+
+lat_select() { # the collectors of GC_ALLOCATORS with a latency binary
+	for a in $GC_ALLOCATORS; do
+		case $a in tricolor-* | bdwgc) ;; *) continue ;; esac
+		[ -x "$GC_OUT/latency.$a" ] && LAT_ALLOCATORS="$LAT_ALLOCATORS $a"
+	done
+	echo "allocator,run,wall_ms,maxrss_kb,gcs,max_pause_us,p99_pause_us," \
+		"total_pause_us,pauses_lost,cpu_ms,ops_per_s,max_alloc_us," \
+		"allocs_over_1ms,build_ms" | tr -d ' ' >"$OUT/latency.csv"
+}
+
+# One run: ALLOCATOR ROUND. raw/latency.ALLOCATOR columns: ops_per_s
+# maxrss_kb gcs max_pause_us p99_pause_us total_pause_us max_alloc_us
+# allocs_over_1ms cpu_ms pauses_lost build_ms wall_ms
+lat_run_one() {
+	llog=$GC_OUT/log/latency.$1.$2.txt
+	lst=0
+	"$GC_OUT/latency.$1" "$LAT_LIVE_MB" "$LAT_SECONDS" "$LAT_THREADS" \
+		>"$llog" 2>&1 || lst=$?
+	lops=$(result_field ops_per_s <"$llog")
+	if [ "$lst" != 0 ] || [ -z "$lops" ]; then
+		LAT_NOTES="${LAT_NOTES}FAILED: $1 latency, run $2 (exit $lst), see $llog
+"
+		printf ' %s:FAILED' "$1" >&2
+		return 0
+	fi
+	lvals=$lops
+	for f in maxrss_kb gcs max_pause_us p99_pause_us total_pause_us \
+		max_alloc_us allocs_over_1ms cpu_ms pauses_lost build_ms \
+		wall_ms; do
+		v=$(result_field "$f" <"$llog")
+		lvals="$lvals ${v:-0}"
+	done
+	echo "$lvals" >>"$GC_OUT/raw/latency.$1"
+	echo "$lvals" | awk -v a="$1" -v r="$2" '{
+		printf "%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s\n", a, r,
+			$12, $2, $3, $4, $5, $6, $10, $9, $1, $7, $8, $11
+	}' >>"$OUT/latency.csv"
+	printf ' %s' "$1" >&2
+}
+
+lat_rounds() {
+	# shellcheck disable=SC2086 # LAT_ALLOCATORS is a list of words
+	ln=$(count_words $LAT_ALLOCATORS)
+	lr=0
+	while [ "$lr" -lt "$LAT_RUNS" ]; do
+		printf 'round %d/%d:' $((lr + 1)) "$LAT_RUNS" >&2
+		lk=0
+		while [ "$lk" -lt "$ln" ]; do
+			# shellcheck disable=SC2086
+			lat_run_one "$(pick $(((lk + lr) % ln)) $LAT_ALLOCATORS)" \
+				$((lr + 1))
+			lk=$((lk + 1))
+		done
+		echo >&2
+		lr=$((lr + 1))
+	done
+}
+
+# Rows "allocator ops_per_s ratio rss_mib cycles max_pause_ms p99_pause_ms
+# total_pause_ms worst_alloc_ms allocs_over_1ms cpu_ms": medians; ratio =
+# throughput over bdwgc's (above 1.00x: more operations than bdwgc).
+lat_rows() {
+	raw=$GC_OUT/raw/latency
+	base=-
+	[ ! -s "$raw.bdwgc" ] || base=$(median "$raw.bdwgc" 1)
+	for a in $LAT_ALLOCATORS; do
+		if [ ! -s "$raw.$a" ]; then
+			echo "$a failed - - - - - - - - -"
+			continue
+		fi
+		awk -v a="$a" -v b="$base" \
+			-v o="$(median "$raw.$a" 1)" -v r="$(median "$raw.$a" 2)" \
+			-v c="$(median "$raw.$a" 3)" -v m="$(median "$raw.$a" 4)" \
+			-v p="$(median "$raw.$a" 5)" -v t="$(median "$raw.$a" 6)" \
+			-v w="$(median "$raw.$a" 7)" -v s="$(median "$raw.$a" 8)" \
+			-v u="$(median "$raw.$a" 9)" 'BEGIN {
+			ratio = b == "-" ? "-" : sprintf("%.2fx", o / b)
+			printf "%s %.0f %s %.1f %g %.2f %.2f %.1f %.2f %g %.0f\n",
+				a, o, ratio, r / 1024, c, m / 1000, p / 1000,
+				t / 1000, w / 1000, s, u
+		}'
+	done
+}
+
+lat_print_table() { # stdin: rows; stdout: aligned text table
+	awk 'BEGIN {
+		f = "%-14s %9s %7s %8s %6s %9s %9s %10s %11s %9s %8s\n"
+		printf f, "collector", "ops/s", "/bdwgc", "RSS MiB", "cycles", \
+			"max ms", "p99 ms", "total ms", "worst alloc", \
+			"allocs>1ms", "CPU ms"
+		printf f, "---------", "-----", "------", "-------", "------", \
+			"------", "------", "--------", "-----------", \
+			"----------", "------"
+	}
+	{ printf f, $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11 }'
+}
+
+lat_print_markdown() { # stdin: rows; stdout: markdown table
+	echo "| collector | ops/s | / bdwgc | peak RSS MiB | cycles |" \
+		"max pause ms | p99 pause ms | total pause ms |" \
+		"worst alloc ms | allocs > 1 ms | CPU ms |"
+	echo "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
+	awk '{ printf "| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n",
+		$1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11 }'
+}
+
+LAT_LEGEND="Medians of the runs: ops/s (operations of all mutator threads per second
+of the timed part), / bdwgc (ops/s over bdwgc's: above 1.00x is more
+throughput), RSS MiB (peak, ru_maxrss, the build included), cycles during
+the timed part, max / p99 / total pause ms (per cycle: its stop-the-world
+time, both stops of a concurrent cycle summed), worst alloc ms (the
+slowest single allocation of any thread: pauses, assists and sweeping as
+the mutator sees them), allocs>1ms (allocations slower than 1 ms), CPU ms
+(user + system, all threads, the build included)."
+
+lat_header() {
+	machine_lines
+	echo "bench:    latency, live heap $LAT_LIVE_MB MiB (trees of 63" \
+		"32-byte nodes), $LAT_THREADS threads for $LAT_SECONDS s," \
+		"median of $LAT_RUNS runs (round-robin)"
+	echo "settings: GOGC=${GOGC:-unset} GODEBUG=${GODEBUG:-unset}"
+	gc_load_line
+}
+
+lat_main() {
+	header=$(lat_header)
+	echo "$header"
+	lat_select
+	# shellcheck disable=SC2086 # LAT_ALLOCATORS is a list of words
+	echo "collectors:" $LAT_ALLOCATORS
+	# shellcheck disable=SC2086 # LAT_ALLOCATORS is a list of words
+	if [ "$(count_words $LAT_ALLOCATORS)" = 0 ]; then
+		echo "latency: nothing to run"
+		return 0
+	fi
+	echo
+	lat_rounds
+	echo
+	rows=$(lat_rows)
+	echo "$rows" | lat_print_table
+	for a in $LAT_ALLOCATORS; do
+		[ -s "$GC_OUT/raw/latency.$a" ] || continue
+		lost=$(awk '{ n += $10 } END { print n + 0 }' \
+			"$GC_OUT/raw/latency.$a")
+		[ "$lost" = 0 ] ||
+			LAT_NOTES="$LAT_NOTES$a: $lost cycles' pauses were lost over all runs (ring wrapped between reads); max and p99 cover the recorded ones
+"
+	done
+	echo
+	echo "$LAT_LEGEND"
+	[ -z "$LAT_NOTES" ] || printf '\n%s' "$LAT_NOTES"
+	{
+		echo "## Latency"
+		echo
+		echo '```'
+		echo "$header"
+		echo '```'
+		echo
+		echo "$rows" | lat_print_markdown
+		echo
+		echo "$LAT_LEGEND"
+		[ -z "$LAT_NOTES" ] || printf '\n%s' "$LAT_NOTES" |
+			sed 's/^./- &/'
+	} >"$OUT/latency.md"
+	echo "markdown: $OUT/latency.md, raw runs: $OUT/latency.csv," \
+		"program output: $GC_OUT/log/latency.*"
+}
+
 main() {
 	check_count RUNS "$RUNS"
 	check_count OPS "$OPS"
 	check_count GC_RUNS "$GC_RUNS"
+	check_count LAT_LIVE_MB "$LAT_LIVE_MB"
+	check_count LAT_SECONDS "$LAT_SECONDS"
+	check_count LAT_THREADS "$LAT_THREADS"
+	check_count LAT_RUNS "$LAT_RUNS"
 	check_switch ALLOC_RING "$ALLOC_RING"
 	check_switch GC_BENCH "$GC_BENCH"
+	check_switch LAT_BENCH "$LAT_BENCH"
 	case $BENCH_SIZES in
 	quick | full) ;;
 	*) die "BENCH_SIZES must be quick or full, got '$BENCH_SIZES'" ;;
@@ -590,16 +834,26 @@ main() {
 	started=$(date +%s)
 	mkdir -p "$OUT"
 	OUT=$(cd "$OUT" && pwd) # absolute: the Go build runs in bench/go
+	GC_OUT=$OUT/gc
 	if [ "$ALLOC_RING" = 1 ]; then
 		ring_main
 	else
 		echo "alloc_ring: skipped (ALLOC_RING=0)"
 	fi
-	if [ "$GC_BENCH" = 1 ]; then
+	if [ "$GC_BENCH" = 1 ] || [ "$LAT_BENCH" = 1 ]; then
 		echo
+		gc_build_all
+	fi
+	if [ "$GC_BENCH" = 1 ]; then
 		gc_main
 	else
 		echo "GC benchmarks: skipped (GC_BENCH=0)"
+	fi
+	if [ "$LAT_BENCH" = 1 ]; then
+		echo
+		lat_main
+	else
+		echo "latency: skipped (LAT_BENCH=0)"
 	fi
 	echo "took $(($(date +%s) - started)) s"
 }
