@@ -257,13 +257,17 @@ bool mark_roots_done(void)
 int64_t mark_drain_n(gcwork *w, int64_t budget, bool threads_ok)
 {
 	uint64_t start = w->scan_work;
-	while ((int64_t)(w->scan_work - start) < budget) {
+	for (unsigned n = 0; (int64_t)(w->scan_work - start) < budget; n++) {
 		if (mark_root_job(w, threads_ok))
 			continue;
 		uintptr_t obj = gcw_get(w);
 		if (!obj)
 			break;
 		mark_scan_object(obj, w);
+		/* Go's gcDrain: keep the global list fed, so assists and
+		 * other workers find work while this one holds plenty. */
+		if (n % BALANCE_EVERY == 0 && !atomic_load_relaxed(&work_nfull))
+			gcw_balance(w);
 	}
 	return (int64_t)(w->scan_work - start);
 }
