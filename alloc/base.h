@@ -175,7 +175,7 @@ void base_mutex_reinit(base_mutex *l);
  * allocation and no stopped thread holds a heap lock. want_gc is set by
  * the allocator when the heap passed its trigger; the cycle runs at
  * m_release, outside the region; want_assist when the thread owes mark
- * assist work (gc/mark.c), paid at m_release too. The bytes are read as
+ * assist work (gc/bgmark.c), paid at m_release too. The bytes are read as
  * one word on the way out; the handler writes only pending_suspend and
  * the owner only the others (single-byte stores), so no update is lost. Cost: two
  * byte adds and one compare on the fast path, no atomic. */

@@ -2,15 +2,23 @@
  * gc.c -- the cycle driver, tri_collect, tri_set_gc_percent and the
  * per-cycle record behind gctrace and the statistics. See gc.h.
  *
- * Times (Go's names): tSweepTerm when the stop begins, tMark when marking
- * begins, tMarkTerm when it ends, tEnd when the world runs again. The
- * whole [tSweepTerm, tEnd] is one pause. GC CPU counts every core for the
- * pause (the program is stopped on all of them): gctrace's "cpu" fields
- * are the clock fields times the number of CPUs, and gc_cpu_fraction is
- * the sum over cycles divided by (time since start * CPUs).
+ * Times (Go's names): tSweepTerm when the first stop begins, tMark when
+ * marking begins, tMarkTerm when it ends, tEnd when the world runs again.
+ * Stop-the-world mode: the whole [tSweepTerm, tEnd] is one pause.
+ * Concurrent mode: [tSweepTerm, tMark] and [tMarkTerm, tEnd] are the two
+ * pauses; marking runs between them. GC CPU (Go's): each pause times the
+ * number of CPUs, plus assist and dedicated/fractional worker CPU time
+ * (idle workers excluded); gc_cpu_fraction is the sum over cycles divided
+ * by (time since start * CPUs).
  *
- * Locks: world_lock (rank WORLD) serialises cycles and GOGC changes;
- * gcstats_lock (rank GCSTATS) the published statistics (I3).
+ * The controller thread (never registered, takes no signals) runs the
+ * concurrent cycles, the forced periodic cycle and tri_collect in
+ * concurrent mode; it starts with the first cycle of either mode.
+ *
+ * Locks: world_lock (rank WORLD) serialises cycles and GOGC / limit
+ * changes (the controller holds it for a whole concurrent cycle);
+ * gcstats_lock (rank GCSTATS) the published statistics (I3); ctl_mu (an
+ * unranked leaf) the controller's requests.
  */
 #include "gc.h"
 
@@ -23,7 +31,7 @@
 #include "../alloc/mcache.h"
 #include "../alloc/mcentral.h"
 #include "../alloc/mheap.h"
-#include "../alloc/os.h"
+#include "../alloc/arena.h"
 #include "../barrier/wbbuf.h"
 #include "../include/tricolor.h"
 #include "bgmark.h"
@@ -117,7 +125,10 @@ static void commit_pacer(void)
 {
 	last_inputs.gogc = gcpercent;
 	last_inputs.memlimit = memlimit;
-	last_inputs.mapped_ready = os_committed_bytes();
+	/* Go's mappedReady counts the runtime's metadata too; tricolor's is
+	 * dominated by the arena index, 32 MiB reserved and mostly never
+	 * touched, so only the heap's own memory counts toward the limit. */
+	last_inputs.mapped_ready = arena_heap_sys();
 	last_inputs.heap_free = mheap_free_bytes();
 	last_inputs.concurrent = want_concurrent();
 	pacer_commit_cycle(&last_inputs);
@@ -156,8 +167,8 @@ static void stop_mark_start(cycle *c)
 	c->t_mark_term = nanotime();
 	record_roots(c);
 	flip(c);
+	c->t_end = nanotime(); /* the one wake-up below ends the pause */
 	threads_start_world();
-	c->t_end = nanotime();
 }
 
 /* Spill the callee-saved registers into this frame (unwind_init saves
@@ -207,9 +218,9 @@ static void sweep_termination(cycle *c, unsigned *dedicated, double *frac)
 	*dedicated = pw.dedicated > 0 ? (unsigned)pw.dedicated : 0;
 	/* Go's fractional goal is a share of each CPU; one worker runs it */
 	*frac = pw.fractional * mark_nprocs();
+	c->t_mark = nanotime(); /* the one wake-up below ends the pause */
 	threads_start_world();
 	threads_unlock();
-	c->t_mark = nanotime();
 }
 
 static void rescan_root(uintptr_t lo, uintptr_t hi, enum root_kind kind,
@@ -269,6 +280,7 @@ static void mark_termination(cycle *c)
 	}
 	mark_gcw_flush(&w);
 	bgmark_finish_stw();
+	record_roots(c); /* before a re-mark rebuilds the root jobs */
 	if (debug.gccheckmark) { /* the workers must be gone: it re-marks */
 		bgmark_stop(&c->bg_ns, &c->idle_ns, &c->assist_ns);
 		c->workers_stopped = true;
@@ -277,7 +289,6 @@ static void mark_termination(cycle *c)
 	atomic_store_relaxed(&span_alloc_black, 0);
 	atomic_store_relaxed(&span_black_gen, 0);
 	wbbuf_enable(false);
-	record_roots(c);
 	c->marked += atomic_load_relaxed(&span_black_bytes);
 	uint64_t assist, idle;
 	bgmark_cpu_so_far(&assist, &idle);
@@ -288,9 +299,9 @@ static void mark_termination(cycle *c)
 		.assist_ns = assist, .idle_ns = idle,
 		.nprocs = (int)mark_nprocs(), .now_ns = nanotime()});
 	flip(c);
+	c->t_end = nanotime(); /* the one wake-up below ends the pause */
 	threads_start_world();
 	threads_unlock();
-	c->t_end = nanotime();
 }
 
 static void concurrent_cycle(cycle *c)
@@ -369,6 +380,8 @@ static void trace(const cycle *c, uint64_t num, double frac)
 	trace_print_gc(&t);
 }
 
+static void controller_start(void);
+
 /* One whole cycle under the world lock (I1), in the mode asked for. */
 static void run_cycle(bool forced)
 {
@@ -381,12 +394,13 @@ static void run_cycle(bool forced)
 		stw_cycle(&c);
 	last_end_ns = nanotime();
 	sweep_wake();
-	if (forced)
+	if (forced || debug.gcstoptheworld == 2)
 		sweep_finish(); /* runtime.GC returns with the heap swept */
 	double frac;
 	uint64_t num = publish(&c, &frac);
 	if (debug.gctrace) /* under the world lock: lines stay in order */
 		trace(&c, num, frac);
+	controller_start(); /* from the first cycle on: the periodic cycle */
 }
 
 /* ---- the controller thread (Go's background GC and sysmon's forced
@@ -423,6 +437,7 @@ static void *controller_main(void *arg)
 		bool forced = ticket != forced_done;
 		ctl_kicked = false;
 		pthread_mutex_unlock(&ctl_mu);
+		update_limiter(false);
 		base_mutex_lock(&world_lock);
 		bool periodic = !forced && periodic_due();
 		if (forced || periodic ||
@@ -454,6 +469,13 @@ static void ensure_controller(void)
 	if (ctl_running)
 		pthread_detach(t);
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
+}
+
+static void controller_start(void)
+{
+	pthread_mutex_lock(&ctl_mu);
+	ensure_controller();
+	pthread_mutex_unlock(&ctl_mu);
 }
 
 static void controller_kick(void)

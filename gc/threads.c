@@ -3,16 +3,21 @@
  * heap-critical region's slow exit. See threads.h for the protocol.
  *
  * Signal handler rules: the suspend handler uses only async-signal-safe
- * calls (sem_post, sigsuspend) and touches only the thread's own TLS and
+ * calls (sem_post, the futex system call) and touches only the thread's
+ * own TLS, resume_word and
  * its gthread record; it saves errno.
  */
 #include "threads.h"
 
 #include <errno.h>
+#include <limits.h>
+#include <linux/futex.h>
 #include <link.h>
 #include <semaphore.h>
 #include <signal.h>
 #include <string.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 #include "../alloc/fixalloc.h"
 #include "../alloc/mcache.h"
@@ -45,7 +50,10 @@ static pthread_key_t exit_key;    /* unregisters at thread exit */
 static int sig_suspend = SIGPWR, sig_restart = SIGXCPU;
 static atomic_word signals_fixed; /* set once threads_init ran */
 static sem_t ack_sem;             /* one post per stopped thread */
-static sigset_t suspend_wait_mask;
+/* A stopped thread sleeps on this futex word until its stop request is
+ * released: one FUTEX_WAKE restarts every thread at once, so a thread woken
+ * first cannot delay the others by taking the collector's CPU. */
+static volatile unsigned int resume_word;
 
 TRI_API int tri_set_stop_signals(int suspend_signal, int restart_signal)
 {
@@ -93,15 +101,20 @@ TRI_SIGNAL_SAFE static void suspend_handler(int sig, siginfo_t *si,
 		t->stack_sp = stack_pointer_below();
 		AO_nop_full();
 		sem_post(&ack_sem);
-		while (atomic_load_acquire(&t->stop_req) == req)
-			sigsuspend(&suspend_wait_mask);
+		for (;;) {
+			unsigned seen = AO_int_load(&resume_word);
+			if (atomic_load_acquire(&t->stop_req) != req)
+				break; /* pairs: release_stop */
+			syscall(SYS_futex, &resume_word, FUTEX_WAIT_PRIVATE,
+			        seen, NULL, NULL, 0);
+		}
 	}
 	errno = saved_errno;
 }
 
 TRI_SIGNAL_SAFE static void restart_handler(int sig)
 {
-	(void)sig; /* only wakes sigsuspend */
+	(void)sig; /* reserved: threads resume through resume_word */
 }
 
 void m_release_slow(void)
@@ -129,8 +142,13 @@ static bool install_handlers(void)
 	memset(&sa, 0, sizeof sa);
 	sa.sa_flags = SA_RESTART | SA_SIGINFO;
 	sa.sa_sigaction = suspend_handler;
-	sigemptyset(&sa.sa_mask);
-	sigaddset(&sa.sa_mask, sig_restart); /* no lost wake-up */
+	/* While stopped, only the signals that end the process get through
+	 * (as bdwgc): nothing else runs on a stopped thread. */
+	sigfillset(&sa.sa_mask);
+	sigdelset(&sa.sa_mask, SIGINT);
+	sigdelset(&sa.sa_mask, SIGQUIT);
+	sigdelset(&sa.sa_mask, SIGTERM);
+	sigdelset(&sa.sa_mask, SIGABRT);
 	if (sigaction(sig_suspend, &sa, NULL) != 0)
 		return false;
 	memset(&sa, 0, sizeof sa);
@@ -139,14 +157,6 @@ static bool install_handlers(void)
 	sigemptyset(&sa.sa_mask);
 	if (sigaction(sig_restart, &sa, NULL) != 0)
 		return false;
-	/* While stopped, only the restart signal and the ones that end the
-	 * process get through (as bdwgc). */
-	sigfillset(&suspend_wait_mask);
-	sigdelset(&suspend_wait_mask, sig_restart);
-	sigdelset(&suspend_wait_mask, SIGINT);
-	sigdelset(&suspend_wait_mask, SIGQUIT);
-	sigdelset(&suspend_wait_mask, SIGTERM);
-	sigdelset(&suspend_wait_mask, SIGABRT);
 	return true;
 }
 
@@ -194,7 +204,14 @@ static void request_stop(gthread *t)
 static void release_stop(gthread *t)
 {
 	atomic_add_full(&t->stop_req, 1); /* even: run */
-	pthread_kill(t->id, sig_restart);
+}
+
+/* Wake every thread sleeping in the handler; each checks its own request. */
+static void wake_stopped(void)
+{
+	AO_int_fetch_and_add_full(&resume_word, 1);
+	syscall(SYS_futex, &resume_word, FUTEX_WAKE_PRIVATE, INT_MAX, NULL, NULL,
+	        0);
 }
 
 static void wait_acks(unsigned n)
@@ -221,6 +238,7 @@ void threads_start_world(void)
 	for (gthread *t = all_threads; t; t = t->next)
 		if (t != self)
 			release_stop(t);
+	wake_stopped();
 }
 
 void threads_suspend(gthread *t)
@@ -233,6 +251,7 @@ void threads_suspend(gthread *t)
 void threads_resume(gthread *t)
 {
 	release_stop(t);
+	wake_stopped();
 }
 
 gthread *threads_first(void)

@@ -154,6 +154,8 @@ TRI_API int tri_pthread_create(pthread_t *thread, const pthread_attr_t *attr,
 /*
  * The two signals that stop and restart registered threads during a cycle.
  * Defaults: SIGPWR (suspend) and SIGXCPU (restart), as bdwgc uses on Linux.
+ * (This release wakes stopped threads through a futex; the restart
+ * signal's handler is installed and the signal stays reserved.)
  * The program must not use them for anything else, nor block them in
  * registered threads. To change them, call this before the first
  * allocation or tri_init. Returns 0, or -1 with errno = EINVAL (bad or equal

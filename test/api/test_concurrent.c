@@ -718,6 +718,37 @@ START_TEST(memory_limit_api)
 }
 END_TEST
 
+/* GOMEMLIMIT lowers the goal: with about 24 MB live and GOGC=100 the goal
+ * is about twice that; a limit of 40 MiB pulls it under the limit (Go's
+ * memory-limit goal: limit - non-heap - overage - 1 MiB headroom), and
+ * lifting the limit gives the GOGC goal back. The heap keeps working. */
+START_TEST(memory_limit_lowers_goal)
+{
+	concurrent_mode();
+	struct node *keep = NULL;
+	build_list(&keep, T_SWITCH, 200000); /* about 24 MB of nodes */
+	tri_collect();
+	tri_stats_t st;
+	tri_read_stats(&st);
+	uint64_t gogc_goal = st.next_gc;
+	ck_assert_msg(gogc_goal > 40 * MiB, "GOGC goal %llu",
+	              (unsigned long long)gogc_goal);
+	tri_set_memory_limit(40 * (int64_t)MiB);
+	tri_read_stats(&st);
+	ck_assert_msg(st.next_gc < 40 * MiB && st.next_gc >= st.heap_alloc,
+	              "goal %llu under a 40 MiB limit (heap %llu)",
+	              (unsigned long long)st.next_gc,
+	              (unsigned long long)st.heap_alloc);
+	make_garbage(64 * MiB, 1024);
+	tri_collect();
+	verify_list(keep, T_SWITCH, 200000, "under a low memory limit");
+	tri_set_memory_limit(INT64_MAX);
+	tri_read_stats(&st);
+	ck_assert_msg(st.next_gc > 40 * MiB, "goal %llu with the limit lifted",
+	              (unsigned long long)st.next_gc);
+}
+END_TEST
+
 /* ------------------------------------------------------------------------ */
 /* suite                                                                     */
 /* ------------------------------------------------------------------------ */
@@ -743,6 +774,7 @@ static Suite *concurrent_suite(void)
 	tc = tcase(s, "stats", 60);
 	tcase_add_test(tc, pause_stats);
 	tcase_add_test(tc, memory_limit_api);
+	tcase_add_test(tc, memory_limit_lowers_goal);
 
 	return s;
 }
