@@ -234,9 +234,15 @@ static unsigned ragged_flush(void)
 
 void bgmark_wait_quiescent(void (*poll)(void))
 {
+	pthread_mutex_lock(&bg_mu);
+	bool alone = nparticipants == 0; /* no worker thread could start */
+	pthread_mutex_unlock(&bg_mu);
+	gcwork w = {0};
 	for (;;) {
 		while (!quiescent()) {
-			sleep_ns(IDLE_POLL_NS);
+			int64_t done;
+			if (!alone || !work_chunk(&w, true, CHUNK_WORK, &done))
+				sleep_ns(IDLE_POLL_NS);
 			if (poll)
 				poll();
 		}
