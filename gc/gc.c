@@ -97,6 +97,8 @@ bool gc_init(void)
 typedef struct cycle {
 	bool forced, concurrent;
 	bool workers_stopped;           /* bgmark_stop already ran */
+	unsigned restarts;              /* mark terminations that found grey */
+	uint64_t aborted_pause_ns;      /* their stops */
 	uint64_t t_start, t_sweep_term, t_mark, t_mark_term, t_end;
 	uint64_t heap0, heap1, marked, scan_work, goal;
 	uint64_t globals, stacks;
@@ -266,7 +268,14 @@ static void revise(void)
  * have been stopped between its store and its shading, with the values
  * only in that thread's registers or frame (docs/concurrency.md). What
  * that turns grey is drained here; normally it is nothing. */
-static void mark_termination(cycle *c)
+#define MAX_MARK_RESTARTS 4
+
+/* Go's gcMarkDone re-check: anything the buffers or the rescan turned
+ * grey is marked with the world running again, unless the mark already
+ * came back here MAX_MARK_RESTARTS times (then it is drained in the
+ * pause, so a mark always ends). Returns false after a restart; the
+ * aborted stop counts in the cycle's pause. */
+static bool mark_termination(cycle *c)
 {
 	threads_lock();
 	c->t_mark_term = nanotime();
@@ -274,11 +283,20 @@ static void mark_termination(cycle *c)
 	c->heap1 = atomic_load_relaxed(&mheap_live);
 	mcache_flush_all();
 	gcwork w = {0};
+	unsigned grey = 0;
 	for (gthread *t = threads_first(); t; t = threads_next(t)) {
-		wbbuf_flush(threads_wbbuf(t));
+		grey += wbbuf_flush(threads_wbbuf(t));
 		threads_roots_of(t, rescan_root, &w);
 	}
-	mark_gcw_flush(&w);
+	grey += mark_gcw_flush(&w);
+	if (grey && c->restarts < MAX_MARK_RESTARTS) {
+		c->restarts++;
+		uint64_t now = nanotime();
+		c->aborted_pause_ns += now - c->t_mark_term;
+		threads_start_world();
+		threads_unlock();
+		return false;
+	}
 	bgmark_finish_stw();
 	record_roots(c); /* before a re-mark rebuilds the root jobs */
 	if (debug.gccheckmark) { /* the workers must be gone: it re-marks */
@@ -302,6 +320,7 @@ static void mark_termination(cycle *c)
 	c->t_end = nanotime(); /* the one wake-up below ends the pause */
 	threads_start_world();
 	threads_unlock();
+	return true;
 }
 
 static void concurrent_cycle(cycle *c)
@@ -312,8 +331,9 @@ static void concurrent_cycle(cycle *c)
 	double frac;
 	sweep_termination(c, &dedicated, &frac);
 	bgmark_start(dedicated, frac, c->t_mark);
-	bgmark_wait_quiescent(revise);
-	mark_termination(c);
+	do
+		bgmark_wait_quiescent(revise);
+	while (!mark_termination(c));
 	if (!c->workers_stopped)
 		bgmark_stop(&c->bg_ns, &c->idle_ns, &c->assist_ns);
 }
@@ -330,7 +350,8 @@ static uint64_t pause_of(const cycle *c)
 {
 	if (!c->concurrent)
 		return c->t_end - c->t_sweep_term;
-	return (c->t_mark - c->t_sweep_term) + (c->t_end - c->t_mark_term);
+	return (c->t_mark - c->t_sweep_term) + (c->t_end - c->t_mark_term) +
+	       c->aborted_pause_ns;
 }
 
 /* Publish the cycle's statistics (I3); returns its number, and the CPU
