@@ -120,6 +120,7 @@ TRI_INLINE void counter_add_local(volatile atomic_word *p, uintptr_t v)
  *   LOCK_RANK_WORLD     gc/gc.c           one cycle at a time (Go's worldsema)
  *   LOCK_RANK_GCTHREADS gc/threads.c      registered threads, stop the world
  *   LOCK_RANK_ROOTS     gc/roots.c        tri_add_roots ranges
+ *   LOCK_RANK_STACKS    gc/stacks.c       registered coroutine stacks
  *   LOCK_RANK_THREADS   alloc/mcache.c    the registry of thread caches
  *   LOCK_RANK_MCENTRAL  alloc/mcentral.c  one per span class
  *   LOCK_RANK_LARGE     alloc/mheap.c     the list of large spans
@@ -139,6 +140,7 @@ enum lock_rank {
 	LOCK_RANK_WORLD,
 	LOCK_RANK_GCTHREADS,
 	LOCK_RANK_ROOTS,
+	LOCK_RANK_STACKS,
 	LOCK_RANK_THREADS,
 	LOCK_RANK_MCENTRAL,
 	LOCK_RANK_LARGE,

@@ -40,6 +40,7 @@
 #include "mark.h"
 #include "pacer.h"
 #include "roots.h"
+#include "stacks.h"
 #include "sweep.h"
 #include "threads.h"
 #include "trace.h"
@@ -83,7 +84,8 @@ bool gc_init(void)
 	base_mutex_init(&world_lock, LOCK_RANK_WORLD);
 	base_mutex_init(&gcstats_lock, LOCK_RANK_GCSTATS);
 	debug_init(&gcpercent, &memlimit);
-	if (!(threads_init() && roots_init() && work_init() && mark_init()))
+	if (!(threads_init() && roots_init() && stacks_init() && work_init() &&
+	      mark_init()))
 		return false;
 	pacer_init(gcpercent, memlimit);
 	pacer_limiter_reset(nanotime(), (int)mark_nprocs());
@@ -284,10 +286,13 @@ static bool mark_termination(cycle *c)
 	mcache_flush_all();
 	gcwork w = {0};
 	unsigned grey = 0;
+	stacks_begin_scan();
 	for (gthread *t = threads_first(); t; t = threads_next(t)) {
 		grey += wbbuf_flush(threads_wbbuf(t));
 		threads_roots_of(t, rescan_root, &w);
 	}
+	stacks_for_each_suspended(rescan_root, &w); /* coroutine stacks */
+	stacks_run_scanner(rescan_root, &w);
 	grey += mark_gcw_flush(&w);
 	if (grey && c->restarts < MAX_MARK_RESTARTS) {
 		c->restarts++;
@@ -620,10 +625,12 @@ void gc_fork_prepare(void)
 	base_mutex_fork_lock(&world_lock);
 	threads_fork_prepare();
 	roots_fork_prepare();
+	stacks_fork_prepare();
 }
 
 void gc_fork_parent(void)
 {
+	stacks_fork_parent();
 	roots_fork_parent();
 	threads_fork_parent();
 	base_mutex_fork_unlock(&world_lock);
@@ -632,6 +639,7 @@ void gc_fork_parent(void)
 void gc_fork_child(void)
 {
 	roots_fork_child();
+	stacks_fork_child();
 	threads_fork_child();
 	work_fork_child();
 	mark_fork_child();

@@ -25,6 +25,7 @@
 #include "../alloc/span.h"
 #include "checkmark.h"
 #include "roots.h"
+#include "stacks.h"
 #include "threads.h"
 #include "work.h"
 
@@ -211,12 +212,16 @@ static void add_thread_root(uintptr_t lo, uintptr_t hi, enum root_kind k,
 static void scan_threads(gcwork *w)
 {
 	threads_lock();
+	stacks_begin_scan();
 	for (gthread *t = threads_first(); t; t = threads_next(t)) {
 		threads_suspend(t);
 		threads_roots_of(t, add_thread_root, w);
 		wbbuf_flush(threads_wbbuf(t));
 		threads_resume(t);
 	}
+	/* Coroutine stacks may be resumed meanwhile: this scan only gets
+	 * ahead of mark termination's, which is the one that counts. */
+	stacks_for_each_suspended(add_thread_root, w);
 	threads_unlock();
 }
 

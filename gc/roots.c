@@ -6,6 +6,8 @@
  */
 #include "roots.h"
 
+#include "stacks.h"
+
 #include <link.h>
 #include <string.h>
 
@@ -111,8 +113,12 @@ void roots_prepare(bool with_threads)
 	for (size_t i = 0; i < user_roots.n; i++)
 		add_jobs(user_roots.v[i].lo, user_roots.v[i].hi, ROOT_USER, NULL);
 	base_mutex_unlock(&roots_lock);
-	if (with_threads)
-		threads_for_each_root(add_jobs, NULL);
+	if (!with_threads)
+		return; /* concurrent: stacks and the scanner come later */
+	stacks_begin_scan();
+	threads_for_each_root(add_jobs, NULL);
+	stacks_for_each_suspended(add_jobs, NULL);
+	stacks_run_scanner(add_jobs, NULL);
 }
 
 size_t roots_njobs(void)

@@ -25,6 +25,7 @@
 #include "../include/tricolor.h"
 #include "bgmark.h"
 #include "gc.h"
+#include "stacks.h"
 
 __thread m_state tri_m __attribute__((tls_model("initial-exec")));
 
@@ -284,11 +285,14 @@ unsigned threads_count(void)
 
 void threads_roots_of(const gthread *t, root_range_fn fn, void *arg)
 {
-	uintptr_t sp = t->stack_sp;
-	if (sp >= t->stack_lo && sp < t->stack_hi)
+	uintptr_t sp = t->stack_sp, hi;
+	if (sp >= t->stack_lo && sp < t->stack_hi) {
 		fn(sp & ~(uintptr_t)7, t->stack_hi, ROOT_STACK, arg);
-	else /* on another stack (sigaltstack, coroutine): all of it */
-		fn(t->stack_lo, t->stack_hi, ROOT_STACK, arg);
+	} else { /* on another stack: a coroutine's, or a sigaltstack */
+		if (stacks_find(sp, &hi)) /* registered: from sp up */
+			fn(sp & ~(uintptr_t)7, hi, ROOT_STACK, arg);
+		fn(t->stack_lo, t->stack_hi, ROOT_STACK, arg); /* all of it */
+	}
 	for (unsigned i = 0; i < t->ntls; i++)
 		fn(t->tls_lo[i], t->tls_hi[i], ROOT_TLS, arg);
 }

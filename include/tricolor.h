@@ -177,6 +177,51 @@ TRI_API void tri_add_roots(void *lo, void *hi);
 TRI_API void tri_remove_roots(void *lo, void *hi);
 
 /*
+ * Coroutine stacks (green threads, fibers): stacks other than the OS
+ * threads' own, on which registered threads run code that holds pointers.
+ *
+ * tri_stack_register(lo, hi) declares [lo, hi) a stack (it grows down from
+ * hi). Returns a handle, or NULL with errno = EINVAL (empty or inverted
+ * range, one stderr line) or ENOMEM.
+ *
+ * tri_stack_set_sp(s, sp) is called when the coroutine on s is switched
+ * out: sp is the lowest address still in use (e.g. the address of a local
+ * of the switching function). Registers saved at the switch must be stored
+ * in [sp, hi) (e.g. in a ucontext_t local to the switching function). A
+ * plain store: no lock, no system call. Until it is first called the whole
+ * stack is scanned.
+ *
+ * What is scanned: a suspended registered stack from its saved sp to hi;
+ * a registered stack a thread is running on from that thread's stack
+ * pointer to hi, and then that thread's own stack whole. In concurrent mode
+ * every registered stack is scanned again at mark termination, so a
+ * coroutine may be resumed and switched during a mark without barriers on
+ * its locals (docs/coroutines.md).
+ *
+ * tri_stack_unregister(s): the stack is no longer scanned; s is invalid
+ * afterwards. Unregistering a handle twice prints one stderr line and does
+ * nothing else (while the handle's memory is not reused).
+ */
+typedef struct tri_stack tri_stack_t;
+TRI_API tri_stack_t *tri_stack_register(void *lo, void *hi);
+TRI_API void tri_stack_unregister(tri_stack_t *s);
+TRI_API void tri_stack_set_sp(tri_stack_t *s, void *sp);
+
+/*
+ * A root scanner: fn(arg) is called at every cycle, with the world stopped
+ * (in concurrent mode: in mark termination), and reports memory that holds
+ * pointers by calling tri_scan_range(lo, hi) for each range (a scheduler's
+ * run queues, a handle table). fn must not allocate from tricolor, free,
+ * take locks other threads may hold, or block. NULL removes the scanner.
+ * One scanner at a time: a new call replaces the old one.
+ *
+ * tri_scan_range may be called only from inside the scanner; elsewhere it
+ * prints one stderr line and does nothing. An empty range is ignored.
+ */
+TRI_API void tri_set_root_scanner(void (*fn)(void *arg), void *arg);
+TRI_API void tri_scan_range(const void *lo, const void *hi);
+
+/*
  * Run a full collection now and return when it is done, with every span
  * swept (Go's runtime.GC). Counted in num_forced_gc; gctrace marks its
  * line "(forced)". Registers the calling thread.

@@ -1,0 +1,48 @@
+/*
+ * stacks.h -- registered coroutine stacks (tri_stack_register and
+ * friends) and the program's root scanner (tri_set_root_scanner,
+ * tri_scan_range): roots that are neither threads' own stacks nor globals.
+ *
+ * A scan of the stacks (stop-the-world roots, the concurrent thread job,
+ * mark termination's rescan) goes:
+ *   stacks_begin_scan();
+ *   per thread: threads_roots_of() -- a thread whose stack pointer lies in
+ *     a registered stack scans that stack from there (stacks_find, which
+ *     also marks it running for this scan);
+ *   stacks_for_each_suspended(): every other registered stack, from its
+ *     saved stack pointer to its top;
+ *   stacks_run_scanner(): the program's scanner, whose tri_scan_range
+ *     calls become ranges.
+ *
+ * Invariants:
+ *   I1. The list of stacks changes only under stacks_lock (rank
+ *       LOCK_RANK_STACKS), taken inside the heap-critical region, so no
+ *       stopped thread holds it; a scan of the stacks' memory holds it, so
+ *       a stack is never unregistered (and unmapped) while it is read.
+ *   I2. A stack's sp is in [lo, hi]; it is written by the program alone
+ *       (tri_stack_set_sp, a release store) and read by the collector.
+ *   I3. tri_scan_range does something only on the thread running the
+ *       scanner, inside stacks_run_scanner.
+ */
+#ifndef TRI_STACKS_H
+#define TRI_STACKS_H
+
+#include "../alloc/base.h"
+#include "threads.h"
+
+bool stacks_init(void);
+/* Start a scan: no stack is running for it yet. */
+void stacks_begin_scan(void);
+/* The registered stack holding sp, marked running for the current scan,
+ * or 0; *hi gets its top. */
+bool stacks_find(uintptr_t sp, uintptr_t *hi);
+/* Every registered stack not found running since stacks_begin_scan. */
+void stacks_for_each_suspended(root_range_fn fn, void *arg);
+/* Call the program's root scanner, its ranges going to fn. */
+void stacks_run_scanner(root_range_fn fn, void *arg);
+
+void stacks_fork_prepare(void);
+void stacks_fork_parent(void);
+void stacks_fork_child(void);
+
+#endif /* TRI_STACKS_H */
