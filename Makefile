@@ -10,6 +10,7 @@
 #                      other stress program; also STRESS_SEED,
 #                      STRESS_THREADS, STRESS_SIZE
 #   make demo          the demo program with its statistics
+#   make build/coroutines   the coroutine example (docs/coroutines.md)
 #   make bench         benchmarks for tricolor and its peers (not tests)
 #   make install       PREFIX (/usr/local) and DESTDIR honoured
 #   make deps          install missing Debian packages (as root) or print
@@ -104,7 +105,7 @@ $(foreach v,$(VARIANTS),$(eval $(call unit_rules,$(v))))
 # make build/asan/api/NAME). The collector reads memory it does not own
 # (other threads' stacks, data, bss), which ASan may report; empty this list
 # once that scanning is ASan-clean.
-API_ASAN_EXCLUDE := test_gc test_gcenv test_sweep test_concurrent
+API_ASAN_EXCLUDE := test_gc test_gcenv test_sweep test_concurrent test_coro
 
 UNIT_BINS := $(foreach v,$(VARIANTS),$(UNIT_SRCS:test/unit/%.c=$(B)/$(v)/test/%))
 API_BINS := $(API_SRCS:test/api/%.c=$(B)/api/%) \
@@ -187,6 +188,12 @@ $(B)/demo: docs/examples/demo.c $(B)/libtricolor.a include/tricolor.h
 demo: deps
 	@$(MAKE) --no-print-directory $(B)/demo
 	./$(B)/demo
+
+# The coroutine example (docs/coroutines.md): not built by default.
+$(B)/coroutines: docs/examples/coroutines.c docs/examples/coro.h \
+                 $(B)/libtricolor.a include/tricolor.h
+	$(CC) $(BASE_CFLAGS) $(CFLAGS) -Iinclude $< $(B)/libtricolor.a \
+	    $(LDLIBS) -o $@
 
 bench: deps
 	@$(MAKE) --no-print-directory all
