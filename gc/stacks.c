@@ -112,6 +112,8 @@ void stacks_begin_scan(void)
 bool stacks_find(uintptr_t sp, uintptr_t *hi)
 {
 	bool found = false;
+	if (!all_stacks)
+		return false;
 	base_mutex_lock(&stacks_lock);
 	for (struct tri_stack *s = all_stacks; s; s = s->next)
 		if (sp >= s->lo && sp < s->hi) {
@@ -120,6 +122,18 @@ bool stacks_find(uintptr_t sp, uintptr_t *hi)
 			found = true;
 			break;
 		}
+	base_mutex_unlock(&stacks_lock);
+	return found;
+}
+
+bool stacks_covers(uintptr_t top)
+{
+	bool found = false;
+	if (!all_stacks) /* a hint: most programs register none */
+		return false;
+	base_mutex_lock(&stacks_lock);
+	for (struct tri_stack *s = all_stacks; s && !found; s = s->next)
+		found = top > s->lo && top <= s->hi;
 	base_mutex_unlock(&stacks_lock);
 	return found;
 }

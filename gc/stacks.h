@@ -8,7 +8,9 @@
  *   stacks_begin_scan();
  *   per thread: threads_roots_of() -- a thread whose stack pointer lies in
  *     a registered stack scans that stack from there (stacks_find, which
- *     also marks it running for this scan);
+ *     also marks it running for this scan), and its own stack whole,
+ *     unless the program registered the own stack too: then from the
+ *     stack pointer saved when the thread left it for a coroutine;
  *   stacks_for_each_suspended(): every other registered stack, from its
  *     saved stack pointer to its top;
  *   stacks_run_scanner(): the program's scanner, whose tri_scan_range
@@ -36,6 +38,10 @@ void stacks_begin_scan(void);
 /* The registered stack holding sp, marked running for the current scan,
  * or 0; *hi gets its top. */
 bool stacks_find(uintptr_t sp, uintptr_t *hi);
+/* Is the stack whose top is `top` (a thread's own) registered? Then it
+ * is scanned from its saved stack pointer while the thread runs a
+ * coroutine, not whole. */
+bool stacks_covers(uintptr_t top);
 /* Every registered stack not found running since stacks_begin_scan. */
 void stacks_for_each_suspended(root_range_fn fn, void *arg);
 /* Call the program's root scanner, its ranges going to fn. */

@@ -287,11 +287,15 @@ void threads_roots_of(const gthread *t, root_range_fn fn, void *arg)
 {
 	uintptr_t sp = t->stack_sp, hi;
 	if (sp >= t->stack_lo && sp < t->stack_hi) {
+		stacks_find(sp, &hi); /* if registered too: running, not saved */
 		fn(sp & ~(uintptr_t)7, t->stack_hi, ROOT_STACK, arg);
 	} else { /* on another stack: a coroutine's, or a sigaltstack */
 		if (stacks_find(sp, &hi)) /* registered: from sp up */
 			fn(sp & ~(uintptr_t)7, hi, ROOT_STACK, arg);
-		fn(t->stack_lo, t->stack_hi, ROOT_STACK, arg); /* all of it */
+		/* The own stack: from where the thread left it if the program
+		 * registered it (stacks.h), else all of it. */
+		if (!stacks_covers(t->stack_hi))
+			fn(t->stack_lo, t->stack_hi, ROOT_STACK, arg);
 	}
 	for (unsigned i = 0; i < t->ntls; i++)
 		fn(t->tls_lo[i], t->tls_hi[i], ROOT_TLS, arg);

@@ -193,7 +193,9 @@ TRI_API void tri_remove_roots(void *lo, void *hi);
  *
  * What is scanned: a suspended registered stack from its saved sp to hi;
  * a registered stack a thread is running on from that thread's stack
- * pointer to hi, and then that thread's own stack whole. In concurrent mode
+ * pointer to hi, and then that thread's own stack: whole, or, if the
+ * program registered the thread's own stack too, from the sp set when the
+ * thread switched to the coroutine (docs/coroutines.md). In concurrent mode
  * every registered stack is scanned again at mark termination, so a
  * coroutine may be resumed and switched during a mark without barriers on
  * its locals (docs/coroutines.md).

@@ -50,6 +50,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <ucontext.h>
 #include <unistd.h>
 
 #include "../../docs/examples/coro.h"
@@ -61,7 +62,7 @@
 #define NOINLINE __attribute__((noinline))
 
 /* Test ids, mixed into stamps so tests never share a pattern. */
-enum { T_SUSP = 1, T_RUN, T_MANY, T_RANGE, T_SCAN, T_BAD };
+enum { T_SUSP = 1, T_RUN, T_MANY, T_RANGE, T_SCAN, T_BAD, T_OWN };
 
 static const char *const mode_names[] = {"stop-the-world", "concurrent"};
 
@@ -618,6 +619,77 @@ END_TEST
 /* ------------------------------------------------------------------------ */
 /* suite                                                                     */
 /* ------------------------------------------------------------------------ */
+/* the thread's own stack registered: scanned from where it left it          */
+/* ------------------------------------------------------------------------ */
+
+enum { OWN_ROUNDS = 8 };
+static ucontext_t own_co, *own_back; /* own_back: on the own stack */
+static tri_stack_t *own_stack, *own_co_stack;
+
+/* The coroutine collects while the thread's own stack is left at
+ * own_switch's frame. */
+static void own_body(void)
+{
+	for (int r = 0; r < OWN_ROUNDS; r++) {
+		make_garbage(256 * KiB);
+		tri_collect();
+		ucontext_t here;
+		tri_stack_set_sp(own_co_stack, &here);
+		swapcontext(&here, own_back);
+	}
+}
+
+/* Below the caller's frame: the caller's locals lie above the saved sp. */
+static NOINLINE void own_switch(void)
+{
+	ucontext_t here; /* the registers saved here lie above the sp set */
+	own_back = &here;
+	tri_stack_set_sp(own_stack, &here);
+	swapcontext(&here, &own_co);
+}
+
+static NOINLINE void own_hold(void)
+{
+	uint64_t id = ((uint64_t)T_OWN << 48) | 1;
+	struct node *n = node_new(id); /* this local is its only reference */
+	clear_coro_stack();
+	for (int r = 0; r < OWN_ROUNDS; r++) {
+		own_switch();
+		char err[512];
+		if (node_bad(n, id, err, sizeof err))
+			ck_abort_msg("round %d: %s", r, err);
+	}
+}
+
+START_TEST(own_stack_registered)
+{
+	set_mode(_i);
+	pthread_attr_t a;
+	void *lo;
+	size_t size;
+	ck_assert_int_eq(pthread_getattr_np(pthread_self(), &a), 0);
+	ck_assert_int_eq(pthread_attr_getstack(&a, &lo, &size), 0);
+	pthread_attr_destroy(&a);
+	own_stack = tri_stack_register(lo, (char *)lo + size);
+	ck_assert_ptr_nonnull(own_stack);
+	char *cs = mmap(NULL, CORO_STACK, PROT_READ | PROT_WRITE,
+	                MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	ck_assert_ptr_ne(cs, MAP_FAILED);
+	own_co_stack = tri_stack_register(cs, cs + CORO_STACK);
+	ck_assert_ptr_nonnull(own_co_stack);
+	ck_assert_int_eq(getcontext(&own_co), 0);
+	own_co.uc_stack.ss_sp = cs;
+	own_co.uc_stack.ss_size = CORO_STACK;
+	own_co.uc_link = NULL;
+	makecontext(&own_co, own_body, 0);
+	own_hold();
+	tri_stack_unregister(own_co_stack);
+	tri_stack_unregister(own_stack);
+	munmap(cs, CORO_STACK);
+}
+END_TEST
+
+/* ------------------------------------------------------------------------ */
 
 static Suite *coro_suite(void)
 {
@@ -628,6 +700,7 @@ static Suite *coro_suite(void)
 	tcase_add_loop_test(tc, suspended_stack, 0, 2);
 	tcase_add_loop_test(tc, running_stack, 0, 2);
 	tcase_add_loop_test(tc, stack_ranges, 0, 2);
+	tcase_add_loop_test(tc, own_stack_registered, 0, 2);
 
 	tc = tcase(s, "threads", 120);
 	tcase_add_loop_test(tc, many_coroutines, 0, 2);
