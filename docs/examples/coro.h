@@ -239,11 +239,18 @@ static __attribute__((noinline)) void coro_yield(struct coro *self)
 /* Run co on the calling thread until it yields (true) or ends (false:
  * its stack is unregistered, then unmapped, and co is back in the free
  * list). */
+/* The running thread's own stack, registered by coro_run so that while
+ * the thread runs a coroutine its stack is scanned from coro_resume's
+ * frame up, not whole (docs/coroutines.md). */
+static __thread tri_stack_t *coro_own_stack;
+
 static bool coro_resume(struct coro_pool *pool, struct coro *co, int worker)
 {
 	struct coro_home home;
 	home.worker = worker;
 	co->home = &home;
+	if (coro_own_stack) /* home.ctx, below, is above this point */
+		tri_stack_set_sp(coro_own_stack, &home);
 	swapcontext(&home.ctx, co->ctx);
 	co->home = NULL;
 	if (!co->done)
@@ -283,10 +290,20 @@ static struct coro *coro_next(struct coro_pool *pool)
  * number of threads may run it on the same pool. */
 static void coro_run(struct coro_pool *pool, int worker)
 {
+	pthread_attr_t a;
+	void *lo;
+	size_t size;
+	if (pthread_getattr_np(pthread_self(), &a) == 0) {
+		if (pthread_attr_getstack(&a, &lo, &size) == 0)
+			coro_own_stack = tri_stack_register(lo, (char *)lo + size);
+		pthread_attr_destroy(&a);
+	}
 	struct coro *co;
 	while ((co = coro_next(pool)) != NULL)
 		if (coro_resume(pool, co, worker))
 			coro_ready(pool, co);
+	tri_stack_unregister(coro_own_stack); /* NULL: nothing */
+	coro_own_stack = NULL;
 }
 
 #endif /* CORO_H */
