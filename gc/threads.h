@@ -11,8 +11,9 @@
  * every other registered thread and waits for one acknowledgement each. A
  * thread outside the heap-critical region (base.h) acknowledges from the
  * handler after publishing its stack pointer (the kernel has saved its
- * registers on that stack, above the pointer) and waits in sigsuspend for
- * the restart signal; one inside the region defers, and stops itself at
+ * registers on that stack, above the pointer) and sleeps on a futex word
+ * until its stop request is released (one FUTEX_WAKE restarts every
+ * thread); one inside the region defers, and stops itself at
  * m_release. Blocking system calls are interrupted by the handler and
  * restarted (SA_RESTART) after it.
  *
