@@ -6,7 +6,6 @@
 
 #include <errno.h>
 #include <sched.h>
-#include <signal.h>
 #include <time.h>
 
 #include "../alloc/mcache.h"
@@ -154,30 +153,17 @@ static void *worker_main(void *arg)
 	return NULL;
 }
 
-/* bg_mu held: make sure n normal and m idle workers exist (I2: they take
- * no signals). Returns false if a thread could not be created. */
-static void ensure_workers(unsigned n, unsigned m)
+/* bg_mu held: start worker *count of a kind, up to want (I2: they take
+ * no signals); stops at the first thread that cannot start. */
+static void start_workers(unsigned *count, unsigned want, bool idle)
 {
-	sigset_t all, old;
-	sigfillset(&all);
-	pthread_sigmask(SIG_SETMASK, &all, &old);
-	for (; nnormal < n && nnormal < MAX_NORMAL; nnormal++) {
-		worker *w = &workers[nnormal];
-		*w = (worker){.index = nnormal, .idle = false, .seen = epoch};
-		pthread_t t;
-		if (pthread_create(&t, NULL, worker_main, w) != 0)
+	worker *base = idle ? &workers[MAX_NORMAL] : workers;
+	for (; *count < want && *count < MAX_NORMAL; (*count)++) {
+		worker *w = &base[*count];
+		*w = (worker){.index = *count, .idle = idle, .seen = epoch};
+		if (!threads_start_internal(worker_main, w))
 			break;
-		pthread_detach(t);
 	}
-	for (; nidle < m && nidle < MAX_NORMAL; nidle++) {
-		worker *w = &workers[MAX_NORMAL + nidle];
-		*w = (worker){.index = nidle, .idle = true, .seen = epoch};
-		pthread_t t;
-		if (pthread_create(&t, NULL, worker_main, w) != 0)
-			break;
-		pthread_detach(t);
-	}
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
 }
 
 static unsigned count_participants(void)
@@ -207,7 +193,8 @@ void bgmark_start(unsigned dedicated, double fractional,
 	/* At least one worker always marks: it also runs the thread job. */
 	if (dedicated == 0 && fractional <= 0)
 		fraction = 0.25;
-	ensure_workers(dedicated + 1, want_idle);
+	start_workers(&nnormal, dedicated + 1, false);
+	start_workers(&nidle, want_idle, true);
 	nparticipants = count_participants();
 	nreported = 0;
 	epoch++;

@@ -23,7 +23,6 @@
 #include "gc.h"
 
 #include <errno.h>
-#include <signal.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
@@ -485,16 +484,8 @@ static void *controller_main(void *arg)
  * never registered, like the mark workers). */
 static void ensure_controller(void)
 {
-	if (ctl_running)
-		return;
-	sigset_t all, old;
-	sigfillset(&all);
-	pthread_sigmask(SIG_SETMASK, &all, &old);
-	pthread_t t;
-	ctl_running = pthread_create(&t, NULL, controller_main, NULL) == 0;
-	if (ctl_running)
-		pthread_detach(t);
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (!ctl_running)
+		ctl_running = threads_start_internal(controller_main, NULL);
 }
 
 static void controller_start(void)

@@ -18,7 +18,6 @@
 #include "mark.h"
 
 #include <sched.h>
-#include <signal.h>
 #include <unistd.h>
 
 #include "../alloc/arena.h"
@@ -341,17 +340,9 @@ static void *helper_main(void *arg)
 void mark_start_helpers(void)
 {
 	pthread_mutex_lock(&mark_mu);
-	sigset_t all, old;
-	sigfillset(&all); /* helpers take no signals (I3) */
-	pthread_sigmask(SIG_SETMASK, &all, &old);
-	while (nhelpers + 1 < ncpu) {
-		pthread_t t;
-		if (pthread_create(&t, NULL, helper_main, NULL) != 0)
-			break;
-		pthread_detach(t);
+	while (nhelpers + 1 < ncpu && /* helpers take no signals (I3) */
+	       threads_start_internal(helper_main, NULL))
 		nhelpers++;
-	}
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	pthread_mutex_unlock(&mark_mu);
 }
 

@@ -21,7 +21,6 @@
 #include "sweep.h"
 
 #include <sched.h>
-#include <signal.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -29,6 +28,7 @@
 #include "../alloc/mcache.h"
 #include "../alloc/mcentral.h"
 #include "../alloc/mheap.h"
+#include "threads.h"
 
 /* The gate (I3, Go's activeSweep.state): the high bit says sweeping is
  * drained for this cycle; the rest counts sweep_one calls in flight. */
@@ -202,15 +202,7 @@ static void *bg_main(void *arg)
  * next wake-up tries again. */
 static void bg_start_locked(void)
 {
-	sigset_t all, old;
-	sigfillset(&all);
-	pthread_sigmask(SIG_SETMASK, &all, &old);
-	pthread_t t;
-	if (pthread_create(&t, NULL, bg_main, NULL) == 0) {
-		pthread_detach(t);
-		bg_started = true;
-	}
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	bg_started = threads_start_internal(bg_main, NULL);
 }
 
 void sweep_wake(void)

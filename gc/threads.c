@@ -409,6 +409,19 @@ int threads_unregister_self(void)
 	return 0;
 }
 
+bool threads_start_internal(void *(*fn)(void *), void *arg)
+{
+	sigset_t all, old;
+	sigfillset(&all); /* the new thread inherits this mask */
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	pthread_t t;
+	bool ok = pthread_create(&t, NULL, fn, arg) == 0;
+	if (ok)
+		pthread_detach(t);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	return ok;
+}
+
 /* ---- tri_pthread_create ---- */
 
 typedef struct start_args {

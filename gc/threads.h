@@ -74,6 +74,11 @@ gthread *threads_first(void);
 gthread *threads_next(const gthread *t);
 void threads_suspend(gthread *t);
 void threads_resume(gthread *t);
+/* Start one of the collector's own threads (mark helper, worker,
+ * controller, sweeper), detached, with every signal blocked: it is never
+ * registered, so it must never be stopped. False if it could not start. */
+bool threads_start_internal(void *(*fn)(void *), void *arg);
+
 /* A thread's write-barrier buffer (the thread stopped, or the caller). */
 wbbuf *threads_wbbuf(gthread *t);
 /* Registered threads (a hint outside threads_lock). */
