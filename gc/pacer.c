@@ -426,16 +426,6 @@ void pacer_init(int gogc, int64_t memlimit)
 	pacer_commit_cycle(&in);
 }
 
-void pacer_commit(uint64_t marked, int gogc)
-{
-	pacer_inputs in = {.marked = marked,
-	                   .gogc = gogc,
-	                   .memlimit = pacer.memlimit,
-	                   .heap_live = marked,
-	                   .sweep_done = true};
-	pacer_commit_cycle(&in);
-}
-
 uint64_t pacer_goal(void)
 {
 	return atomic_load_relaxed(&goal_word);

@@ -253,11 +253,6 @@ void pacer_init(int gogc, int64_t memlimit);
  * inputs, compute goal (F2-F4), runway (F5) and trigger (F6, or = goal
  * when !concurrent), and publish the trigger to mheap_trigger. */
 void pacer_commit_cycle(const pacer_inputs *in);
-/* The stop-the-world entry points, as before the concurrent pacer: the
- * goal from `marked` alone (no stacks, globals, memory stats or sweep
- * floor; the memory limit of the last pacer_init or commit), trigger =
- * goal. */
-void pacer_commit(uint64_t marked, int gogc);
 uint64_t pacer_goal(void);    /* racy reader; PACER_NEVER = none */
 uint64_t pacer_trigger(void); /* racy reader; = mheap_trigger */
 

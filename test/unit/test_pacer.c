@@ -618,30 +618,40 @@ static void check_published(uint64_t goal, uint64_t trigger)
 	ck_assert(pacer_check());
 }
 
-/* The stop-the-world entry points keep their old results. */
+/* A stop-the-world commit of `marked` alone: no stacks, globals, memory
+ * stats or sweep floor, trigger = goal. */
+static void commit_stw(uint64_t marked, int gogc, int64_t memlimit)
+{
+	pacer_inputs in = {.marked = marked, .gogc = gogc,
+	                   .memlimit = memlimit, .heap_live = marked,
+	                   .sweep_done = true};
+	pacer_commit_cycle(&in);
+}
+
+/* Stop-the-world commits keep the pre-concurrent results. */
 START_TEST(commit_publishes_the_trigger)
 {
 	pacer_init(100, MEMLIMIT_NONE);
 	check_published(4 * MiB, 4 * MiB); /* the heap minimum */
-	pacer_commit(8 * MiB, 100);
+	commit_stw(8 * MiB, 100, MEMLIMIT_NONE);
 	check_published(16 * MiB, 16 * MiB); /* 8 + 8 */
-	pacer_commit(8 * MiB, -1);
+	commit_stw(8 * MiB, -1, MEMLIMIT_NONE);
 	check_published(NEVER, NEVER);
 	pacer_init(-1, MEMLIMIT_NONE);
 	check_published(NEVER, NEVER);
 }
 END_TEST
 
-/* The STW entry point with a memory limit from pacer_init: 20 - 0 - 1. */
+/* A stop-the-world commit with a memory limit: 20 - 0 - 1. */
 START_TEST(commit_stw_memlimit)
 {
 	pacer_init(100, 20 * MiB);
 	check_published(4 * MiB, 4 * MiB);
-	pacer_commit(8 * MiB, 100); /* 16 < 19 */
+	commit_stw(8 * MiB, 100, 20 * MiB); /* 16 < 19 */
 	check_published(16 * MiB, 16 * MiB);
-	pacer_commit(16 * MiB, 100); /* 32 > 19: the limit */
+	commit_stw(16 * MiB, 100, 20 * MiB); /* 32 > 19: the limit */
 	check_published(19 * MiB, 19 * MiB);
-	pacer_commit(30 * MiB, 100); /* 19 < marked 30: marked */
+	commit_stw(30 * MiB, 100, 20 * MiB); /* 19 < marked 30: marked */
 	check_published(30 * MiB, 30 * MiB);
 }
 END_TEST
