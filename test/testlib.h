@@ -14,6 +14,10 @@
  *   hide_ptr/unhide  keep an address in a form that is not a pointer for a
  *                    conservative collector
  *   clear_stack      overwrite the stack below the caller
+ *   KiB, MiB, NELEMS, U (a value as unsigned long long, for %llu), NOINLINE
+ *   TESTLIB_REAL_STACKS  defined before the include by a program whose
+ *                    locals must stay on the real stack under ASan (its
+ *                    fake stacks would hide them from the collector)
  *
  * Conservative-collector tests: to show that an object is collected, the
  * test must not keep its address anywhere the collector scans. The pattern
@@ -31,6 +35,20 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+
+#define KiB       ((size_t)1 << 10)
+#define MiB       ((size_t)1 << 20)
+#define NELEMS(a) (sizeof(a) / sizeof((a)[0]))
+#define U(x)      ((unsigned long long)(x))
+#define NOINLINE  __attribute__((noinline))
+
+#if defined(TESTLIB_REAL_STACKS) && defined(__SANITIZE_ADDRESS__)
+const char *__asan_default_options(void);
+const char *__asan_default_options(void)
+{
+	return "detect_stack_use_after_return=0";
+}
+#endif
 
 /* ------------------------------------------------------------------------ */
 /* hashing and random numbers                                                */

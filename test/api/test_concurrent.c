@@ -45,12 +45,6 @@
 
 #include "../testlib.h"
 
-#define KiB       ((size_t)1 << 10)
-#define MiB       ((size_t)1 << 20)
-#define NELEMS(a) (sizeof(a) / sizeof((a)[0]))
-#define U(x)      ((unsigned long long)(x))
-#define NOINLINE  __attribute__((noinline))
-
 /* Test ids, mixed into stamps so tests never share a pattern. */
 enum { T_SWITCH = 1, T_LIST, T_BIG, T_BLOCKED, T_EXIT, T_BARRIER };
 

@@ -56,11 +56,6 @@
 #include "../../docs/examples/coro.h"
 #include "../testlib.h"
 
-#define KiB      ((size_t)1 << 10)
-#define MiB      ((size_t)1 << 20)
-#define U(x)     ((unsigned long long)(x))
-#define NOINLINE __attribute__((noinline))
-
 /* Test ids, mixed into stamps so tests never share a pattern. */
 enum { T_SUSP = 1, T_RUN, T_MANY, T_RANGE, T_SCAN, T_BAD, T_OWN };
 

@@ -64,26 +64,13 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+/* The collector scans stacks, so locals must live on the real stack: ASan's
+ * fake stacks (detect_stack_use_after_return) would hide them. */
+#define TESTLIB_REAL_STACKS
 #include "../testlib.h"
 
 #ifndef LIBROOT_PATH
 #error "build with -DLIBROOT_PATH='\"/absolute/path/to/libroot.so\"'"
-#endif
-
-#define KiB       ((size_t)1 << 10)
-#define MiB       ((size_t)1 << 20)
-#define NELEMS(a) (sizeof(a) / sizeof((a)[0]))
-#define U(x)      ((unsigned long long)(x))
-#define NOINLINE  __attribute__((noinline))
-
-/* The collector scans stacks, so locals must live on the real stack: ASan's
- * fake stacks (detect_stack_use_after_return) would hide them. */
-#if defined(__SANITIZE_ADDRESS__)
-const char *__asan_default_options(void);
-const char *__asan_default_options(void)
-{
-	return "detect_stack_use_after_return=0";
-}
 #endif
 
 enum {

@@ -61,19 +61,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#define TESTLIB_REAL_STACKS
 #include "../testlib.h"
-
-#define MiB       ((size_t)1 << 20)
-#define NELEMS(a) (sizeof(a) / sizeof((a)[0]))
-#define NOINLINE  __attribute__((noinline))
-
-#if defined(__SANITIZE_ADDRESS__)
-const char *__asan_default_options(void);
-const char *__asan_default_options(void)
-{
-	return "detect_stack_use_after_return=0";
-}
-#endif
 
 /* ------------------------------------------------------------------------ */
 /* the child                                                                 */

@@ -38,20 +38,8 @@
 #include <string.h>
 #include <time.h>
 
+#define TESTLIB_REAL_STACKS
 #include "../testlib.h"
-
-#define KiB       ((size_t)1 << 10)
-#define NELEMS(a) (sizeof(a) / sizeof((a)[0]))
-#define U(x)      ((unsigned long long)(x))
-#define NOINLINE  __attribute__((noinline))
-
-#if defined(__SANITIZE_ADDRESS__)
-const char *__asan_default_options(void);
-const char *__asan_default_options(void)
-{
-	return "detect_stack_use_after_return=0";
-}
-#endif
 
 static void sleep_ms(long ms)
 {

@@ -113,7 +113,6 @@ enum {
 
 #define HEAP_BUDGET ((uint64_t)32 << 20) /* next_gc kept near this */
 #define STAMP_BIT   ((uint64_t)1 << 63)  /* stamps are never pointers */
-#define NOINLINE    __attribute__((noinline))
 
 struct node;
 

@@ -12,8 +12,6 @@
 
 #include "../testlib.h"
 
-#define KiB   ((uint64_t)1 << 10)
-#define MiB   ((uint64_t)1 << 20)
 #define GiB   ((uint64_t)1 << 30)
 #define NEVER (~(uint64_t)0)
 #define EPS   1e-12
