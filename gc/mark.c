@@ -306,14 +306,8 @@ uint64_t mark_totals(uint64_t *scan_work, uint64_t *stack_bytes)
 static void mark_worker(void)
 {
 	gcwork w = {0};
-	size_t njobs = roots_njobs();
-	for (;;) {
-		size_t i = atomic_add_full(&root_next, 1);
-		if (i >= njobs)
-			break;
-		const root_job *j = roots_job(i);
-		scan_block(j->lo, j->hi, &w);
-	}
+	while (mark_root_job(&w, false)) /* no thread job: mark_begin(false) */
+		;
 	drain(&w);
 	mark_gcw_flush(&w);
 }
