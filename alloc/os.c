@@ -4,7 +4,9 @@
  * Reservations are PROT_NONE anonymous private mappings with MAP_NORESERVE;
  * commit turns a range read/write in place with mprotect (the range stays one
  * mapping per reservation as far as the kernel allows); release is
- * madvise(MADV_DONTNEED), after which the kernel supplies zero pages.
+ * madvise(MADV_DONTNEED), after which the kernel supplies zero pages, or
+ * MADV_FREE when asked. madvise never splits a mapping, so releasing any
+ * pattern of ranges leaves the number of mappings unchanged.
  *
  * Invariants:
  *   I1. committed_bytes counts bytes made read/write by os_commit/os_map
@@ -24,23 +26,36 @@
 
 static atomic_word committed_bytes; /* I1 */
 static atomic_word fail_countdown;  /* test hook; 0 = off */
+static atomic_word release_fail_countdown; /* test hook; 0 = off */
+static atomic_word madv_free;       /* os_set_madv_free */
 
 void os_fail_after(long n)
 {
 	atomic_store_release(&fail_countdown, (uintptr_t)(n < 0 ? 0 : n));
 }
 
-/* True when the test hook says this call must fail. */
-static bool injected_failure(void)
+void os_fail_release_after(long n)
 {
-	uintptr_t n = atomic_load_acquire(&fail_countdown);
+	atomic_store_release(&release_fail_countdown,
+	                     (uintptr_t)(n < 0 ? 0 : n));
+}
+
+/* True when the countdown says this call must fail. */
+static bool countdown_hit(atomic_word *countdown)
+{
+	uintptr_t n = atomic_load_acquire(countdown);
 	while (n != 0) {
-		uintptr_t seen = atomic_cas_full(&fail_countdown, n, n - 1);
+		uintptr_t seen = atomic_cas_full(countdown, n, n - 1);
 		if (seen == n)
 			return n == 1;
 		n = seen;
 	}
 	return false;
+}
+
+static bool injected_failure(void)
+{
+	return countdown_hit(&fail_countdown);
 }
 
 void *os_reserve(void *hint, size_t size)
@@ -86,8 +101,24 @@ bool os_commit(void *p, size_t size)
 	return true;
 }
 
+void os_set_madv_free(bool on)
+{
+	atomic_store_relaxed(&madv_free, on);
+}
+
 bool os_release(void *p, size_t size)
 {
+	if (countdown_hit(&release_fail_countdown))
+		return false;
+#ifdef MADV_FREE
+	if (atomic_load_relaxed(&madv_free)) {
+		if (madvise(p, size, MADV_FREE) == 0)
+			return true;
+		if (errno != EINVAL)
+			return false;
+		atomic_store_relaxed(&madv_free, 0); /* kernel < 4.5 */
+	}
+#endif
 	return madvise(p, size, MADV_DONTNEED) == 0;
 }
 

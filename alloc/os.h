@@ -5,9 +5,10 @@
  * zero-filled on first touch) -> released (committed, contents dropped with
  * madvise) -> committed again on reuse. Only os.c includes <sys/mman.h>.
  *
- * Test hook: os_fail_after(n) makes the n-th following reserve/commit/map
+ * Test hooks: os_fail_after(n) makes the n-th following reserve/commit/map
  * call fail as if the OS refused (n = 0 turns the hook off), so tests can
- * walk every failure point and check for a clean ENOMEM.
+ * walk every failure point and check for a clean ENOMEM;
+ * os_fail_release_after(n) does the same for os_release.
  */
 #ifndef TRI_OS_H
 #define TRI_OS_H
@@ -23,10 +24,16 @@ void *os_reserve(void *hint, size_t size);
 void *os_reserve_aligned(size_t size, size_t align);
 /* Make [p, p+size) of a reservation readable and writable. */
 bool os_commit(void *p, size_t size);
-/* Drop the contents of [p, p+size): the next touch sees zeroes. Returns
- * false if the OS refused (the memory stays valid and its contents
- * unspecified). */
+/* Give the memory of [p, p+size) back to the OS; the range stays mapped
+ * read/write. With MADV_DONTNEED (the default) the next touch sees zeroes;
+ * with MADV_FREE (os_set_madv_free, GODEBUG=madvdontneed=0) the kernel
+ * takes the pages only under memory pressure and the next touch sees
+ * zeroes or the old contents. Returns false if the OS refused (the memory
+ * stays valid, its contents unchanged). */
 bool os_release(void *p, size_t size);
+/* Use MADV_FREE instead of MADV_DONTNEED for os_release; a kernel without
+ * it (before 4.5) makes os_release fall back to DONTNEED for good. */
+void os_set_madv_free(bool on);
 /* Return [p, p+size), never committed, to the OS entirely. */
 void os_unmap(void *p, size_t size);
 /* Map size bytes of zeroed read/write memory for metadata; NULL on failure. */
@@ -42,5 +49,8 @@ uint64_t os_committed_bytes(void);
 
 /* Test hook: fail the n-th following reserve/commit/map (0 = never). */
 void os_fail_after(long n);
+/* Test hook: fail the n-th following os_release (0 = never); separate so
+ * a background scavenger cannot use up a countdown meant for the others. */
+void os_fail_release_after(long n);
 
 #endif /* TRI_OS_H */

@@ -34,6 +34,26 @@ START_TEST(injected_failure_fails_once)
 }
 END_TEST
 
+START_TEST(release_failure_and_madv_free)
+{
+	char *p = os_reserve(NULL, 1 << 20);
+	ck_assert_ptr_nonnull(p);
+	ck_assert(os_commit(p, 1 << 20));
+	memset(p, 0x44, 1 << 20);
+	os_fail_release_after(1);
+	ck_assert(!os_release(p, 1 << 20)); /* refused: contents stay */
+	ck_assert_int_eq(p[4096], 0x44);
+	os_set_madv_free(true);
+	ck_assert(os_release(p, 1 << 20)); /* hook spent; MADV_FREE */
+	for (int i = 0; i < 1 << 20; i += 4096) /* zero or the old bytes */
+		ck_assert(p[i] == 0 || p[i] == 0x44);
+	p[0] = 1; /* and writable */
+	os_set_madv_free(false);
+	ck_assert(os_release(p, 1 << 20));
+	ck_assert_int_eq(p[0], 0);
+}
+END_TEST
+
 /* One round: fail the n-th OS call during a mix of allocations. */
 static int allocate_with_failure(long n)
 {
@@ -91,6 +111,7 @@ int main(void)
 	tcase_set_timeout(tc, 120);
 	tcase_add_test(tc, reserve_commit_release);
 	tcase_add_test(tc, injected_failure_fails_once);
+	tcase_add_test(tc, release_failure_and_madv_free);
 	tcase_add_test(tc, walk_every_failure_point);
 	tcase_add_test(tc, init_failure_is_enomem_then_retried);
 	suite_add_tcase(s, tc);
