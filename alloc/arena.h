@@ -9,7 +9,8 @@
  * of address space, touched only where arenas exist).
  *
  * Per arena (heap_arena): the page -> span table, the pageInUse and
- * pageMarks bitmaps the collector uses, and zeroed_base (Go's zeroedBase):
+ * pageMarks bitmaps the collector uses, the scavenged bitmap of the page
+ * allocator (Go's pallocData.scavenged), and zeroed_base (Go's zeroedBase):
  * pages at or above it have never been handed out, so they are known zero.
  *
  * Invariants:
@@ -53,6 +54,9 @@ typedef struct heap_arena {
 	uint8_t page_in_use[PAGES_PER_ARENA / 8]; /* first page of in-use
 	                                             spans; mheap.lock */
 	uint8_t page_marks[PAGES_PER_ARENA / 8];  /* for the collector */
+	uint8_t scavenged[PAGES_PER_ARENA / 8];   /* free page released to the
+	                                             OS (pages.h I5);
+	                                             mheap.lock */
 	uintptr_t base;        /* first byte of the arena */
 	uintptr_t zeroed_base; /* I3; offset; mheap.lock */
 } heap_arena;

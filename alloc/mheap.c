@@ -10,11 +10,16 @@
  *      (release) last.
  * mheap_free_span reverses it: the span is marked dead first, so a racing
  * lookup through the span table sees a dead span, not a live one.
+ * mheap_scavenge: per lock hold, one search of at most SCAV_FIND_BUDGET
+ * span-table steps and one madvise of at most SCAV_QUANTUM, so the lock
+ * is held for microseconds however much is released in all.
  */
 #include "mheap.h"
 
 #include "arena.h"
+#include "os.h"
 #include "pages.h"
+#include "scavenge.h"
 
 #include <sched.h>
 
@@ -27,6 +32,8 @@ atomic_word mheap_trigger = ~(atomic_word)0;
 static base_mutex large_lock;
 static span_list large[2]; /* I4; large_lock */
 static atomic_word span_gen;    /* source of mspan.gen */
+
+#define SCAV_FIND_BUDGET 8192 /* span-table steps per search: one arena */
 
 /* A fresh, non-zero span generation (wraps after 2^32 span uses). */
 static unsigned next_gen(void)
@@ -46,10 +53,14 @@ bool mheap_init(void)
 	return arena_init();
 }
 
-/* Step 1: pages, growing the heap if needed. mheap.lock. */
-static uintptr_t alloc_pages_locked(size_t npages)
+/* Step 1: pages, growing the heap if needed. mheap.lock. *grown gets the
+ * bytes the heap grew by, *reused the pages taken that had been released
+ * (new memory is filed released: pages.h I5). */
+static uintptr_t alloc_pages_locked(size_t npages, size_t *grown,
+                                    size_t *reused)
 {
-	uintptr_t base = pages_alloc(npages);
+	*grown = 0;
+	uintptr_t base = pages_alloc(npages, reused);
 	if (base)
 		return base;
 	size_t bytes = npages * PAGE_SIZE;
@@ -57,9 +68,10 @@ static uintptr_t alloc_pages_locked(size_t npages)
 	uintptr_t p;
 	if (grow < bytes || !arena_grow(grow, &p))
 		return 0;
-	if (!pages_free(p, grow / PAGE_SIZE))
+	if (!pages_free(p, grow / PAGE_SIZE, true))
 		return 0;
-	return pages_alloc(npages);
+	*grown = grow;
+	return pages_alloc(npages, reused);
 }
 
 static void set_page_in_use(uintptr_t base, bool on)
@@ -78,7 +90,8 @@ mspan *mheap_alloc_span(size_t npages, unsigned sizeclass, spanclass_t spc)
 	if (!s)
 		return NULL;
 	base_mutex_lock(&mheap_lock);
-	uintptr_t base = alloc_pages_locked(npages);
+	size_t grown, reused;
+	uintptr_t base = alloc_pages_locked(npages, &grown, &reused);
 	if (!base) {
 		base_mutex_unlock(&mheap_lock);
 		span_struct_free(s);
@@ -102,6 +115,8 @@ mspan *mheap_alloc_span(size_t npages, unsigned sizeclass, spanclass_t spc)
 	set_page_in_use(base, true);
 	base_mutex_unlock(&mheap_lock);
 	atomic_add_full(&inuse_bytes, npages * PAGE_SIZE); /* I2 */
+	if (grown | reused)
+		scavenge_after_alloc(grown, reused);
 
 	bool ok = sizeclass ? span_init_small(s, sizeclass, spc)
 	                    : span_init_large(s, spc);
@@ -120,7 +135,7 @@ void mheap_free_span(mspan *s)
 	span_free_bits(s);
 	base_mutex_lock(&mheap_lock);
 	set_page_in_use(s->base, false);
-	bool filed = pages_free(s->base, s->npages);
+	bool filed = pages_free(s->base, s->npages, false);
 	base_mutex_unlock(&mheap_lock);
 	if (!filed) /* out of metadata: the pages leak, the heap stays sane */
 		base_warn("mheap: leaking %zu pages at %p (no metadata)",
@@ -224,6 +239,47 @@ void mheap_fork_child(void)
 {
 	base_mutex_reinit(&mheap_lock);
 	base_mutex_reinit(&large_lock);
+}
+
+uintptr_t mheap_scavenge(scav_cursor *c, size_t max_bytes, bool *exhausted)
+{
+	uintptr_t done = 0;
+	*exhausted = false;
+	while (done < max_bytes) {
+		uintptr_t base;
+		mspan *run;
+		size_t want = (max_bytes - done + PAGE_SIZE - 1) / PAGE_SIZE;
+		if (want > SCAV_QUANTUM / PAGE_SIZE)
+			want = SCAV_QUANTUM / PAGE_SIZE;
+		base_mutex_lock(&mheap_lock);
+		size_t n = pages_scav_find(c, want, SCAV_FIND_BUDGET, &base, &run);
+		bool ok = n && os_release((void *)base, n * PAGE_SIZE);
+		if (ok)
+			pages_scav_mark(run, base, n); /* scavenge.h I1 */
+		bool done_all = !n && pages_scav_done(c);
+		base_mutex_unlock(&mheap_lock);
+		if (ok)
+			done += n * PAGE_SIZE;
+		else if (n) /* the OS refused: leave the rest for later */
+			break;
+		else if (done_all) {
+			*exhausted = true;
+			break;
+		}
+	}
+	return done;
+}
+
+void mheap_scavenge_reset(scav_cursor *c)
+{
+	base_mutex_lock(&mheap_lock);
+	pages_scav_reset(c);
+	base_mutex_unlock(&mheap_lock);
+}
+
+uint64_t mheap_released_bytes(void)
+{
+	return (uint64_t)pages_released() * PAGE_SIZE;
 }
 
 uint64_t mheap_inuse_bytes(void)

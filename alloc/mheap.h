@@ -29,6 +29,7 @@
 #define TRI_MHEAP_H
 
 #include "base.h"
+#include "pages.h"
 #include "span.h"
 
 bool mheap_init(void);
@@ -86,7 +87,16 @@ void mheap_fork_prepare(void);
 void mheap_fork_parent(void);
 void mheap_fork_child(void);
 
+/* Release free pages to the OS from cursor c (pages.h) downward, up to
+ * max_bytes, one quantum per lock hold (scavenge.h); c follows.
+ * *exhausted says the search reached the bottom of the heap. Returns
+ * bytes released. */
+uintptr_t mheap_scavenge(scav_cursor *c, size_t max_bytes, bool *exhausted);
+/* Point c at the top of the heap (a new pass). */
+void mheap_scavenge_reset(scav_cursor *c);
+
 /* Statistics. */
+uint64_t mheap_released_bytes(void); /* heap_released (pages.h I5) */
 uint64_t mheap_inuse_bytes(void);
 uint64_t mheap_free_bytes(void);
 

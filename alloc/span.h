@@ -110,6 +110,7 @@ typedef struct mspan {
 	struct mspan *tleft, *tright; /* treap children (runs >= 128 pages) */
 	uint32_t tprio;               /* treap priority */
 	uint8_t in_treap;
+	size_t nscav;                 /* pages released to the OS (pages.h I5) */
 } TRI_ALIGNED(TRI_CACHELINE) mspan;
 
 /* A doubly linked list of spans through next/prev (mcentral's lists,

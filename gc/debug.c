@@ -38,6 +38,7 @@
 #include <string.h>
 
 #include "../alloc/base.h"
+#include "../alloc/os.h"
 #include "../alloc/span.h"
 
 /*
@@ -310,6 +311,7 @@ void debug_init(int *gogc, int64_t *memlimit)
 {
 	debug_parse_godebug(&debug, getenv("GODEBUG"));
 	span_clobber = debug.clobberfree != 0; /* before any allocation */
+	os_set_madv_free(debug.madvdontneed == 0);
 	*gogc = debug_parse_gogc(getenv("GOGC"));
 	*memlimit = debug_parse_memlimit(getenv("GOMEMLIMIT"));
 }

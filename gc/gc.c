@@ -31,6 +31,7 @@
 #include "../alloc/mcentral.h"
 #include "../alloc/mheap.h"
 #include "../alloc/arena.h"
+#include "../alloc/scavenge.h"
 #include "../barrier/wbbuf.h"
 #include "../include/tricolor.h"
 #include "bgmark.h"
@@ -123,6 +124,9 @@ static bool want_concurrent(void)
 
 /* The pacer's view of the heap now (inputs it keeps between cycles). */
 static pacer_inputs last_inputs; /* world_lock */
+/* The scavenger's inputs (Go's lastHeapGoal, memstats.lastHeapInUse):
+ * the goal of the last cycle to end and the bytes in use spans then. */
+static uint64_t last_heap_goal, last_heap_inuse; /* world_lock */
 
 static void commit_pacer(void)
 {
@@ -131,10 +135,11 @@ static void commit_pacer(void)
 	/* Go's mappedReady counts the runtime's metadata too; tricolor's is
 	 * dominated by the arena index, 32 MiB reserved and mostly never
 	 * touched, so only the heap's own memory counts toward the limit. */
-	last_inputs.mapped_ready = arena_heap_sys();
+	last_inputs.mapped_ready = scavenge_retained();
 	last_inputs.heap_free = mheap_free_bytes();
 	last_inputs.concurrent = want_concurrent();
 	pacer_commit_cycle(&last_inputs);
+	scavenge_pace(last_heap_inuse, pacer_goal(), last_heap_goal, memlimit);
 }
 
 /* World stopped, mark done: every span becomes unswept (mheap.h I3), the
@@ -142,6 +147,8 @@ static void commit_pacer(void)
 static void flip(cycle *c)
 {
 	c->goal = pacer_goal();
+	last_heap_goal = c->goal == PACER_NEVER ? 0 : c->goal;
+	last_heap_inuse = mheap_inuse_bytes();
 	atomic_store_release(&mheap_sweepgen,
 	                     atomic_load_relaxed(&mheap_sweepgen) + 2);
 	atomic_store_relaxed(&mheap_live, c->marked); /* mheap.h I5 */
@@ -189,6 +196,7 @@ static TRI_NOINLINE void with_registers_saved(cycle *c)
 static void stw_cycle(cycle *c)
 {
 	sweep_finish(); /* Go sweeps what is left before it stops (I1) */
+	sweep_done();
 	mark_start_helpers();
 	roots_snapshot_globals();
 	threads_lock();
@@ -330,6 +338,7 @@ static bool mark_termination(cycle *c)
 static void concurrent_cycle(cycle *c)
 {
 	sweep_finish();
+	sweep_done();
 	roots_snapshot_globals();
 	unsigned dedicated;
 	double frac;
@@ -419,12 +428,14 @@ static void run_cycle(bool forced)
 		stw_cycle(&c);
 	last_end_ns = nanotime();
 	sweep_wake();
-	if (forced || debug.gcstoptheworld == 2)
-		sweep_finish(); /* runtime.GC returns with the heap swept */
 	double frac;
 	uint64_t num = publish(&c, &frac);
 	if (debug.gctrace) /* under the world lock: lines stay in order */
 		trace(&c, num, frac);
+	if (forced || debug.gcstoptheworld == 2) {
+		sweep_finish(); /* runtime.GC returns with the heap swept */
+		sweep_done();   /* after the gctrace line, as in Go */
+	}
 	controller_start(); /* from the first cycle on: the periodic cycle */
 }
 
@@ -553,6 +564,22 @@ TRI_API void tri_collect(void)
 	gc_collect(true);
 }
 
+/* Go's debug.FreeOSMemory: a forced cycle (which sweeps), then every free
+ * page back to the OS. */
+TRI_API void tri_free_os_memory(void)
+{
+	if (tri_thread_register() != 0) {
+		base_warn("tri_free_os_memory: cannot register the calling "
+		          "thread");
+		return;
+	}
+	gc_collect(true);
+	uint64_t n = scavenge_all();
+	if (debug.scavtrace)
+		trace_print_scav(n, mheap_released_bytes(), mheap_inuse_bytes(),
+		                 scavenge_retained(), true);
+}
+
 /* Takes effect at the next cycle: run_cycle reads the mode once. */
 TRI_API int tri_set_mode(int mode)
 {
@@ -635,6 +662,7 @@ void gc_fork_child(void)
 	work_fork_child();
 	mark_fork_child();
 	sweep_fork_child();
+	scavenge_fork_child();
 	bgmark_fork_child();
 	pthread_mutex_t m = PTHREAD_MUTEX_INITIALIZER;
 	pthread_cond_t cv = PTHREAD_COND_INITIALIZER;

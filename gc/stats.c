@@ -75,7 +75,7 @@ TRI_API void tri_read_stats(tri_stats_t *st)
 	st->heap_sys = arena_heap_sys();
 	st->heap_inuse = mheap_inuse_bytes();
 	st->heap_idle = sub_clamped(st->heap_sys, st->heap_inuse);
-	st->heap_released = 0;
+	st->heap_released = mheap_released_bytes();
 	st->sys = os_committed_bytes();
 	st->meta_sys = sub_clamped(st->sys, st->heap_sys);
 }

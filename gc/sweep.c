@@ -14,7 +14,9 @@
  * sweep_wake, all signals blocked, scheduled SCHED_IDLE (nice 19 if the
  * kernel refuses). Each wake-up it calls sweep_one in batches of
  * BG_BATCH spans with a sched_yield between batches, and sleeps on
- * sweep_cv when sweep_one finds nothing.
+ * sweep_cv when sweep_one finds nothing, after printing the scavtrace
+ * line and readying the scavenger (alloc/scavenge.h), whose thread it
+ * starts on first use.
  * sweep_finish (Go's finishsweep_m): close the gate, sweep every list,
  * then wait for the sweeps still in flight.
  */
@@ -28,7 +30,10 @@
 #include "../alloc/mcache.h"
 #include "../alloc/mcentral.h"
 #include "../alloc/mheap.h"
+#include "../alloc/scavenge.h"
+#include "debug.h"
 #include "threads.h"
+#include "trace.h"
 
 /* The gate (I3, Go's activeSweep.state): the high bit says sweeping is
  * drained for this cycle; the rest counts sweep_one calls in flight. */
@@ -36,6 +41,7 @@
 static atomic_word sweep_state;
 static atomic_word sweep_cursor; /* next central index to look at */
 
+static atomic_word done_gen;     /* I5: the sweepgen announced done */
 static atomic_word bg_swept;     /* spans; the background thread */
 static atomic_word finish_swept; /* spans; sweep_finish */
 
@@ -44,6 +50,7 @@ static atomic_word finish_swept; /* spans; sweep_finish */
 static pthread_mutex_t sweep_mu = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t sweep_cv = PTHREAD_COND_INITIALIZER;
 static bool bg_started;      /* sweep_mu */
+static bool scav_started;    /* sweep_mu: the scavenger's thread */
 static uint64_t bg_wakes;    /* sweep_mu */
 static atomic_word bg_on = 1; /* sweep_set_background */
 
@@ -165,19 +172,37 @@ static void lower_priority(void)
 	(void)setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), 19);
 }
 
-/* One wake-up's work: sweep until nothing is left (or turned off). */
-static void bg_sweep(void)
+/* One wake-up's work: sweep until nothing is left (true) or the
+ * sweeper is turned off (false). */
+static bool bg_sweep(void)
 {
 	for (;;) {
 		for (unsigned i = 0; i < BG_BATCH; i++) {
 			if (!sweep_one())
-				return;
+				return true;
 			atomic_add_full(&bg_swept, 1);
 		}
 		if (!atomic_load_relaxed(&bg_on))
-			return;
+			return false;
 		sched_yield(); /* Go's goschedIfBusy */
 	}
+}
+
+void sweep_done(void)
+{
+	uintptr_t h = mheap_swept_gen();
+	uintptr_t seen = atomic_load_relaxed(&done_gen);
+	if (seen == h || atomic_cas_full(&done_gen, seen, h) != seen)
+		return; /* announced already (I5) */
+	if (debug.scavtrace)
+		trace_print_scav(scavenge_take_work(), mheap_released_bytes(),
+		                 mheap_inuse_bytes(), scavenge_retained(),
+		                 false);
+	pthread_mutex_lock(&sweep_mu);
+	if (!scav_started)
+		scav_started = threads_start_internal(scavenge_bg, NULL);
+	pthread_mutex_unlock(&sweep_mu);
+	scavenge_ready();
 }
 
 static void *bg_main(void *arg)
@@ -191,7 +216,11 @@ static void *bg_main(void *arg)
 			pthread_cond_wait(&sweep_cv, &sweep_mu);
 		seen = bg_wakes;
 		pthread_mutex_unlock(&sweep_mu); /* I4: not held sweeping */
-		bg_sweep();
+		/* Nothing left with the gate open: all swept. A closed gate
+		 * means a sweep_finish is running; its caller announces. */
+		if (bg_sweep() &&
+		    !(atomic_load_acquire(&sweep_state) & SWEEP_DRAINED))
+			sweep_done();
 		pthread_mutex_lock(&sweep_mu);
 	}
 	return NULL;
@@ -247,7 +276,7 @@ void sweep_fork_child(void)
 	pthread_cond_t c = PTHREAD_COND_INITIALIZER;
 	sweep_mu = m;
 	sweep_cv = c;
-	bg_started = false;
+	bg_started = scav_started = false;
 	atomic_store_relaxed(&sweep_state,
 	                     atomic_load_relaxed(&sweep_state) & SWEEP_DRAINED);
 }

@@ -30,6 +30,12 @@
  *   I4. The background thread is never registered (never stopped, never
  *       allocates from the heap, takes no signals); it holds no lock of
  *       its own while it sweeps.
+ *   I5. Each cycle's end of sweeping is announced once (sweep_done): the
+ *       scavtrace line is printed and the scavenger (alloc/scavenge.h) is
+ *       readied for a pass over the pages the sweep freed. The background
+ *       sweeper announces when it finds nothing left with the gate open;
+ *       the collector after each sweep_finish it runs with the world
+ *       going (never with it stopped: sweep_done may start a thread).
  * Locks: sweep_mu (not ranked, like mark_mu: nothing is taken under it)
  * protects the thread's start and its wake-up count; it is held only to
  * sleep and to wake, never while sweeping.
@@ -43,6 +49,9 @@
  * background sweeper until the next sweep_wake (I1, I3). Returns spans
  * swept. World running or stopped; the collector only. */
 uint64_t sweep_finish(void);
+/* Announce that this cycle's sweeping is done (I5); idempotent. World
+ * running. */
+void sweep_done(void);
 /* Sweep every unswept large span. Returns spans swept. */
 uint64_t sweep_large_all(void);
 /* Go's sweepone: sweep one unswept span (small lists first, then large).

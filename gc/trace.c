@@ -167,12 +167,41 @@ TRI_SIGNAL_SAFE size_t trace_format_gc(char *buf, size_t cap,
 	return line_end(&l);
 }
 
-TRI_SIGNAL_SAFE void trace_print_gc(const gc_trace_cycle *t)
+static void write_line(const char *buf, size_t n)
 {
-	char buf[TRACE_LINE_MAX];
-	size_t n = trace_format_gc(buf, sizeof buf, t);
 	int saved = errno; /* a signal handler must not change errno */
 	while (write(2, buf, n) < 0 && errno == EINTR)
 		continue;
 	errno = saved;
+}
+
+TRI_SIGNAL_SAFE void trace_print_gc(const gc_trace_cycle *t)
+{
+	char buf[TRACE_LINE_MAX];
+	write_line(buf, trace_format_gc(buf, sizeof buf, t));
+}
+
+TRI_SIGNAL_SAFE size_t trace_format_scav(char *buf, size_t cap,
+                                         uint64_t work, uint64_t released,
+                                         uint64_t inuse, uint64_t retained,
+                                         bool forced)
+{
+	line l = {buf, 0, cap};
+	put_str(&l, "scav ");
+	put_decimal(&l, work >> 10, 0);
+	put_str(&l, " KiB work, ");
+	put_decimal(&l, released >> 10, 0);
+	put_str(&l, " KiB total, ");
+	put_decimal(&l, retained ? inuse * 100 / retained : 0, 0);
+	put_str(&l, forced ? "% util (forced)\n" : "% util\n");
+	return line_end(&l);
+}
+
+TRI_SIGNAL_SAFE void trace_print_scav(uint64_t work, uint64_t released,
+                                      uint64_t inuse, uint64_t retained,
+                                      bool forced)
+{
+	char buf[TRACE_LINE_MAX];
+	write_line(buf, trace_format_scav(buf, sizeof buf, work, released,
+	                                  inuse, retained, forced));
 }

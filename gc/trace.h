@@ -1,6 +1,7 @@
 /*
  * trace.h -- the gctrace line: Go 1.19's format, byte for byte
- * (mgc.go: gcMarkTermination), from the numbers gc.c records per cycle.
+ * (mgc.go: gcMarkTermination), from the numbers gc.c records per cycle;
+ * and the scavtrace line (below).
  *
  *   gc N @T.TTTs U%: C1+C2+C3 ms clock, P1+P2/P3/P4+P5 ms cpu,
  *   H0->H1->H2 MB, G MB goal, S MB stacks, GL MB globals, NP P[ (forced)]
@@ -52,5 +53,16 @@ size_t trace_format_gc(char *buf, size_t cap, const gc_trace_cycle *t);
 
 /* Format and write the line to stderr with one write(2). */
 void trace_print_gc(const gc_trace_cycle *t);
+
+/* Go 1.19's scavtrace line (mgcscavenge.go printScavTrace):
+ *   scav W KiB work, R KiB total, U% util[ (forced)]
+ * W = bytes released by the background and eager scavenger since the
+ * last line (or, forced, by tri_free_os_memory), R = heap_released,
+ * U = heap_inuse * 100 / retained (0 if nothing is retained). */
+size_t trace_format_scav(char *buf, size_t cap, uint64_t work,
+                         uint64_t released, uint64_t inuse,
+                         uint64_t retained, bool forced);
+void trace_print_scav(uint64_t work, uint64_t released, uint64_t inuse,
+                      uint64_t retained, bool forced);
 
 #endif /* TRI_TRACE_H */

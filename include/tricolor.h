@@ -231,6 +231,18 @@ TRI_API void tri_scan_range(const void *lo, const void *hi);
 TRI_API void tri_collect(void);
 
 /*
+ * Return as much memory to the OS as possible (Go's debug.FreeOSMemory): a
+ * forced collection (as tri_collect), then every free heap page is
+ * released with madvise (MADV_DONTNEED, or MADV_FREE with
+ * GODEBUG=madvdontneed=0), highest addresses first. The heap stays usable:
+ * released pages come back, zeroed, when they are allocated again.
+ * Without this call a background scavenger keeps what the heap retains
+ * near 110 % of what the heap goal needs (and under GOMEMLIMIT) using
+ * about 1 % of one CPU. Registers the calling thread.
+ */
+TRI_API void tri_free_os_memory(void);
+
+/*
  * Set GOGC: a cycle starts when the heap reaches
  *   goal = live heap after the last mark * (1 + percent / 100),
  * but never below 4 MiB * percent / 100 (Go's heap minimum). A negative

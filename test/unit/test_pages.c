@@ -2,7 +2,9 @@
  * test_pages.c -- the page allocator (alloc/pages.h) against a simple
  * model under random allocation and free: every run handed out was free in
  * the model, free counts agree, coalescing leaves one run when everything
- * is free again, and pages_check (I1-I4) holds after every step.
+ * is free again, and pages_check (I1-I5) holds after every step; the
+ * scavenged bits (I5) are counted, merged, cleared on reuse, and the
+ * scavenger's search finds the highest free unreleased pages first.
  */
 #include "arena.h"
 #include "pages.h"
@@ -21,8 +23,15 @@ static void setup(void)
 	/* A private region handed to the page allocator as free pages. The
 	 * test is single-threaded, so it calls pages_* without mheap.lock. */
 	ck_assert(arena_grow(REGION_PAGES * PAGE_SIZE, &region));
-	ck_assert(pages_free(region, REGION_PAGES));
+	ck_assert(pages_free(region, REGION_PAGES, false));
 	memset(model, 0, sizeof model);
+}
+
+/* pages_alloc, ignoring how many pages had been released. */
+static uintptr_t palloc(size_t n)
+{
+	size_t scav;
+	return pages_alloc(n, &scav);
 }
 
 static size_t page_of(uintptr_t p)
@@ -56,7 +65,7 @@ START_TEST(random_against_model)
 			size_t n = unit_rand(&rng) % 8 == 0
 			               ? 1 + unit_rand(&rng) % 2000
 			               : 1 + unit_rand(&rng) % 40;
-			uintptr_t p = pages_alloc(n);
+			uintptr_t p = palloc(n);
 			if (!p) { /* must really not fit */
 				ck_assert(model_free() < REGION_PAGES);
 				continue;
@@ -73,7 +82,7 @@ START_TEST(random_against_model)
 			size_t first = page_of(live[k].base);
 			for (size_t i = first; i < first + live[k].npages; i++)
 				model[i] = 0;
-			ck_assert(pages_free(live[k].base, live[k].npages));
+			ck_assert(pages_free(live[k].base, live[k].npages, false));
 			live[k] = live[--nlive];
 		}
 		ck_assert_uint_eq(pages_free_count(), model_free());
@@ -82,7 +91,7 @@ START_TEST(random_against_model)
 	}
 	while (nlive) {
 		nlive--;
-		ck_assert(pages_free(live[nlive].base, live[nlive].npages));
+		ck_assert(pages_free(live[nlive].base, live[nlive].npages, false));
 	}
 	ck_assert(pages_check());
 }
@@ -99,11 +108,11 @@ START_TEST(coalesces_back_to_one_run)
 {
 	uintptr_t a[64];
 	for (int i = 0; i < 64; i++)
-		ck_assert((a[i] = pages_alloc(1 + (size_t)i % 7)) != 0);
+		ck_assert((a[i] = palloc(1 + (size_t)i % 7)) != 0);
 	for (int i = 0; i < 64; i += 2)
-		ck_assert(pages_free(a[i], 1 + (size_t)i % 7));
+		ck_assert(pages_free(a[i], 1 + (size_t)i % 7, false));
 	for (int i = 1; i < 64; i += 2)
-		ck_assert(pages_free(a[i], 1 + (size_t)i % 7));
+		ck_assert(pages_free(a[i], 1 + (size_t)i % 7, false));
 	size_t runs = 0;
 	pages_for_each(count_run, &runs);
 	ck_assert_uint_eq(runs, 1);
@@ -115,13 +124,13 @@ END_TEST
 START_TEST(best_fit_prefers_small_runs)
 {
 	/* Carve holes of 3 and 300 pages; a 3-page request takes the first. */
-	uintptr_t a = pages_alloc(10), h3 = pages_alloc(3), b = pages_alloc(10);
-	uintptr_t h300 = pages_alloc(300), c = pages_alloc(10);
+	uintptr_t a = palloc(10), h3 = palloc(3), b = palloc(10);
+	uintptr_t h300 = palloc(300), c = palloc(10);
 	ck_assert(a && h3 && b && h300 && c);
-	ck_assert(pages_free(h300, 300));
-	ck_assert(pages_free(h3, 3));
-	ck_assert_uint_eq(pages_alloc(3), h3);
-	ck_assert_uint_eq(pages_alloc(250), h300);
+	ck_assert(pages_free(h300, 300, false));
+	ck_assert(pages_free(h3, 3, false));
+	ck_assert_uint_eq(palloc(3), h3);
+	ck_assert_uint_eq(palloc(250), h300);
 	ck_assert(pages_check());
 }
 END_TEST
@@ -132,17 +141,119 @@ START_TEST(many_treap_runs)
 	 * nodes of equal and different sizes and still finds best fits. */
 	static uintptr_t r[100];
 	for (int i = 0; i < 100; i++)
-		ck_assert((r[i] = pages_alloc(128 + (size_t)i % 5)) != 0);
+		ck_assert((r[i] = palloc(128 + (size_t)i % 5)) != 0);
 	for (int i = 0; i < 100; i += 2)
-		ck_assert(pages_free(r[i], 128 + (size_t)i % 5));
+		ck_assert(pages_free(r[i], 128 + (size_t)i % 5, false));
 	ck_assert(pages_check());
 	/* 50 holes of 128..132 pages and the big tail: each request must be
 	 * met and leave the structure valid. */
 	for (int i = 0; i < 50; i++) {
-		uintptr_t p = pages_alloc(128);
+		uintptr_t p = palloc(128);
 		ck_assert(p != 0);
 		ck_assert(pages_check());
 	}
+}
+END_TEST
+
+static bool scavenged(uintptr_t p)
+{
+	size_t i = (p >> PAGE_SHIFT) & (PAGES_PER_ARENA - 1);
+	return (arena_of(p)->scavenged[i / 8] >> (i % 8)) & 1;
+}
+
+START_TEST(scavenged_pages_counted_merged_and_cleared)
+{
+	uintptr_t a = palloc(10), b = palloc(10), c = palloc(10);
+	ck_assert(a && b && c);
+	size_t r0 = pages_released();
+	ck_assert(pages_free(b, 10, true));
+	ck_assert_uint_eq(pages_released(), r0 + 10);
+	ck_assert(scavenged(b) && scavenged(b + 9 * PAGE_SIZE));
+	ck_assert(pages_check());
+	ck_assert(pages_free(a, 10, false)); /* merges with b: 10 of 20 */
+	ck_assert(pages_free(c, 10, false)); /* and the rest of the region */
+	ck_assert(pages_check());
+	ck_assert_uint_eq(pages_released(), r0 + 10);
+	/* Take every free page of the heap, one at a time: the released
+	 * ones are reported, all of them, and their bits cleared. */
+	size_t scav = 0, s1;
+	while (pages_alloc(1, &s1))
+		scav += s1;
+	ck_assert_uint_eq(scav, r0 + 10);
+	ck_assert_uint_eq(pages_released(), 0);
+	ck_assert(!scavenged(b) && !scavenged(b + 9 * PAGE_SIZE));
+	ck_assert(pages_check());
+}
+END_TEST
+
+struct highest {
+	uintptr_t page; /* the highest free page not yet released */
+};
+
+static void find_highest(uintptr_t base, size_t n, void *arg)
+{
+	struct highest *h = arg;
+	for (size_t i = n; i-- > 0;) {
+		uintptr_t p = base + i * PAGE_SIZE;
+		if (!scavenged(p)) {
+			if (p > h->page)
+				h->page = p;
+			break;
+		}
+	}
+}
+
+/* One search step: the pages found are the highest unreleased free
+ * pages of the whole heap; mark them released. Returns false once the
+ * search has covered the heap. */
+static bool scav_step(scav_cursor *c)
+{
+	uintptr_t base;
+	mspan *run;
+	size_t n = pages_scav_find(c, 8, 64, &base, &run);
+	if (!n)
+		return !pages_scav_done(c);
+	struct highest h = {0};
+	pages_for_each(find_highest, &h);
+	ck_assert_uint_eq(base + (n - 1) * PAGE_SIZE, h.page);
+	pages_scav_mark(run, base, n);
+	return true;
+}
+
+START_TEST(scavenger_search_goes_highest_first)
+{
+	unsigned long rng = 42;
+	static struct run live[512];
+	static mspan used[512]; /* what mheap would point their pages at */
+	size_t nlive = 0;
+	scav_cursor c;
+	pages_scav_reset(&c);
+	/* Search while allocating: allocation never adds a free page, so
+	 * each find must be the highest unreleased free page of the heap. */
+	for (int step = 0; step < 400 && scav_step(&c); step++) {
+		if (step % 4 != 3)
+			continue;
+		size_t n = 1 + unit_rand(&rng) % 30;
+		uintptr_t p = palloc(n);
+		ck_assert(p != 0);
+		used[nlive] = (mspan){.state = SPAN_IN_USE, .base = p,
+		                      .npages = n};
+		arena_set_spans(p, n, &used[nlive]);
+		live[nlive++] = (struct run){p, n};
+		ck_assert(pages_check());
+	}
+	ck_assert_uint_gt(nlive, 50);
+	while (nlive) {
+		nlive--;
+		ck_assert(pages_free(live[nlive].base, live[nlive].npages,
+		                     false));
+	}
+	/* A fresh pass releases everything free. */
+	pages_scav_reset(&c);
+	while (scav_step(&c))
+		continue;
+	ck_assert_uint_eq(pages_released(), pages_free_count());
+	ck_assert(pages_check());
 }
 END_TEST
 
@@ -156,6 +267,8 @@ int main(void)
 	tcase_add_test(tc, coalesces_back_to_one_run);
 	tcase_add_test(tc, best_fit_prefers_small_runs);
 	tcase_add_test(tc, many_treap_runs);
+	tcase_add_test(tc, scavenged_pages_counted_merged_and_cleared);
+	tcase_add_test(tc, scavenger_search_goes_highest_first);
 	suite_add_tcase(s, tc);
 	return unit_run(s);
 }

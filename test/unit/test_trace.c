@@ -385,6 +385,26 @@ END_TEST
 
 #define NELEMS(a) (int)(sizeof(a) / sizeof((a)[0]))
 
+/* Go 1.19's printScavTrace, for hand-computed values. */
+START_TEST(scav_line_exact_strings)
+{
+	char buf[TRACE_LINE_MAX];
+	size_t n = trace_format_scav(buf, sizeof buf, 5 * 1024 * 1024 + 1023,
+	                             480ull << 20, 30ull << 20, 40ull << 20,
+	                             false);
+	ck_assert_str_eq(buf, "scav 5120 KiB work, 491520 KiB total, "
+	                      "75% util\n");
+	ck_assert_uint_eq(n, strlen(buf));
+	trace_format_scav(buf, sizeof buf, 0, 0, 1, 3, true);
+	ck_assert_str_eq(buf, "scav 0 KiB work, 0 KiB total, 33% util "
+	                      "(forced)\n");
+	trace_format_scav(buf, sizeof buf, 1024, 2048, 0, 0, false);
+	ck_assert_str_eq(buf, "scav 1 KiB work, 2 KiB total, 0% util\n");
+	trace_format_scav(buf, 12, 1024, 2048, 5, 10, false);
+	ck_assert_str_eq(buf, "scav 1 KiB ");
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("trace");
@@ -405,6 +425,7 @@ int main(void)
 	tcase_add_test(gc, longest_line_fits);
 	tcase_add_test(gc, truncates_at_cap);
 	tcase_add_test(gc, print_writes_the_line_to_stderr);
+	tcase_add_test(gc, scav_line_exact_strings);
 	suite_add_tcase(s, gc);
 	return unit_run(s);
 }
