@@ -105,7 +105,7 @@ END {
 			if (rss[a, k] > ymax) ymax = rss[a, k]
 	}
 	if (xmax <= xmin) xmax = xmin + 1
-	xstep = nice_step(xmax - xmin, 10)
+	xstep = nice_step(xmax - xmin, 12)
 	xmin = floor_(xmin / xstep) * xstep
 	ystep = nice_step(ymax, 8)
 	ymin = 0

@@ -1,5 +1,5 @@
 #!/bin/sh
-# run.sh -- owns `make bench`. Two parts, each skippable:
+# run.sh -- owns `make bench`. Four parts, each skippable:
 #
 # 1. alloc_ring: builds bench/alloc_ring.c once per allocator (tricolor,
 #    glibc, jemalloc, mimalloc, tcmalloc), runs every allocator RUNS times at
@@ -15,10 +15,20 @@
 #    bdwgc, runs it LAT_RUNS times per collector, round-robin (a live heap
 #    of LAT_LIVE_MB MiB, LAT_THREADS threads mutating for LAT_SECONDS), and
 #    prints one table of medians (markdown: $OUT/latency.md).
+# 4. Phase change: builds bench/phase.c for tricolor-stw, bdwgc, glibc and
+#    jemalloc, runs each once, one after the other (RSS is the measure:
+#    never two at once): grow to PHASE_LIVE_MB MiB live, drop 95 %, shrink
+#    for PHASE_SHRINK_S s, idle for PHASE_IDLE_S s, RSS sampled every
+#    100 ms. Merges the samples into $OUT/phase_rss.csv, prints a table
+#    (markdown: $OUT/phase_rss.md) and draws $OUT/phase_rss.svg with
+#    bench/plot_rss.awk. PHASE_DOCS=1 also copies the chart and the CSV to
+#    docs/img and docs/data and rewrites the block between the phase_rss
+#    markers of docs/performance.md.
 #
 # Peers whose library or toolchain is missing are skipped, never failed; so
 # is a tricolor mode in parts 2 and 3 when its benchmarks do not build or
-# run (a run crashed, or no cycle ran): the others still run.
+# run (a run crashed, or no cycle ran), and any allocator in part 4 whose
+# phase.c does not build or run: the others still run.
 # Benchmarks are not tests: nothing here passes or fails on speed.
 # POSIX sh (make runs it with sh, which is dash on Debian).
 #
@@ -41,6 +51,11 @@
 #   LAT_SECONDS latency: seconds the mutator threads run    (20)
 #   LAT_THREADS latency: mutator threads                    (2)
 #   LAT_RUNS    latency: runs per collector                 (1)
+#   PHASE_BENCH 0 skips the phase-change benchmark          (1)
+#   PHASE_LIVE_MB  phase: live heap at the end of grow, MiB  (1024)
+#   PHASE_SHRINK_S phase: seconds from the drop to idle      (5)
+#   PHASE_IDLE_S   phase: seconds of idle                    (15)
+#   PHASE_DOCS  1 also updates docs/ (see part 4)           (0)
 set -eu
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
