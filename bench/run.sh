@@ -945,9 +945,10 @@ ph_print_markdown() { # stdin: rows; stdout: markdown table
 
 PH_LEGEND="RSS in MiB (resident set, /proc/self/statm): peak (the larger of
 ru_maxrss and the largest sample), at the end of grow (just before the
-drop), 1 s after the end of shrink (1 s into idle) and at the end of idle; cycles: collections from the start of grow
-(- for malloc); wall s: the whole run. One run per allocator, one after
-the other. tricolor-stw: tricolor in its default stop-the-world mode."
+drop), 1 s after the end of shrink (1 s into idle) and at the end of
+idle; cycles: collections from the start of grow (- for malloc); wall s:
+the whole run. One run per allocator, one after the other. tricolor-stw:
+tricolor in its default stop-the-world mode."
 
 ph_header() {
 	machine_lines
@@ -956,7 +957,7 @@ ph_header() {
 		"idle $PHASE_IDLE_S s (churn 4 MiB/s)"
 	# the library's source: the last commit outside bench/ and docs/
 	echo "tricolor: $(git -C "$ROOT" log -1 --format='%h %cs %s' -- . \
-		':!bench' ':!docs' 2>/dev/null | cut -c 1-68)"
+		':!bench' ':!docs' 2>/dev/null | cut -c 1-68 | sed 's/ *$//')"
 	echo "settings: GOGC=${GOGC:-unset} GODEBUG=${GODEBUG:-unset}" \
 		"MALLOC_CONF=${MALLOC_CONF:-unset}" \
 		"GLIBC_TUNABLES=${GLIBC_TUNABLES:-unset}"
