@@ -1,7 +1,7 @@
 /*
  * gc_alloc.h -- the allocator layer of the GC benchmarks (gcbench.c,
- * binarytrees.c, latency.c). Each benchmark is one source built once per
- * allocator with exactly one of:
+ * binarytrees.c, latency.c, phase.c). Each benchmark is one source built
+ * once per allocator with exactly one of:
  *
  *   -DALLOC_TRICOLOR  tri_malloc / tri_malloc_noscan; never freed
  *                     (link libtricolor.a). Stop-the-world mode, or with
@@ -11,6 +11,10 @@
  *                     stop-the-world).
  *   -DALLOC_BDWGC     GC_MALLOC / GC_MALLOC_ATOMIC; never freed (link -lgc)
  *   -DALLOC_GLIBC     malloc / free; the program frees what it drops
+ *   -DALLOC_JEMALLOC  the same calls, linked with -ljemalloc (which replaces
+ *                     malloc and free; bench_gc_start prints jemalloc's
+ *                     version, read with mallctl, so a binary that is not
+ *                     using it is seen at once)
  *
  * A benchmark allocates with BENCH_ALLOC (objects that hold pointers: the
  * collectors scan them) or BENCH_ALLOC_NOSCAN (pointer-free data), sets
@@ -58,7 +62,7 @@
  *             GC_EVENT_PRE_STOP_WORLD to GC_EVENT_POST_START_WORLD (the
  *             world-stopped mark) and the stops between GC_EVENT_START and
  *             GC_EVENT_END summed into one pause per cycle; every cycle.
- *   glibc     no collector: gcs=0 and pauses 0.
+ *   glibc, jemalloc  no collector: gcs=0 and pauses 0.
  */
 #ifndef BENCH_GC_ALLOC_H
 #define BENCH_GC_ALLOC_H
@@ -71,8 +75,9 @@
 #include <sys/resource.h>
 #include <time.h>
 
-#if defined(ALLOC_TRICOLOR) + defined(ALLOC_BDWGC) + defined(ALLOC_GLIBC) != 1
-#error "define exactly one of ALLOC_TRICOLOR, ALLOC_BDWGC, ALLOC_GLIBC"
+#if defined(ALLOC_TRICOLOR) + defined(ALLOC_BDWGC) + defined(ALLOC_GLIBC) + \
+        defined(ALLOC_JEMALLOC) != 1
+#error "define exactly one of ALLOC_TRICOLOR, ALLOC_BDWGC, ALLOC_GLIBC or ALLOC_JEMALLOC"
 #endif
 #if defined(BENCH_CONCURRENT) && !defined(ALLOC_TRICOLOR)
 #error "BENCH_CONCURRENT is a tricolor mode"
@@ -362,9 +367,14 @@ static bench_gc_counts_t bench_gc_counts(void)
 	return c;
 }
 
-#else /* ALLOC_GLIBC */
+#else /* ALLOC_GLIBC or ALLOC_JEMALLOC: the same calls, another library */
 
-#define BENCH_ALLOC_NAME      "glibc"
+#ifdef ALLOC_JEMALLOC
+#include <jemalloc/jemalloc.h>
+#define BENCH_ALLOC_NAME "jemalloc"
+#else
+#define BENCH_ALLOC_NAME "glibc"
+#endif
 #define BENCH_FREES           1
 #define BENCH_ALLOC(n)        malloc(n)
 #define BENCH_ALLOC_NOSCAN(n) malloc(n)
@@ -386,7 +396,16 @@ static inline void bench_gc_baseline(void)
 
 static void bench_gc_start(void)
 {
+#ifdef ALLOC_JEMALLOC
+	const char *v = NULL;
+	size_t len = sizeof v;
+
+	if (mallctl("version", &v, &len, NULL, 0) != 0 || v == NULL)
+		bench_die("jemalloc's mallctl failed: not linked with -ljemalloc?");
+	printf("allocator: jemalloc %s malloc/free\n", v);
+#else
 	printf("allocator: glibc malloc/free\n");
+#endif
 }
 
 static bench_gc_counts_t bench_gc_counts(void)

@@ -1,5 +1,5 @@
 #!/bin/sh
-# run.sh -- owns `make bench`. Two parts, each skippable:
+# run.sh -- owns `make bench`. Four parts, each skippable:
 #
 # 1. alloc_ring: builds bench/alloc_ring.c once per allocator (tricolor,
 #    glibc, jemalloc, mimalloc, tcmalloc), runs every allocator RUNS times at
@@ -15,10 +15,20 @@
 #    bdwgc, runs it LAT_RUNS times per collector, round-robin (a live heap
 #    of LAT_LIVE_MB MiB, LAT_THREADS threads mutating for LAT_SECONDS), and
 #    prints one table of medians (markdown: $OUT/latency.md).
+# 4. Phase change: builds bench/phase.c for tricolor-stw, bdwgc, glibc and
+#    jemalloc, runs each once, one after the other (RSS is the measure:
+#    never two at once): grow to PHASE_LIVE_MB MiB live, drop 95 %, shrink
+#    for PHASE_SHRINK_S s, idle for PHASE_IDLE_S s, RSS sampled every
+#    100 ms. Merges the samples into $OUT/phase_rss.csv, prints a table
+#    (markdown: $OUT/phase_rss.md) and draws $OUT/phase_rss.svg with
+#    bench/plot_rss.awk. PHASE_DOCS=1 also copies the chart and the CSV to
+#    docs/img and docs/data and rewrites the block between the phase_rss
+#    markers of docs/performance.md.
 #
 # Peers whose library or toolchain is missing are skipped, never failed; so
 # is a tricolor mode in parts 2 and 3 when its benchmarks do not build or
-# run (a run crashed, or no cycle ran): the others still run.
+# run (a run crashed, or no cycle ran), and any allocator in part 4 whose
+# phase.c does not build or run: the others still run.
 # Benchmarks are not tests: nothing here passes or fails on speed.
 # POSIX sh (make runs it with sh, which is dash on Debian).
 #
@@ -41,6 +51,11 @@
 #   LAT_SECONDS latency: seconds the mutator threads run    (20)
 #   LAT_THREADS latency: mutator threads                    (2)
 #   LAT_RUNS    latency: runs per collector                 (1)
+#   PHASE_BENCH 0 skips the phase-change benchmark          (1)
+#   PHASE_LIVE_MB  phase: live heap at the end of grow, MiB  (1024)
+#   PHASE_SHRINK_S phase: seconds from the drop to idle      (5)
+#   PHASE_IDLE_S   phase: seconds of idle                    (15)
+#   PHASE_DOCS  1 also updates docs/ (see part 4)           (0)
 set -eu
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -60,6 +75,11 @@ LAT_LIVE_MB=${LAT_LIVE_MB:-1024}
 LAT_SECONDS=${LAT_SECONDS:-20}
 LAT_THREADS=${LAT_THREADS:-2}
 LAT_RUNS=${LAT_RUNS:-1}
+PHASE_BENCH=${PHASE_BENCH:-1}
+PHASE_LIVE_MB=${PHASE_LIVE_MB:-1024}
+PHASE_IDLE_S=${PHASE_IDLE_S:-15}
+PHASE_SHRINK_S=${PHASE_SHRINK_S:-5}
+PHASE_DOCS=${PHASE_DOCS:-0}
 
 SRC=$ROOT/bench/alloc_ring.c
 CFLAGS="-std=c11 -O2 -g -Wall -Wextra -Werror -pthread"
@@ -815,6 +835,215 @@ lat_main() {
 		"program output: $GC_OUT/log/latency.*"
 }
 
+# ---- part 4: phase change, RSS over time ----
+
+PH_OUT=""        # $OUT/phase, set by main
+PH_ALLOCATORS="" # the ones that built, in run order
+PH_NOTES=""      # one line per skipped allocator or failed run
+PH_DOC_BEGIN="<!-- phase_rss: begin (written by PHASE_DOCS=1 make bench) -->"
+PH_DOC_END="<!-- phase_rss: end -->"
+
+ph_note() { # LINE: print it now and keep it for the markdown
+	echo "$*"
+	PH_NOTES="$PH_NOTES$*
+"
+}
+
+ph_probe() { # C-SOURCE FLAGS: does a program using the peer build and link?
+	# shellcheck disable=SC2086 # FLAGS is a list of flags
+	printf '%s\n' "$1" | $CC -x c - -o "$PH_OUT/.probe" $2 >/dev/null 2>&1
+}
+
+# NAME FLAGS LIBS: build $PH_OUT/phase.NAME, or note why it did not build.
+ph_build() {
+	log=$PH_OUT/build.$1.log
+	# shellcheck disable=SC2086 # FLAGS and LIBS are lists of flags
+	if $CC $GC_CFLAGS $2 -o "$PH_OUT/phase.$1" "$ROOT/bench/phase.c" $3 \
+		>"$log" 2>&1; then
+		PH_ALLOCATORS="$PH_ALLOCATORS $1"
+		return 0
+	fi
+	err=$(grep -m 1 -e 'undefined reference' -e 'error' "$log" |
+		sed 's/^.*: \(undefined reference\)/\1/' | cut -c 1-120)
+	ph_note "skipped $1: bench/phase.c does not build ($err); see $log"
+}
+
+ph_build_all() {
+	rm -rf "$PH_OUT" "$OUT/phase_rss.csv" "$OUT/phase_rss.svg" \
+		"$OUT/phase_rss.md"
+	mkdir -p "$PH_OUT"
+	ph_build tricolor-stw "-DALLOC_TRICOLOR -I$TRI_INC" \
+		"$TRI_LIB $TRI_LDLIBS"
+	if ph_probe '#include <gc/gc.h>
+int main(void) { GC_INIT(); return GC_MALLOC(8) == 0; }' -lgc; then
+		ph_build bdwgc -DALLOC_BDWGC -lgc
+	else
+		ph_note "skipped bdwgc: not installed (apt-get install libgc-dev)"
+	fi
+	ph_build glibc -DALLOC_GLIBC ""
+	if ph_probe '#include <jemalloc/jemalloc.h>
+int main(void) { return mallctl("version", 0, 0, 0, 0); }' -ljemalloc; then
+		ph_build jemalloc -DALLOC_JEMALLOC -ljemalloc
+	else
+		ph_note "skipped jemalloc: not installed" \
+			"(apt-get install libjemalloc-dev)"
+	fi
+	rm -f "$PH_OUT/.probe"
+	echo "allocator,ms,phase,rss_mib" >"$OUT/phase_rss.csv"
+	: >"$PH_OUT/rows"
+}
+
+# One run of NAME, alone on the machine's memory (RSS is the measure, so
+# never two at once): its samples go to the merged CSV, its RESULT fields
+# to $PH_OUT/rows as "name peak_mib grow_mib shrink1s_mib idle_end_mib
+# cycles wall_s". A failed run is noted and leaves no row.
+ph_run_one() {
+	plog=$PH_OUT/log.$1.txt
+	pst=0
+	"$PH_OUT/phase.$1" "$PHASE_LIVE_MB" "$PHASE_IDLE_S" "$PHASE_SHRINK_S" \
+		"$PH_OUT/$1.csv" >"$plog" 2>&1 || pst=$?
+	pwall=$(result_field wall_ms <"$plog")
+	if [ "$pst" != 0 ] || [ -z "$pwall" ] || [ ! -s "$PH_OUT/$1.csv" ]; then
+		PH_NOTES="${PH_NOTES}FAILED: $1 phase (exit $pst), see $plog
+"
+		printf ' %s:FAILED' "$1" >&2
+		return 0
+	fi
+	cat "$PH_OUT/$1.csv" >>"$OUT/phase_rss.csv"
+	awk -v a="$1" -v w="$pwall" -v r="$(result_field maxrss_kb <"$plog")" \
+		-v g="$(result_field grow_rss_mib <"$plog")" \
+		-v s="$(result_field shrink1s_rss_mib <"$plog")" \
+		-v e="$(result_field idle_end_rss_mib <"$plog")" \
+		-v p="$(result_field sampled_peak_mib <"$plog")" \
+		-v c="$(result_field gcs <"$plog")" 'BEGIN {
+		r /= 1024
+		if (p + 0 > r) r = p # statm can see a little more than ru_maxrss
+		printf "%s %.1f %.1f %.1f %.1f %s %.1f\n", a, r, g, s, e,
+			a ~ /^(glibc|jemalloc)$/ ? "-" : c, w / 1000
+	}' >>"$PH_OUT/rows"
+	printf ' %s' "$1" >&2
+}
+
+ph_print_table() { # stdin: rows; stdout: aligned text table
+	awk 'BEGIN {
+		f = "%-14s %9s %9s %11s %9s %7s %7s\n"
+		printf f, "allocator", "peak MiB", "grow end", "shrink+1s", \
+			"idle end", "cycles", "wall s"
+		printf f, "---------", "--------", "--------", "---------", \
+			"--------", "------", "------"
+	}
+	{ printf f, $1, $2, $3, $4, $5, $6, $7 }'
+}
+
+ph_print_markdown() { # stdin: rows; stdout: markdown table
+	echo "| allocator | peak RSS MiB | end of grow | 1 s after shrink |" \
+		"end of idle | cycles | wall s |"
+	echo "| --- | ---: | ---: | ---: | ---: | ---: | ---: |"
+	awk '{ printf "| %s | %s | %s | %s | %s | %s | %s |\n",
+		$1, $2, $3, $4, $5, $6, $7 }'
+}
+
+PH_LEGEND="RSS in MiB (resident set, /proc/self/statm): peak (the larger of
+ru_maxrss and the largest sample), at the end of grow (just before the
+drop), 1 s after the end of shrink (1 s into idle) and at the end of
+idle; cycles: collections from the start of grow (- for malloc); wall s:
+the whole run. One run per allocator, one after the other. tricolor-stw:
+tricolor in its default stop-the-world mode."
+
+ph_header() {
+	machine_lines
+	echo "bench:    phase, grow to $PHASE_LIVE_MB MiB live, drop 95 %," \
+		"shrink $PHASE_SHRINK_S s (2 x live of garbage, then churn)," \
+		"idle $PHASE_IDLE_S s (churn 4 MiB/s)"
+	# the library's source: the last commit outside bench/ and docs/
+	echo "tricolor: $(git -C "$ROOT" log -1 --format='%h %cs %s' -- . \
+		':!bench' ':!docs' 2>/dev/null | cut -c 1-68 | sed 's/ *$//')"
+	echo "settings: GOGC=${GOGC:-unset} GODEBUG=${GODEBUG:-unset}" \
+		"MALLOC_CONF=${MALLOC_CONF:-unset}" \
+		"GLIBC_TUNABLES=${GLIBC_TUNABLES:-unset}"
+	gc_load_line
+}
+
+# The markdown block: header, figure, table, legend, notes. IMG: the SVG's
+# path as the markdown's reader finds it.
+ph_markdown() { # HEADER ROWS IMG
+	echo '```'
+	echo "$1"
+	echo '```'
+	echo
+	echo "![RSS over time, one line per allocator]($3)"
+	echo
+	echo "$2" | ph_print_markdown
+	echo
+	echo "$PH_LEGEND"
+	[ -z "$PH_NOTES" ] || printf '\n%s' "$PH_NOTES" | sed 's/^./- &/'
+}
+
+# PHASE_DOCS=1: copy the chart and the CSV into docs/ and replace the block
+# between the PH_DOC_BEGIN and PH_DOC_END lines of docs/performance.md.
+ph_update_docs() { # HEADER ROWS
+	doc=$ROOT/docs/performance.md
+	if ! grep -q -F -x "$PH_DOC_BEGIN" "$doc" ||
+		! grep -q -F -x "$PH_DOC_END" "$doc"; then
+		echo "PHASE_DOCS: no phase_rss markers in $doc; docs left alone"
+		return 0
+	fi
+	mkdir -p "$ROOT/docs/img" "$ROOT/docs/data"
+	cp "$OUT/phase_rss.svg" "$ROOT/docs/img/phase_rss.svg"
+	cp "$OUT/phase_rss.csv" "$ROOT/docs/data/phase_rss.csv"
+	ph_markdown "$1" "$2" img/phase_rss.svg >"$PH_OUT/block.md"
+	awk -v b="$PH_DOC_BEGIN" -v e="$PH_DOC_END" -v f="$PH_OUT/block.md" '
+		$0 == b { print; while ((getline l < f) > 0) print l; skip = 1; next }
+		$0 == e { skip = 0 }
+		!skip' "$doc" >"$PH_OUT/performance.md"
+	cp "$PH_OUT/performance.md" "$doc"
+	echo "PHASE_DOCS: updated docs/img/phase_rss.svg," \
+		"docs/data/phase_rss.csv and the table in docs/performance.md"
+}
+
+ph_main() {
+	header=$(ph_header)
+	echo "$header"
+	ph_build_all
+	# shellcheck disable=SC2086 # PH_ALLOCATORS is a list of words
+	echo "allocators:" $PH_ALLOCATORS
+	# shellcheck disable=SC2086 # PH_ALLOCATORS is a list of words
+	if [ "$(count_words $PH_ALLOCATORS)" = 0 ]; then
+		echo "phase: nothing to run"
+		return 0
+	fi
+	echo
+	printf 'runs:' >&2
+	for a in $PH_ALLOCATORS; do
+		ph_run_one "$a"
+	done
+	echo >&2
+	echo
+	rows=$(cat "$PH_OUT/rows")
+	echo "$rows" | ph_print_table
+	echo
+	echo "$PH_LEGEND"
+	[ -z "$PH_NOTES" ] || printf '\n%s' "$PH_NOTES"
+	if [ -s "$PH_OUT/rows" ]; then
+		awk -f "$ROOT/bench/plot_rss.awk" \
+			-v title="RSS over a phase change: grow, drop 95 %, idle" \
+			-v subtitle="$PHASE_LIVE_MB MiB live, then 5 %;\
+ shrink $PHASE_SHRINK_S s, idle $PHASE_IDLE_S s;\
+ $(date '+%Y-%m-%d'), $(nproc) CPUs, bench/phase.c" \
+			"$OUT/phase_rss.csv" >"$OUT/phase_rss.svg"
+	fi
+	{
+		echo "## Memory returned to the OS (phase change)"
+		echo
+		ph_markdown "$header" "$rows" phase_rss.svg
+	} >"$OUT/phase_rss.md"
+	echo "markdown: $OUT/phase_rss.md, chart: $OUT/phase_rss.svg," \
+		"samples: $OUT/phase_rss.csv, program output: $PH_OUT/"
+	if [ "$PHASE_DOCS" = 1 ] && [ -s "$OUT/phase_rss.svg" ]; then
+		ph_update_docs "$header" "$rows"
+	fi
+}
+
 main() {
 	check_count RUNS "$RUNS"
 	check_count OPS "$OPS"
@@ -823,9 +1052,14 @@ main() {
 	check_count LAT_SECONDS "$LAT_SECONDS"
 	check_count LAT_THREADS "$LAT_THREADS"
 	check_count LAT_RUNS "$LAT_RUNS"
+	check_count PHASE_LIVE_MB "$PHASE_LIVE_MB"
+	check_count PHASE_IDLE_S "$PHASE_IDLE_S"
+	check_count PHASE_SHRINK_S "$PHASE_SHRINK_S"
 	check_switch ALLOC_RING "$ALLOC_RING"
 	check_switch GC_BENCH "$GC_BENCH"
 	check_switch LAT_BENCH "$LAT_BENCH"
+	check_switch PHASE_BENCH "$PHASE_BENCH"
+	check_switch PHASE_DOCS "$PHASE_DOCS"
 	case $BENCH_SIZES in
 	quick | full) ;;
 	*) die "BENCH_SIZES must be quick or full, got '$BENCH_SIZES'" ;;
@@ -835,6 +1069,7 @@ main() {
 	mkdir -p "$OUT"
 	OUT=$(cd "$OUT" && pwd) # absolute: the Go build runs in bench/go
 	GC_OUT=$OUT/gc
+	PH_OUT=$OUT/phase
 	if [ "$ALLOC_RING" = 1 ]; then
 		ring_main
 	else
@@ -854,6 +1089,12 @@ main() {
 		lat_main
 	else
 		echo "latency: skipped (LAT_BENCH=0)"
+	fi
+	if [ "$PHASE_BENCH" = 1 ]; then
+		echo
+		ph_main
+	else
+		echo "phase: skipped (PHASE_BENCH=0)"
 	fi
 	echo "took $(($(date +%s) - started)) s"
 }
