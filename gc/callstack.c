@@ -3,6 +3,7 @@
  */
 #include "callstack.h"
 
+#include <stdbool.h>
 #include <unwind.h>
 
 #include "../alloc/base.h"
@@ -34,6 +35,46 @@ TRI_NOINLINE int callstack_capture(uintptr_t *pcs, int max, int skip)
 	struct walk w = {.pcs = pcs, .max = max, .skip = skip + 1, .n = 0};
 	_Unwind_Backtrace(walk_frame, &w);
 	return w.n;
+}
+
+struct walk_above {
+	uintptr_t pcs[CALLSTACK_MAX + CALLSTACK_TRIM];
+	uintptr_t starts[CALLSTACK_TRIM];
+	int n;
+	bool own; /* callstack_capture_above's own frame not yet skipped */
+};
+
+static _Unwind_Reason_Code walk_above(struct _Unwind_Context *ctx, void *arg)
+{
+	struct walk_above *w = arg;
+	uintptr_t ip = (uintptr_t)_Unwind_GetIP(ctx);
+	if (ip == 0)
+		return _URC_END_OF_STACK;
+	if (w->own) {
+		w->own = false;
+		return _URC_NO_REASON;
+	}
+	if (w->n < CALLSTACK_TRIM)
+		w->starts[w->n] = (uintptr_t)_Unwind_GetRegionStart(ctx);
+	w->pcs[w->n++] = ip;
+	return w->n == CALLSTACK_MAX + CALLSTACK_TRIM ? _URC_END_OF_STACK
+	                                              : _URC_NO_REASON;
+}
+
+TRI_NOINLINE int callstack_capture_above(uintptr_t *pcs, int max,
+                                         const uintptr_t *entries, int n)
+{
+	struct walk_above w = {.n = 0, .own = true};
+	_Unwind_Backtrace(walk_above, &w);
+	int from = 0;
+	for (int i = 0; i < w.n && i < CALLSTACK_TRIM; i++)
+		for (int e = 0; e < n; e++)
+			if (w.starts[i] == entries[e])
+				from = i + 1;
+	int k = 0;
+	for (int i = from; i < w.n && k < max; i++)
+		pcs[k++] = w.pcs[i];
+	return k;
 }
 
 void callstack_init(void)

@@ -9,6 +9,11 @@
  * caller needs them. Cost: roughly 0.1-0.3 us per frame; callers must keep
  * it off hot paths (profiling samples once per 512 KiB by default).
  *
+ * Locks: with glibc >= 2.35 and gcc >= 12 (Debian 12 here) libgcc finds
+ * each frame's FDE through _dl_find_object, which takes no lock, so a
+ * capture cannot wait on the loader lock of a thread the collector
+ * stopped; with an older libgcc the unwinder uses dl_iterate_phdr (C1).
+ *
  * Invariants:
  *   C1. callstack_capture never calls malloc and takes no tricolor lock; it
  *       may take the dynamic loader's lock (dl_iterate_phdr), so it must not
@@ -23,6 +28,16 @@
 #include <stdint.h>
 
 #define CALLSTACK_MAX 32 /* frames kept per stack (Go's maxStack) */
+
+/* As callstack_capture, but the frames kept start above the outermost of
+ * the innermost CALLSTACK_TRIM frames that lies in one of the functions
+ * starting at entries[0..n) (compared with the unwinder's region start),
+ * so a sample names the allocation's caller however the library's own
+ * frames were inlined (Go trims its leading runtime.* frames by name). If
+ * none of them is found, only callstack_capture's own frame is dropped. */
+#define CALLSTACK_TRIM 8
+int callstack_capture_above(uintptr_t *pcs, int max, const uintptr_t *entries,
+                            int n);
 
 /* Warm the unwinder (first use may dlopen/allocate inside libgcc). */
 void callstack_init(void);

@@ -38,6 +38,7 @@
 #include "debug.h"
 #include "mark.h"
 #include "pacer.h"
+#include "profile.h"
 #include "roots.h"
 #include "stacks.h"
 #include "sweep.h"
@@ -84,12 +85,13 @@ bool gc_init(void)
 	base_mutex_init(&gcstats_lock, LOCK_RANK_GCSTATS);
 	debug_init(&gcpercent, &memlimit);
 	if (!(threads_init() && roots_init() && stacks_init() && work_init() &&
-	      mark_init()))
+	      mark_init() && profile_init()))
 		return false;
 	pacer_init(gcpercent, memlimit);
 	pacer_limiter_reset(nanotime(), (int)mark_nprocs());
 	stats.next_gc = pacer_goal();
 	last_end_ns = nanotime();
+	profile_start_writer();
 	return true;
 }
 
@@ -142,6 +144,7 @@ static void commit_pacer(void)
 static void flip(cycle *c)
 {
 	c->goal = pacer_goal();
+	profile_next_cycle(); /* Go's mProf_NextCycle, world stopped */
 	atomic_store_release(&mheap_sweepgen,
 	                     atomic_load_relaxed(&mheap_sweepgen) + 2);
 	atomic_store_relaxed(&mheap_live, c->marked); /* mheap.h I5 */
@@ -418,9 +421,12 @@ static void run_cycle(bool forced)
 	else
 		stw_cycle(&c);
 	last_end_ns = nanotime();
+	profile_flush(); /* Go's mProf_Flush, world running */
 	sweep_wake();
-	if (forced || debug.gcstoptheworld == 2)
+	if (forced || debug.gcstoptheworld == 2) {
 		sweep_finish(); /* runtime.GC returns with the heap swept */
+		profile_post_sweep();
+	}
 	double frac;
 	uint64_t num = publish(&c, &frac);
 	if (debug.gctrace) /* under the world lock: lines stay in order */
