@@ -145,11 +145,11 @@ TRI_INLINE void *malloc_small(mcache *c, size_t n, bool noscan)
 			return out_of_memory();
 		s = c->alloc[spc];
 	}
+	if (mcache_sample_due(c, s->elemsize))
+		profile_alloc(c, s, p);
 	if (s->needzero)
 		memset((void *)p, 0, s->elemsize); /* I1 */
 	counter_add_local(&c->stats.small_allocs[spc >> 1], 1);
-	if (TRI_UNLIKELY(mcache_sample_due(c, s->elemsize)))
-		profile_alloc(c, s, p);
 	return (void *)p;
 }
 

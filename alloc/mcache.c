@@ -63,7 +63,7 @@ mcache *mcache_get_slow(void)
 		return NULL;
 	for (unsigned i = 0; i < NUM_CENTRALS; i++)
 		c->alloc[i] = &mcache_empty_span; /* I1 */
-	c->next_sample = profile_next_gap();
+	c->next_sample = (intptr_t)profile_next_gap();
 	base_mutex_lock(&mcache_list_lock);
 	c->next = mcache_list;
 	if (mcache_list)
@@ -93,14 +93,6 @@ void mcache_flush(mcache *c)
 			mcentral_uncache_span(c->alloc[i], c);
 		c->alloc[i] = &mcache_empty_span;
 	}
-}
-
-void mcache_reset_samples(void)
-{
-	base_mutex_lock(&mcache_list_lock);
-	for (mcache *c = mcache_list; c; c = c->next)
-		atomic_store_relaxed(&c->next_sample, profile_next_gap());
-	base_mutex_unlock(&mcache_list_lock);
 }
 
 void mcache_flush_all(void)

@@ -46,10 +46,9 @@ typedef struct mcache {
 	uintptr_t tiny_offset;
 	mspan *tiny_span;
 	uintptr_t tiny_count;
-	atomic_word next_sample;    /* Go's nextSample, as intptr_t: bytes
-	                               left before the next heap profile
-	                               sample (gc/profile.h); owner, and
-	                               mcache_reset_samples (relaxed) */
+	intptr_t next_sample;       /* Go's nextSample: bytes left before
+	                               the next heap profile sample
+	                               (gc/profile.h); owner only */
 	mcache_stats stats;         /* I3 */
 	int64_t assist_credit;      /* Go's gcAssistBytes: bytes this thread
 	                               may allocate during mark before it
@@ -88,20 +87,19 @@ TRI_INLINE void mcache_assist_debit(mcache *c, uint64_t n)
 		tri_m.b.want_assist = 1;
 }
 
-/* Heap profile sampling (Go's nextSample test in mallocgc): charge n
- * bytes to the sample counter; true when this allocation is to be
- * sampled (gc/profile.c: profile_alloc draws the next gap). One load,
- * subtract, store and branch: plain moves (relaxed atomics), no lock. */
+/* Heap profile sampling (Go's nextSample test in mallocgc): true when an
+ * allocation of n bytes is to be sampled (the caller then calls
+ * profile_alloc, which draws the next gap); else charge n to the counter.
+ * A compare with memory, a branch and a subtract to memory: no lock, no
+ * atomic, owner only. */
 TRI_INLINE bool mcache_sample_due(mcache *c, uintptr_t n)
 {
-	intptr_t left = (intptr_t)atomic_load_relaxed(&c->next_sample) -
-	                (intptr_t)n;
-	atomic_store_relaxed(&c->next_sample, (uintptr_t)left);
-	return left <= 0;
+	if (TRI_LIKELY((intptr_t)n < c->next_sample)) {
+		c->next_sample -= (intptr_t)n;
+		return false;
+	}
+	return true;
 }
-/* The sampling rate changed: every cache gets a gap drawn at the new rate
- * (a racing owner's store may keep the old gap once). */
-void mcache_reset_samples(void);
 
 /* Give the current tiny block up (publishing its object count). */
 void mcache_release_tiny(mcache *c);

@@ -615,6 +615,31 @@ void gc_read_stats(gc_stats *out)
 	base_mutex_unlock(&gcstats_lock);
 }
 
+/* ---- the world stopped for a heap dump ---- */
+
+static TRI_NOINLINE void run_stopped_saved(void (*fn)(void *), void *arg)
+{
+	__builtin_unwind_init(); /* as with_registers_saved */
+	threads_save_self();
+	threads_stop_world();
+	mcache_flush_all();
+	sweep_finish();
+	fn(arg);
+	threads_start_world();
+	compiler_barrier();
+}
+
+void gc_run_stopped(void (*fn)(void *arg), void *arg)
+{
+	base_mutex_lock(&world_lock); /* I1: no cycle meanwhile */
+	sweep_finish();
+	threads_lock();
+	run_stopped_saved(fn, arg);
+	threads_unlock();
+	sweep_wake(); /* reopen the sweep gate sweep_finish closed */
+	base_mutex_unlock(&world_lock);
+}
+
 /* ---- fork: no cycle runs across fork() ---- */
 
 void gc_fork_prepare(void)

@@ -29,7 +29,6 @@
 #include "pprof_enc.h"
 #include "profile.h"
 
-#define MAX_MAPPINGS 512
 
 static bool map_grow(pb *b, size_t need)
 {
@@ -58,11 +57,6 @@ static void pb_release(pb *b)
 
 /* ---- mappings from /proc/self/maps ---- */
 
-typedef struct maps_scratch {
-	pp_mapping m[MAX_MAPPINGS];
-	char names[MAX_MAPPINGS][256];
-	size_t n;
-} maps_scratch;
 
 static uint64_t hex(const char **s)
 {
@@ -110,7 +104,7 @@ static void maps_line(maps_scratch *ms, const char *l, const char *exe)
 	}
 }
 
-static void read_mappings(maps_scratch *ms)
+void profile_read_maps(maps_scratch *ms)
 {
 	char exe[256] = "";
 	ssize_t e = readlink("/proc/self/exe", exe, sizeof exe - 1);
@@ -177,9 +171,11 @@ TRI_API int tri_write_heap_profile(int fd)
 		errno = ENOMEM;
 		return -1;
 	}
-	read_mappings(ms);
+	profile_read_maps(ms);
 	size_t frames = 0;
+	m_acquire(); /* profile.h I3 */
 	profile_for_each_bucket(count_frames, &frames);
+	m_release();
 	size_t nlocs = 1024;
 	while (nlocs < 2 * frames + 64)
 		nlocs *= 2;

@@ -94,7 +94,10 @@ TRI_API int tri_set_profile_rate(long bytes)
 	if (tri_init() != 0)
 		return -1;
 	atomic_store_relaxed(&prof_rate, (uintptr_t)bytes);
-	mcache_reset_samples();
+	mcache *c = mcache_tls; /* the caller's own cache at once; the others
+	                           when their current gap runs out */
+	if (c)
+		c->next_sample = (intptr_t)profile_next_gap();
 	return 0;
 }
 
@@ -246,7 +249,7 @@ TRI_NOINLINE void profile_alloc(struct mcache *c, struct mspan *s,
                                 uintptr_t p)
 {
 	long rate = profile_rate();
-	atomic_store_relaxed(&c->next_sample, profile_next_gap());
+	c->next_sample = (intptr_t)profile_next_gap();
 	if (rate <= 0)
 		return;
 	const uintptr_t entries[] = {

@@ -34,6 +34,7 @@
 #define TRI_PROFILE_H
 
 #include "../alloc/base.h"
+#include "pprof_enc.h"
 
 #define PROFILE_DEFAULT_RATE (512 * 1024) /* Go's MemProfileRate */
 
@@ -77,6 +78,15 @@ void profile_post_sweep(void);
  * the heap or take a lock. Returns the number of buckets. */
 typedef void (*profile_bucket_fn)(const mprof_bucket *b, void *arg);
 size_t profile_for_each_bucket(profile_bucket_fn fn, void *arg);
+/* The executable file mappings of the process (/proc/self/maps), the
+ * main executable's first (gc/pprof.c). */
+#define MAX_MAPPINGS 512
+typedef struct maps_scratch {
+	pp_mapping m[MAX_MAPPINGS];
+	char names[MAX_MAPPINGS][256];
+	size_t n;
+} maps_scratch;
+void profile_read_maps(maps_scratch *ms);
 /* The at-exit / on-signal profile of GODEBUG=memprofile=PATH (after the
  * heap is initialised; profile.c). */
 void profile_start_writer(void);
