@@ -108,7 +108,8 @@ $(foreach v,$(VARIANTS),$(eval $(call unit_rules,$(v))))
 # make build/asan/api/NAME). The collector reads memory it does not own
 # (other threads' stacks, data, bss), which ASan may report; empty this list
 # once that scanning is ASan-clean.
-API_ASAN_EXCLUDE := test_gc test_gcenv test_sweep test_concurrent test_coro
+API_ASAN_EXCLUDE := test_gc test_gcenv test_sweep test_concurrent test_coro \
+                    test_profile
 
 UNIT_BINS := $(foreach v,$(VARIANTS),$(UNIT_SRCS:test/unit/%.c=$(B)/$(v)/test/%))
 API_BINS := $(API_SRCS:test/api/%.c=$(B)/api/%) \

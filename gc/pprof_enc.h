@@ -249,6 +249,14 @@ static inline double pp_exp_neg(double x)
 	return y;
 }
 
+/* x rounded toward zero, saturated (a corrupted dump may hold anything). */
+static inline int64_t pp_to_int64(double x)
+{
+	if (!(x < 9.2e18))
+		return INT64_MAX;
+	return x < 0 ? 0 : (int64_t)x;
+}
+
 /* Go's scaleHeapSample: (count, bytes) sampled at rate, unsampled. */
 static inline void pp_scale(uint64_t count, uint64_t bytes, int64_t rate,
                             int64_t *oc, int64_t *ob)
@@ -264,8 +272,8 @@ static inline void pp_scale(uint64_t count, uint64_t bytes, int64_t rate,
 	}
 	double avg = (double)bytes / (double)count;
 	double scale = 1 / (1 - pp_exp_neg(avg / (double)rate));
-	*oc = (int64_t)((double)count * scale);
-	*ob = (int64_t)((double)bytes * scale);
+	*oc = pp_to_int64((double)count * scale);
+	*ob = pp_to_int64((double)bytes * scale);
 }
 
 #endif /* TRI_PPROF_ENC_H */
