@@ -89,6 +89,23 @@ static uint16_t rd16(const uint8_t *p) { uint16_t v; memcpy(&v, p, 2); return v;
 static uint32_t rd32(const uint8_t *p) { uint32_t v; memcpy(&v, p, 4); return v; }
 static uint64_t rd64(const uint8_t *p) { uint64_t v; memcpy(&v, p, 8); return v; }
 
+/* Saturating int64 arithmetic: a corrupted dump may hold any count. */
+static int64_t sadd(int64_t a, int64_t b)
+{
+	int64_t r;
+	if (__builtin_add_overflow(a, b, &r))
+		return b > 0 ? INT64_MAX : INT64_MIN;
+	return r;
+}
+
+static int64_t ssub(int64_t a, int64_t b)
+{
+	int64_t r;
+	if (__builtin_sub_overflow(a, b, &r))
+		return b < 0 ? INT64_MAX : INT64_MIN;
+	return r;
+}
+
 /* "12.3 MiB" */
 static const char *human(uint64_t b, char *buf, size_t n)
 {
@@ -809,8 +826,10 @@ static site *collect_sites(const dump *d, size_t *n)
 			snprintf(s[k].name, sizeof s[k].name, "%s", name);
 			k++;
 		}
-		s[j].al_n += v[0], s[j].al_b += v[1];
-		s[j].in_n += v[2], s[j].in_b += v[3];
+		s[j].al_n = sadd(s[j].al_n, v[0]);
+		s[j].al_b = sadd(s[j].al_b, v[1]);
+		s[j].in_n = sadd(s[j].in_n, v[2]);
+		s[j].in_b = sadd(s[j].in_b, v[3]);
 	}
 	qsort(s, k, sizeof *s, cmp_site);
 	*n = k;
@@ -993,7 +1012,7 @@ typedef struct diff_row {
 static int cmp_diff(const void *a, const void *b)
 {
 	const diff_row *x = a, *y = b;
-	int64_t dx = x->new_b - x->old_b, dy = y->new_b - y->old_b;
+	int64_t dx = ssub(x->new_b, x->old_b), dy = ssub(y->new_b, y->old_b);
 	if (dx != dy)
 		return dx < dy ? 1 : -1;
 	return strcmp(x->name, y->name);
@@ -1027,8 +1046,8 @@ static void print_diff(const char *title, diff_row *r, size_t n, bool last)
 			continue;
 		printf("%12lld %12lld %+12lld %14lld %14lld %+14lld  %s\n",
 		       (long long)r[i].old_n, (long long)r[i].new_n,
-		       (long long)(r[i].new_n - r[i].old_n), (long long)r[i].old_b,
-		       (long long)r[i].new_b, (long long)(r[i].new_b - r[i].old_b),
+		       (long long)ssub(r[i].new_n, r[i].old_n), (long long)r[i].old_b,
+		       (long long)r[i].new_b, (long long)ssub(r[i].new_b, r[i].old_b),
 		       r[i].name);
 	}
 	printf("\n");
@@ -1061,16 +1080,20 @@ static void cmd_diff(dump *a, dump *b)
 			else
 				snprintf(name, sizeof name, "large objects");
 			size_t k = diff_add(&cls, &ncls, &ccls, name);
-			*(w ? &cls[k].new_n : &cls[k].old_n) += 1;
-			*(w ? &cls[k].new_b : &cls[k].old_b) +=
-				(int64_t)d->objs[i].size;
+			int64_t *on = w ? &cls[k].new_n : &cls[k].old_n;
+			int64_t *ob = w ? &cls[k].new_b : &cls[k].old_b;
+			*on = sadd(*on, 1);
+			*ob = sadd(*ob, d->objs[i].size > INT64_MAX ? INT64_MAX :
+			                (int64_t)d->objs[i].size);
 		}
 		size_t n;
 		site *s = collect_sites(d, &n);
 		for (size_t i = 0; i < n; i++) {
 			size_t k = diff_add(&sites, &nsites, &csites, s[i].name);
-			*(w ? &sites[k].new_n : &sites[k].old_n) += s[i].in_n;
-			*(w ? &sites[k].new_b : &sites[k].old_b) += s[i].in_b;
+			int64_t *sn = w ? &sites[k].new_n : &sites[k].old_n;
+			int64_t *sb = w ? &sites[k].new_b : &sites[k].old_b;
+			*sn = sadd(*sn, s[i].in_n);
+			*sb = sadd(*sb, s[i].in_b);
 		}
 		free(s);
 	}
