@@ -55,12 +55,14 @@ static void fork_prepare(void)
 	mcache_fork_prepare();   /* LOCK_RANK_THREADS */
 	mcentral_fork_prepare(); /* LOCK_RANK_MCENTRAL */
 	mheap_fork_prepare();    /* LOCK_RANK_MHEAP */
+	profile_fork_prepare();  /* LOCK_RANK_PROF */
 	fixalloc_fork_prepare(); /* LOCK_RANK_FIXALLOC */
 }
 
 static void fork_parent(void)
 {
 	fixalloc_fork_parent();
+	profile_fork_parent();
 	mheap_fork_parent();
 	mcentral_fork_parent();
 	mcache_fork_parent();
@@ -70,6 +72,7 @@ static void fork_parent(void)
 static void fork_child(void)
 {
 	fixalloc_fork_child();
+	profile_fork_child();
 	mheap_fork_child();
 	mcentral_fork_child();
 	mcache_fork_child();

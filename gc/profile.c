@@ -375,6 +375,21 @@ size_t profile_for_each_bucket(profile_bucket_fn fn, void *arg)
 	return n;
 }
 
+void profile_fork_prepare(void)
+{
+	base_mutex_fork_lock(&prof_lock);
+}
+
+void profile_fork_parent(void)
+{
+	base_mutex_fork_unlock(&prof_lock);
+}
+
+void profile_fork_child(void)
+{
+	base_mutex_reinit(&prof_lock);
+}
+
 /* ---- GODEBUG=memprofile=PATH, memprofilesignal=N ---- */
 
 static char out_path[4096];

@@ -78,6 +78,10 @@ void profile_post_sweep(void);
  * the heap or take a lock. Returns the number of buckets. */
 typedef void (*profile_bucket_fn)(const mprof_bucket *b, void *arg);
 size_t profile_for_each_bucket(profile_bucket_fn fn, void *arg);
+/* fork() handlers for prof_lock (base.h). */
+void profile_fork_prepare(void);
+void profile_fork_parent(void);
+void profile_fork_child(void);
 /* The executable file mappings of the process (/proc/self/maps), the
  * main executable's first (gc/pprof.c). */
 #define MAX_MAPPINGS 512
