@@ -42,6 +42,7 @@ struct walk_above {
 	uintptr_t starts[CALLSTACK_TRIM];
 	int n;
 	bool own; /* callstack_capture_above's own frame not yet skipped */
+	uintptr_t sp, hi; /* C3: the last frame's stack pointer, the top */
 };
 
 static _Unwind_Reason_Code walk_above(struct _Unwind_Context *ctx, void *arg)
@@ -50,6 +51,12 @@ static _Unwind_Reason_Code walk_above(struct _Unwind_Context *ctx, void *arg)
 	uintptr_t ip = (uintptr_t)_Unwind_GetIP(ctx);
 	if (ip == 0)
 		return _URC_END_OF_STACK;
+	/* The frame's stack pointer (x86-64: the callee's CFA) must climb
+	 * and stay below the top (C3). */
+	uintptr_t sp = (uintptr_t)_Unwind_GetCFA(ctx);
+	if (sp <= w->sp || sp >= w->hi)
+		return _URC_END_OF_STACK;
+	w->sp = sp;
 	if (w->own) {
 		w->own = false;
 		return _URC_NO_REASON;
@@ -62,9 +69,13 @@ static _Unwind_Reason_Code walk_above(struct _Unwind_Context *ctx, void *arg)
 }
 
 TRI_NOINLINE int callstack_capture_above(uintptr_t *pcs, int max,
-                                         const uintptr_t *entries, int n)
+                                         const uintptr_t *entries, int n,
+                                         uintptr_t stack_hi)
 {
-	struct walk_above w = {.n = 0, .own = true};
+	uintptr_t here = (uintptr_t)__builtin_frame_address(0);
+	/* unknown top: the first frames only (a page above this one) */
+	struct walk_above w = {.n = 0, .own = true, .sp = here - 4096,
+	                       .hi = stack_hi ? stack_hi : here + 4096};
 	_Unwind_Backtrace(walk_above, &w);
 	int from = 0;
 	for (int i = 0; i < w.n && i < CALLSTACK_TRIM; i++)

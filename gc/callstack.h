@@ -18,6 +18,11 @@
  *   C1. callstack_capture never calls malloc and takes no tricolor lock; it
  *       may take the dynamic loader's lock (dl_iterate_phdr), so it must not
  *       be called while the caller holds a lock the loader could wait on.
+ *   C3. callstack_capture_above never reports a frame whose stack pointer
+ *       is outside (previous frame's, stack_hi), and stops there. It cannot
+ *       make unwinding through code with wrong unwind information safe
+ *       (libgcc reads the saved registers where the CFI says): such a
+ *       program should sample with memprofilerate=0.
  *   C2. pcs[0] is the caller of the function `skip` frames above
  *       callstack_capture's own caller; entries are return addresses (the
  *       instruction after the call), as pprof expects for non-leaf frames.
@@ -34,10 +39,16 @@
  * starting at entries[0..n) (compared with the unwinder's region start),
  * so a sample names the allocation's caller however the library's own
  * frames were inlined (Go trims its leading runtime.* frames by name). If
- * none of them is found, only callstack_capture's own frame is dropped. */
+ * none of them is found, only callstack_capture's own frame is dropped.
+ * The walk stops at the first frame whose stack pointer is not above the
+ * previous one and below stack_hi (the top of the stack it runs on; 0:
+ * unknown, stop after the first frames): code that moves the stack
+ * pointer without telling the unwinder (assembly without CFI) yields
+ * garbage frames, and stopping there keeps most of them from sending the
+ * unwinder to unmapped memory (C2). */
 #define CALLSTACK_TRIM 8
 int callstack_capture_above(uintptr_t *pcs, int max, const uintptr_t *entries,
-                            int n);
+                            int n, uintptr_t stack_hi);
 
 /* Warm the unwinder (first use may dlopen/allocate inside libgcc). */
 void callstack_init(void);

@@ -256,8 +256,10 @@ TRI_NOINLINE void profile_alloc(struct mcache *c, struct mspan *s,
 		(uintptr_t)tri_malloc, (uintptr_t)tri_malloc_noscan,
 		(uintptr_t)tri_calloc, (uintptr_t)tri_realloc};
 	uintptr_t stk[CALLSTACK_MAX];
+	uintptr_t here = (uintptr_t)__builtin_frame_address(0);
 	int n = callstack_capture_above(stk, CALLSTACK_MAX, entries,
-	                                (int)(sizeof entries / sizeof *entries));
+	                                (int)(sizeof entries / sizeof *entries),
+	                                threads_self_stack_hi(here));
 	special *sp = fixalloc_alloc(&special_alloc);
 	if (!sp)
 		return; /* I2: no special, no sample */

@@ -281,6 +281,17 @@ unsigned threads_count(void)
 	return (unsigned)atomic_load_relaxed(&nthreads);
 }
 
+uintptr_t threads_self_stack_hi(uintptr_t sp)
+{
+	gthread *t = self;
+	uintptr_t hi;
+	if (!t)
+		return 0;
+	if (sp >= t->stack_lo && sp < t->stack_hi)
+		return t->stack_hi;
+	return stacks_find(sp, &hi) ? hi : 0;
+}
+
 /* ---- roots of a thread ---- */
 
 void threads_roots_of(const gthread *t, root_range_fn fn, void *arg)

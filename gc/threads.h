@@ -81,6 +81,10 @@ bool threads_start_internal(void *(*fn)(void *), void *arg);
 
 /* A thread's write-barrier buffer (the thread stopped, or the caller). */
 wbbuf *threads_wbbuf(gthread *t);
+/* The top of the stack the calling thread runs on at sp: its own, or a
+ * registered coroutine stack; 0 if the thread is not registered or sp is
+ * on neither (heap profile samples bound their unwinding with it). */
+uintptr_t threads_self_stack_hi(uintptr_t sp);
 /* Registered threads (a hint outside threads_lock). */
 unsigned threads_count(void);
 

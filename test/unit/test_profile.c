@@ -11,6 +11,7 @@
 #include "callstack.h"
 #include "profile.h"
 #include "span.h"
+#include "threads.h"
 
 START_TEST(gap_is_exponential_with_the_rate_as_mean)
 {
@@ -50,7 +51,8 @@ static uintptr_t entry_start;
 static __attribute__((noinline)) int fake_entry(uintptr_t *pcs)
 {
 	const uintptr_t entries[] = {entry_start};
-	int n = callstack_capture_above(pcs, CALLSTACK_MAX, entries, 1);
+	int n = callstack_capture_above(pcs, CALLSTACK_MAX, entries, 1,
+	                                threads_self_stack_hi((uintptr_t)&n));
 	__asm__ __volatile__("" ::: "memory");
 	return n;
 }
