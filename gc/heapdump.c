@@ -392,11 +392,11 @@ TRI_API int tri_heap_dump(int fd)
 		gc_run_stopped(dump_stopped, &d);
 	}
 	if (d.buf)
-		os_unmap(d.buf, OUT_BYTES);
+		os_unmap_mapped(d.buf, OUT_BYTES);
 	if (d.segs)
-		os_unmap(d.segs, MAX_SEGMENTS * sizeof *d.segs);
+		os_unmap_mapped(d.segs, MAX_SEGMENTS * sizeof *d.segs);
 	if (d.maps)
-		os_unmap(d.maps, sizeof *d.maps);
+		os_unmap_mapped(d.maps, sizeof *d.maps);
 	if (d.err) {
 		errno = d.err;
 		return -1;

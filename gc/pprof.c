@@ -41,7 +41,7 @@ static bool map_grow(pb *b, size_t need)
 	if (b->len)
 		memcpy(p, b->p, b->len);
 	if (b->p)
-		os_unmap(b->p, b->cap);
+		os_unmap_mapped(b->p, b->cap);
 	b->p = p;
 	b->cap = cap;
 	return true;
@@ -50,7 +50,7 @@ static bool map_grow(pb *b, size_t need)
 static void pb_release(pb *b)
 {
 	if (b->p)
-		os_unmap(b->p, b->cap);
+		os_unmap_mapped(b->p, b->cap);
 	b->p = NULL;
 	b->cap = b->len = 0;
 }
@@ -211,7 +211,7 @@ TRI_API int tri_write_heap_profile(int fd)
 		} else {
 			errno = ENOMEM;
 		}
-		os_unmap(locs, nlocs * sizeof *locs);
+		os_unmap_mapped(locs, nlocs * sizeof *locs);
 	} else {
 		errno = ENOMEM;
 	}
@@ -219,7 +219,7 @@ TRI_API int tri_write_heap_profile(int fd)
 	pb_release(&out);
 	pb_release(&tmp);
 	pb_release(&strs);
-	os_unmap(ms, sizeof *ms);
+	os_unmap_mapped(ms, sizeof *ms);
 	errno = saved;
 	return ret;
 }
