@@ -7,6 +7,7 @@
 #include <unwind.h>
 
 #include "../alloc/base.h"
+#include "threads.h"
 
 struct walk {
 	uintptr_t *pcs;
@@ -41,7 +42,6 @@ struct walk_above {
 	uintptr_t pcs[CALLSTACK_MAX + CALLSTACK_TRIM];
 	uintptr_t starts[CALLSTACK_TRIM];
 	int n;
-	bool own; /* callstack_capture_above's own frame not yet skipped */
 	uintptr_t sp, hi; /* C3: the last frame's stack pointer, the top */
 };
 
@@ -57,15 +57,16 @@ static _Unwind_Reason_Code walk_above(struct _Unwind_Context *ctx, void *arg)
 	if (sp <= w->sp || sp >= w->hi)
 		return _URC_END_OF_STACK;
 	w->sp = sp;
-	if (w->own) {
-		w->own = false;
-		return _URC_NO_REASON;
-	}
 	if (w->n < CALLSTACK_TRIM)
 		w->starts[w->n] = (uintptr_t)_Unwind_GetRegionStart(ctx);
 	w->pcs[w->n++] = ip;
 	return w->n == CALLSTACK_MAX + CALLSTACK_TRIM ? _URC_END_OF_STACK
 	                                              : _URC_NO_REASON;
+}
+
+static void backtrace_above(void *w)
+{
+	_Unwind_Backtrace(walk_above, w);
 }
 
 TRI_NOINLINE int callstack_capture_above(uintptr_t *pcs, int max,
@@ -74,14 +75,21 @@ TRI_NOINLINE int callstack_capture_above(uintptr_t *pcs, int max,
 {
 	uintptr_t here = (uintptr_t)__builtin_frame_address(0);
 	/* unknown top: the first frames only (a page above this one) */
-	struct walk_above w = {.n = 0, .own = true, .sp = here - 4096,
+	struct walk_above w = {.n = 0, .sp = here - 4096,
 	                       .hi = stack_hi ? stack_hi : here + 4096};
-	_Unwind_Backtrace(walk_above, &w);
+	/* C3: a fault in the unwinder ends the walk; the frames found so far
+	 * are kept (w is memory, not registers, across the longjmp) */
+	threads_run_guarded(backtrace_above, &w);
+	/* Drop this function's own frame and those under it (the guard's,
+	 * the unwinder's), then everything up to the outermost entry. */
 	int from = 0;
-	for (int i = 0; i < w.n && i < CALLSTACK_TRIM; i++)
+	for (int i = 0; i < w.n && i < CALLSTACK_TRIM; i++) {
+		if (w.starts[i] == (uintptr_t)callstack_capture_above)
+			from = i + 1;
 		for (int e = 0; e < n; e++)
 			if (w.starts[i] == entries[e])
 				from = i + 1;
+	}
 	int k = 0;
 	for (int i = from; i < w.n && k < max; i++)
 		pcs[k++] = w.pcs[i];

@@ -19,10 +19,12 @@
  *       may take the dynamic loader's lock (dl_iterate_phdr), so it must not
  *       be called while the caller holds a lock the loader could wait on.
  *   C3. callstack_capture_above never reports a frame whose stack pointer
- *       is outside (previous frame's, stack_hi), and stops there. It cannot
- *       make unwinding through code with wrong unwind information safe
- *       (libgcc reads the saved registers where the CFI says): such a
- *       program should sample with memprofilerate=0.
+ *       is outside (previous frame's, stack_hi), and stops there; and it
+ *       runs the unwinder under threads_run_guarded, so a fault the
+ *       unwinder takes reading where wrong unwind information points
+ *       (assembly moving the stack pointer without CFI) ends the walk
+ *       instead of the process. The first sample installs that SIGSEGV /
+ *       SIGBUS handler, chained to the program's (threads.c).
  *   C2. pcs[0] is the caller of the function `skip` frames above
  *       callstack_capture's own caller; entries are return addresses (the
  *       instruction after the call), as pprof expects for non-leaf frames.

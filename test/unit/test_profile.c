@@ -80,6 +80,30 @@ START_TEST(capture_starts_above_the_entry)
 }
 END_TEST
 
+static void touch(void *p)
+{
+	*(volatile int *)p = 1;
+}
+
+/* A fault in a guarded call returns false, again and again; a call that
+ * does not fault returns true and does its work. */
+START_TEST(guarded_calls_survive_faults)
+{
+	int x = 0;
+	ck_assert(threads_run_guarded(touch, &x));
+	ck_assert_int_eq(x, 1);
+	for (int i = 0; i < 3; i++) {
+		/* unmapped, and non-canonical (aligned: UBSan checks null
+		 * and alignment before the access) */
+		ck_assert(!threads_run_guarded(touch, (void *)4096));
+		ck_assert(!threads_run_guarded(touch, (void *)0xa5a5a5a5a5a5a5a0));
+	}
+	x = 0;
+	ck_assert(threads_run_guarded(touch, &x));
+	ck_assert_int_eq(x, 1);
+}
+END_TEST
+
 START_TEST(specials_follow_sampled_objects)
 {
 	ck_assert_int_eq(tri_set_profile_rate(1), 0);
@@ -112,6 +136,7 @@ int main(void)
 	tcase_add_test(tc, gap_is_exponential_with_the_rate_as_mean);
 	tcase_add_test(tc, special_rates);
 	tcase_add_test(tc, capture_starts_above_the_entry);
+	tcase_add_test(tc, guarded_calls_survive_faults);
 	tcase_add_test(tc, specials_follow_sampled_objects);
 	suite_add_tcase(s, tc);
 	return unit_run(s);
