@@ -353,8 +353,10 @@ TRI_API void tri_read_stats(tri_stats_t *st);
  * free. tri_set_profile_rate sets the average: 0 turns sampling off, 1
  * samples every allocation; the default is 512 KiB, or
  * GODEBUG=memprofilerate=N. A thread picks up a new rate within its
- * current sampling gap (at once for the calling thread). Returns 0, or -1
- * with errno = EINVAL for a negative rate.
+ * current sampling gap (at once for the calling thread). The first sample
+ * installs a SIGSEGV/SIGBUS handler guarding the stack unwinder, chained
+ * to the program's (docs/profiling.md). Returns 0, or -1 with errno =
+ * EINVAL for a negative rate.
  *
  * tri_write_heap_profile writes the profile to fd in pprof's format
  * (protocol buffers, uncompressed: `go tool pprof PROGRAM FILE` reads it)
