@@ -12,6 +12,8 @@
 #   make demo          the demo program with its statistics
 #   make build/coroutines   the coroutine example (docs/coroutines.md)
 #   make bench         benchmarks for tricolor and its peers (not tests)
+#   make fuzz          libFuzzer on the heap dump reader (clang;
+#                      FUZZ_TIME seconds, 300)
 #   make install       PREFIX (/usr/local) and DESTDIR honoured
 #   make deps          install missing Debian packages (as root) or print
 #                      the apt-get line
@@ -25,6 +27,7 @@
 #          it does not own, so every module runs under ASan)
 
 PREFIX  ?= /usr/local
+BINDIR  ?= $(PREFIX)/bin
 LIBDIR  ?= $(PREFIX)/lib
 INCDIR  ?= $(PREFIX)/include
 CC      ?= cc
@@ -56,8 +59,8 @@ asan_CFLAGS  := -O1 -g -DTRI_DEBUG=3 -fsanitize=address \
 rel_CFLAGS   := $(CFLAGS)
 
 .PHONY: all check demo bench install uninstall clean deps unit api stress \
-        stress-short symbols
-all: $(B)/libtricolor.a $(B)/libtricolor.so
+        stress-short symbols tools-check fuzz fuzz-corpus
+all: $(B)/libtricolor.a $(B)/libtricolor.so $(B)/tricolor-dump
 
 # ---- objects per variant ----
 define variant_rules
@@ -106,7 +109,7 @@ $(foreach v,$(VARIANTS),$(eval $(call unit_rules,$(v))))
 # (other threads' stacks, data, bss), which ASan may report; empty this list
 # once that scanning is ASan-clean.
 API_ASAN_EXCLUDE := test_gc test_gcenv test_sweep test_concurrent test_coro \
-                    test_scavenge
+                    test_scavenge test_profile
 
 UNIT_BINS := $(foreach v,$(VARIANTS),$(UNIT_SRCS:test/unit/%.c=$(B)/$(v)/test/%))
 API_BINS := $(API_SRCS:test/api/%.c=$(B)/api/%) \
@@ -173,11 +176,58 @@ stress: $(STRESS_BINS)
 	        *) s=$$(( $(STRESS_SECONDS) / 5 ));; esac; \
 	    ./$$t $(STRESS_SEED) $(STRESS_THREADS) $(STRESS_SIZE) $$s; done
 
+# ---- tools/tricolor-dump, the heap dump reader ----
+TOOL_HDRS := gc/heapdump.h gc/pprof_enc.h
+$(B)/tricolor-dump: tools/tricolor-dump.c $(TOOL_HDRS)
+	@mkdir -p $(dir $@)
+	$(CC) $(BASE_CFLAGS) $(CFLAGS) $< -o $@
+
+# tools-check (make check): test/tools/run.sh -- the tool against dumps and
+# profiles of test/tools/dumpprog (-g: pprof needs its DWARF), go tool
+# pprof if go is installed, and FUZZ_SECONDS of the reader's mutation
+# fuzzer under ASan and UBSan.
+FUZZ_SECONDS ?= 5
+FUZZ_CFLAGS := -O1 -g -DTRICOLOR_DUMP_FUZZ -fsanitize=address,undefined \
+               -fno-sanitize-recover=all
+$(B)/tools/dumpprog: test/tools/dumpprog.c $(B)/libtricolor.a \
+                     include/tricolor.h
+	@mkdir -p $(dir $@)
+	$(CC) $(BASE_CFLAGS) $(CFLAGS) -g -Iinclude $< $(B)/libtricolor.a \
+	    $(LDLIBS) -o $@
+$(B)/tools/fuzz_mutate: tools/tricolor-dump.c test/fuzz/mutate.c $(TOOL_HDRS)
+	@mkdir -p $(dir $@)
+	$(CC) $(BASE_CFLAGS) $(FUZZ_CFLAGS) tools/tricolor-dump.c \
+	    test/fuzz/mutate.c -o $@
+tools-check: $(B)/tricolor-dump $(B)/tools/dumpprog $(B)/tools/fuzz_mutate
+	sh test/tools/run.sh $(B) $(FUZZ_SECONDS)
+
+# Long fuzzing with libFuzzer (clang): make fuzz FUZZ_TIME=600. New
+# inputs go to $(B)/fuzz/corpus, seeded from test/fuzz/corpus.
+FUZZ_TIME ?= 300
+$(B)/fuzz/fuzz_dump: tools/tricolor-dump.c test/fuzz/libfuzzer.c $(TOOL_HDRS)
+	@mkdir -p $(dir $@)
+	clang -std=c11 -D_GNU_SOURCE -DTRICOLOR_DUMP_FUZZ -O1 -g \
+	    -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
+	    tools/tricolor-dump.c test/fuzz/libfuzzer.c -o $@
+fuzz: $(B)/fuzz/fuzz_dump
+	@mkdir -p $(B)/fuzz/corpus
+	cp test/fuzz/corpus/*.dump $(B)/fuzz/corpus/
+	$(B)/fuzz/fuzz_dump -max_total_time=$(FUZZ_TIME) $(B)/fuzz/corpus
+
+# Regenerate the seed dumps of test/fuzz/corpus (commit them if the
+# format changed).
+fuzz-corpus: $(B)/tools/dumpprog
+	$(B)/tools/dumpprog seed test/fuzz/corpus/seed.dump
+	$(B)/tools/dumpprog chain test/fuzz/corpus/chain.dump >/dev/null
+	$(B)/tools/dumpprog diff test/fuzz/corpus/diff-old.dump \
+	    $(B)/tools/diff-new.dump
+
 check: deps
 	@$(MAKE) --no-print-directory all
 	@$(MAKE) --no-print-directory symbols
 	@$(MAKE) --no-print-directory unit
 	@$(MAKE) --no-print-directory api
+	@$(MAKE) --no-print-directory tools-check
 	@$(MAKE) --no-print-directory stress-short
 	@echo "make check: all suites passed"
 
@@ -223,10 +273,13 @@ install: all $(B)/tricolor.pc
 	    $(DESTDIR)$(LIBDIR)/libtricolor.so.$(SOMAJOR)
 	ln -sf libtricolor.so.$(SOMAJOR) $(DESTDIR)$(LIBDIR)/libtricolor.so
 	install -m 644 $(B)/tricolor.pc $(DESTDIR)$(LIBDIR)/pkgconfig/
+	install -d $(DESTDIR)$(BINDIR)
+	install -m 755 $(B)/tricolor-dump $(DESTDIR)$(BINDIR)/
 
 uninstall:
 	rm -f $(DESTDIR)$(INCDIR)/tricolor.h $(DESTDIR)$(LIBDIR)/libtricolor.* \
-	    $(DESTDIR)$(LIBDIR)/pkgconfig/tricolor.pc
+	    $(DESTDIR)$(LIBDIR)/pkgconfig/tricolor.pc \
+	    $(DESTDIR)$(BINDIR)/tricolor-dump
 
 clean:
 	rm -rf $(B)

@@ -125,6 +125,7 @@ TRI_INLINE void counter_add_local(volatile atomic_word *p, uintptr_t v)
  *   LOCK_RANK_MCENTRAL  alloc/mcentral.c  one per span class
  *   LOCK_RANK_LARGE     alloc/mheap.c     the list of large spans
  *   LOCK_RANK_MHEAP     alloc/mheap.c     page allocator, arena growth
+ *   LOCK_RANK_PROF      gc/profile.c      heap profile buckets and cycles
  *   LOCK_RANK_FIXALLOC  alloc/fixalloc.c  each metadata allocator
  *   LOCK_RANK_WORK      gc/work.c         global work-buffer lists
  *   LOCK_RANK_GCSTATS   gc/stats.c        the collector's statistics
@@ -145,6 +146,7 @@ enum lock_rank {
 	LOCK_RANK_MCENTRAL,
 	LOCK_RANK_LARGE,
 	LOCK_RANK_MHEAP,
+	LOCK_RANK_PROF,
 	LOCK_RANK_FIXALLOC,
 	LOCK_RANK_WORK,
 	LOCK_RANK_GCSTATS,

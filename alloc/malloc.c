@@ -10,8 +10,9 @@
  *          alloc_cache (span_next_free_fast); refill out of line.
  *   large  n > 32 KiB: a span of its own straight from mheap.
  * Budget: the small fast path is the class lookup, one TLS load, the
- * ctz/shift/bump of span_next_free_fast, one per-class counter bump and the
- * zeroing of a reused slot -- no lock, no atomic read-modify-write.
+ * ctz/shift/bump of span_next_free_fast, one per-class counter bump, the
+ * heap profile's sample counter (a subtract and a branch: mcache.h) and
+ * the zeroing of a reused slot -- no lock, no atomic read-modify-write.
  *
  * Every public entry runs inside the heap-critical region (base.h:
  * m_acquire / m_release), so the collector never stops a thread half-way
@@ -28,6 +29,7 @@
 #include <string.h>
 
 #include "../gc/gc.h"
+#include "../gc/profile.h"
 #include "../include/tricolor.h"
 #include "arena.h"
 #include "mcache.h"
@@ -53,12 +55,14 @@ static void fork_prepare(void)
 	mcache_fork_prepare();   /* LOCK_RANK_THREADS */
 	mcentral_fork_prepare(); /* LOCK_RANK_MCENTRAL */
 	mheap_fork_prepare();    /* LOCK_RANK_MHEAP */
+	profile_fork_prepare();  /* LOCK_RANK_PROF */
 	fixalloc_fork_prepare(); /* LOCK_RANK_FIXALLOC */
 }
 
 static void fork_parent(void)
 {
 	fixalloc_fork_parent();
+	profile_fork_parent();
 	mheap_fork_parent();
 	mcentral_fork_parent();
 	mcache_fork_parent();
@@ -68,6 +72,7 @@ static void fork_parent(void)
 static void fork_child(void)
 {
 	fixalloc_fork_child();
+	profile_fork_child();
 	mheap_fork_child();
 	mcentral_fork_child();
 	mcache_fork_child();
@@ -143,6 +148,8 @@ TRI_INLINE void *malloc_small(mcache *c, size_t n, bool noscan)
 			return out_of_memory();
 		s = c->alloc[spc];
 	}
+	if (mcache_sample_due(c, s->elemsize))
+		profile_alloc(c, s, p);
 	if (s->needzero)
 		memset((void *)p, 0, s->elemsize); /* I1 */
 	counter_add_local(&c->stats.small_allocs[spc >> 1], 1);
@@ -164,12 +171,14 @@ static TRI_NOINLINE void *malloc_large(mcache *c, size_t n, bool noscan)
 		atomic_add_full(&span_black_bytes, s->elemsize);
 		mcache_assist_debit(c, s->elemsize);
 	}
-	mheap_large_add(s);
 	mheap_live_add((intptr_t)s->elemsize); /* mheap.h I5 */
 	if (mheap_over_trigger())
 		tri_m.b.want_gc = 1;
 	counter_add_local(&c->stats.large_allocs, 1);
 	counter_add_local(&c->stats.large_alloc_bytes, s->elemsize);
+	if (mcache_sample_due(c, s->elemsize)) /* before anyone can free it */
+		profile_alloc(c, s, s->base);
+	mheap_large_add(s);
 	return (void *)s->base;
 }
 
@@ -204,6 +213,8 @@ static TRI_NOINLINE void *malloc_tiny_slow(mcache *c, size_t n)
 	tiny_note(s, p, 0, n);
 	counter_add_local(&c->stats.tiny_blocks, 1);
 	counter_add_local(&c->stats.tiny_allocs, 1);
+	if (mcache_sample_due(c, TINY_SIZE)) /* Go: a new block counts 16 B */
+		profile_alloc(c, s, p);
 	if (c->tiny && n >= c->tiny_offset) {
 		m->live = 1; /* not adopted: just this object */
 		return (void *)p;
@@ -368,6 +379,8 @@ static void free_large(mspan *s, void *p)
 	if (atomic_load_relaxed(&s->sweepgen) == mheap_swept_gen() ||
 	    span_is_marked(s, 0))
 		mheap_live_add(-(intptr_t)s->elemsize); /* mheap.h I5 */
+	if (s->specials)
+		special_free_all(s, true);
 	span_clobber_large(s);
 	mheap_free_span(s);
 }

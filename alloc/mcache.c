@@ -30,6 +30,7 @@
 #include <errno.h>
 #include <string.h>
 
+#include "../gc/profile.h"
 #include "../gc/threads.h"
 #include "../include/tricolor.h"
 #include "fixalloc.h"
@@ -62,6 +63,7 @@ mcache *mcache_get_slow(void)
 		return NULL;
 	for (unsigned i = 0; i < NUM_CENTRALS; i++)
 		c->alloc[i] = &mcache_empty_span; /* I1 */
+	c->next_sample = (intptr_t)profile_next_gap();
 	base_mutex_lock(&mcache_list_lock);
 	c->next = mcache_list;
 	if (mcache_list)

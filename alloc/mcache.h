@@ -46,6 +46,9 @@ typedef struct mcache {
 	uintptr_t tiny_offset;
 	mspan *tiny_span;
 	uintptr_t tiny_count;
+	intptr_t next_sample;       /* Go's nextSample: bytes left before
+	                               the next heap profile sample
+	                               (gc/profile.h); owner only */
 	mcache_stats stats;         /* I3 */
 	int64_t assist_credit;      /* Go's gcAssistBytes: bytes this thread
 	                               may allocate during mark before it
@@ -83,6 +86,32 @@ TRI_INLINE void mcache_assist_debit(mcache *c, uint64_t n)
 	if (c->assist_credit < 0)
 		tri_m.b.want_assist = 1;
 }
+
+/* Heap profile sampling (Go's nextSample test in mallocgc): charge n
+ * bytes to the sample counter; true when it reached zero or below, i.e.
+ * this allocation is to be sampled (the caller then calls profile_alloc,
+ * which draws the next gap). No lock, no atomic: owner only. */
+#if defined(__x86_64__) && (__GNUC__ >= 11 || __clang_major__ >= 11)
+/* amd64: one subtract from memory and one branch on its flags (compilers
+ * emit load, compare, branch, subtract, store for the C version). */
+TRI_INLINE bool mcache_sample_due(mcache *c, uintptr_t n)
+{
+	__asm__ goto("subq %1, %0\n\tjle %l[due]"
+	             : "+m"(c->next_sample)
+	             : "r"(n)
+	             : "cc"
+	             : due);
+	return false;
+due:
+	return true;
+}
+#else
+TRI_INLINE bool mcache_sample_due(mcache *c, uintptr_t n)
+{
+	c->next_sample -= (intptr_t)n;
+	return TRI_UNLIKELY(c->next_sample <= 0);
+}
+#endif
 
 /* Give the current tiny block up (publishing its object count). */
 void mcache_release_tiny(mcache *c);

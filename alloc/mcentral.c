@@ -242,6 +242,8 @@ static void release_if_empty_locked(mcentral *c, mspan *s)
 	mheap_live_add(-(intptr_t)span_size(s, span_pending_count(s)));
 	if (span_clobber)
 		span_reclaim(s); /* fold the frees in: clobbers them */
+	if (s->specials) /* not reclaimed: book the profile's frees here */
+		special_free_all(s, true);
 	mheap_free_span(s);
 }
 

@@ -11,7 +11,8 @@
  * Invariants:
  *   I1. committed_bytes counts bytes made read/write by os_commit/os_map
  *       (atomic, relaxed: a statistic). os_unmap is only used on ranges that
- *       were never committed, so it does not subtract.
+ *       were never committed, so it does not subtract; os_unmap_mapped
+ *       gives back an os_map'd scratch buffer and subtracts it.
  *   I2. A failing call leaves no partial mapping behind.
  */
 #include "os.h"
@@ -145,6 +146,12 @@ uint64_t os_memory_limit(void)
 	if (sysinfo(&si) != 0)
 		return UINT64_MAX;
 	return ((uint64_t)si.totalram + si.totalswap) * si.mem_unit;
+}
+
+void os_unmap_mapped(void *p, size_t size)
+{
+	munmap(p, size);
+	atomic_add_full(&committed_bytes, (uintptr_t)-size);
 }
 
 uint64_t os_committed_bytes(void)

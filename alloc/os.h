@@ -46,6 +46,9 @@ uint64_t os_memory_limit(void);
 
 /* Bytes currently mapped read/write by tricolor (all kinds). */
 uint64_t os_committed_bytes(void);
+/* Unmap [p, p + size) obtained from os_map, and stop counting it (I1):
+ * scratch buffers (heap profiles and dumps). */
+void os_unmap_mapped(void *p, size_t size);
 
 /* Test hook: fail the n-th following reserve/commit/map (0 = never). */
 void os_fail_after(long n);

@@ -109,6 +109,8 @@ static void init_common(mspan *s, spanclass_t spc)
 	AO_int_store(&s->alloc_count, 0);
 	s->alloc_cache = ~(uint64_t)0; /* I3: all bits clear = all free */
 	AO_char_store(&s->location, SPAN_LOC_NONE);
+	TRI_ASSERT(s->specials == NULL); /* every free dropped its special */
+	s->specials = NULL;
 }
 
 bool span_init_small(mspan *s, unsigned sizeclass, spanclass_t spc)
@@ -269,6 +271,8 @@ uint32_t span_reclaim(mspan *s)
 		uint64_t freed = atomic_swap_full(&s->free_bits[w], 0);
 		if (TRI_UNLIKELY(clobber) && freed)
 			clobber_slots(s, w, freed);
+		if (TRI_UNLIKELY(s->specials != NULL) && freed)
+			special_free_slots(s, w, freed, 0);
 		uint64_t bits = atomic_load_relaxed(&s->alloc_bits[w]) & ~freed;
 		atomic_store_relaxed(&s->alloc_bits[w], bits);
 		reclaimed += popcount64(freed);
@@ -315,6 +319,8 @@ uint32_t span_sweep(mspan *s, span_sweep_counts *c)
 		if (s->is_tiny && garbage)
 			c->tiny_objects += tiny_garbage_objects(s, w, garbage);
 		any |= keep != alloc;
+		if (TRI_UNLIKELY(s->specials != NULL) && keep != alloc)
+			special_free_slots(s, w, alloc & freed, garbage);
 		if (TRI_UNLIKELY(clobber) && keep != alloc)
 			clobber_slots(s, w, alloc & ~keep);
 		atomic_store_relaxed(&s->alloc_bits[w], keep);

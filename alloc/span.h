@@ -105,6 +105,9 @@ typedef struct mspan {
 	tiny_meta *tiny;         /* per-block metadata for tiny spans */
 	atomic_word *checkmark_bits; /* gc/checkmark.c, valid for one pass */
 	unsigned checkmark_gen;
+	struct special *specials; /* sorted by slot; whoever holds the span
+	                             (owner when CACHED, else the lock that
+	                             guards its sweep or free); gc/profile.c */
 
 	/* Free page runs (state SPAN_FREE), under mheap.lock. */
 	struct mspan *tleft, *tright; /* treap children (runs >= 128 pages) */
@@ -297,6 +300,24 @@ typedef struct span_sweep_counts {
  * Caller holds the span as for span_reclaim and the span is not cached.
  * Adds what it found to *c; returns the number of live slots. */
 uint32_t span_sweep(mspan *s, span_sweep_counts *c);
+
+/* Specials (Go's mheap.go specials): per-object records kept on the
+ * object's span, a list sorted by slot index. The only kind is the heap
+ * profile's: the sampled object's bucket, so the free is booked when the
+ * slot is freed (gc/profile.c implements these). span_sweep and
+ * span_reclaim look at the list only when it is non-empty. */
+typedef struct special {
+	struct special *next;
+	uint32_t idx;               /* slot index in the span */
+	struct mprof_bucket *bucket; /* the sample's profile bucket */
+} special;
+/* Book and drop the specials of the slots of word w freed explicitly
+ * (`explicit_freed`) or found garbage by the sweep (`gc_freed`). The
+ * caller holds the span. */
+void special_free_slots(mspan *s, unsigned w, uint64_t explicit_freed,
+                        uint64_t gc_freed);
+/* A large span's one object dies (tri_free: explicit, or the sweep). */
+void special_free_all(mspan *s, bool explicit_free);
 
 /* Is slot idx marked? (the collector's bit) */
 TRI_INLINE bool span_is_marked(const mspan *s, uintptr_t idx)

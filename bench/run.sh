@@ -151,7 +151,12 @@ build_tricolor() {
 	# shellcheck disable=SC2086 # TRI_LDLIBS is a list of flags
 	$CC $CFLAGS -DUSE_TRI -I"$TRI_INC" -o "$OUT/alloc_ring.tricolor" \
 		"$SRC" "$TRI_LIB" $TRI_LDLIBS
-	ALLOCATORS=tricolor
+	# The same binary with heap profiling off: its row's ratio is the
+	# cost of sampling at the default rate (docs/performance.md).
+	printf '#!/bin/sh\nGODEBUG=memprofilerate=0 exec "%s" "$@"\n' \
+		"$OUT/alloc_ring.tricolor" >"$OUT/alloc_ring.tricolor-noprof"
+	chmod +x "$OUT/alloc_ring.tricolor-noprof"
+	ALLOCATORS="tricolor tricolor-noprof"
 }
 
 build_peer() { # PEER

@@ -9,10 +9,22 @@
  * caller needs them. Cost: roughly 0.1-0.3 us per frame; callers must keep
  * it off hot paths (profiling samples once per 512 KiB by default).
  *
+ * Locks: with glibc >= 2.35 and gcc >= 12 (Debian 12 here) libgcc finds
+ * each frame's FDE through _dl_find_object, which takes no lock, so a
+ * capture cannot wait on the loader lock of a thread the collector
+ * stopped; with an older libgcc the unwinder uses dl_iterate_phdr (C1).
+ *
  * Invariants:
  *   C1. callstack_capture never calls malloc and takes no tricolor lock; it
  *       may take the dynamic loader's lock (dl_iterate_phdr), so it must not
  *       be called while the caller holds a lock the loader could wait on.
+ *   C3. callstack_capture_above never reports a frame whose stack pointer
+ *       is outside (previous frame's, stack_hi), and stops there; and it
+ *       runs the unwinder under threads_run_guarded, so a fault the
+ *       unwinder takes reading where wrong unwind information points
+ *       (assembly moving the stack pointer without CFI) ends the walk
+ *       instead of the process. The first sample installs that SIGSEGV /
+ *       SIGBUS handler, chained to the program's (threads.c).
  *   C2. pcs[0] is the caller of the function `skip` frames above
  *       callstack_capture's own caller; entries are return addresses (the
  *       instruction after the call), as pprof expects for non-leaf frames.
@@ -23,6 +35,22 @@
 #include <stdint.h>
 
 #define CALLSTACK_MAX 32 /* frames kept per stack (Go's maxStack) */
+
+/* As callstack_capture, but the frames kept start above the outermost of
+ * the innermost CALLSTACK_TRIM frames that lies in one of the functions
+ * starting at entries[0..n) (compared with the unwinder's region start),
+ * so a sample names the allocation's caller however the library's own
+ * frames were inlined (Go trims its leading runtime.* frames by name). If
+ * none of them is found, only callstack_capture's own frame is dropped.
+ * The walk stops at the first frame whose stack pointer is not above the
+ * previous one and below stack_hi (the top of the stack it runs on; 0:
+ * unknown, stop after the first frames): code that moves the stack
+ * pointer without telling the unwinder (assembly without CFI) yields
+ * garbage frames, and stopping there keeps most of them from sending the
+ * unwinder to unmapped memory (C2). */
+#define CALLSTACK_TRIM 8
+int callstack_capture_above(uintptr_t *pcs, int max, const uintptr_t *entries,
+                            int n, uintptr_t stack_hi);
 
 /* Warm the unwinder (first use may dlopen/allocate inside libgcc). */
 void callstack_init(void);

@@ -12,6 +12,9 @@
  *   3. An item is cut at its first '='. The key must equal a table row's
  *      name (case-sensitive) and the value must be a decimal integer in
  *      that row's range; then the field is set. Later items win.
+ *      A string key (memprofile) takes the rest of the item as it is: the
+ *      field points into the caller's string, so the value ends at the
+ *      next ',' or the end (a path cannot contain ',').
  *   4. Anything else -- no '=', an unknown key, a bad number, a number out
  *      of range -- prints one warning line and changes nothing. (Go ignores
  *      all four silently and has no ranges.)
@@ -53,12 +56,14 @@
 	X(scavtrace, 0, 1, 0)      /* a scavenger line per cycle */          \
 	X(madvdontneed, 0, 1, 1)   /* 0: release with MADV_FREE */           \
 	X(clobberfree, 0, 1, 0)    /* poison freed objects */                \
-	X(memprofilerate, 0, LONG_MAX, -1) /* sampling rate in bytes */
+	X(memprofilerate, 0, LONG_MAX, -1) /* sampling rate in bytes */    \
+	X(memprofile, 0, 0, 0)     /* a path: heap profile at exit */       \
+	X(memprofilesignal, 0, 64, 0) /* and on this signal */
 
 #define DEBUG_INIT(field, lo, hi, dflt) .field = (dflt),
 gc_debug debug = {DEBUG_KEYS(DEBUG_INIT)};
 
-enum key_type { KEY_INT, KEY_LONG };
+enum key_type { KEY_INT, KEY_LONG, KEY_STR };
 
 typedef struct debug_key {
 	const char *name;   /* GODEBUG key == field name (I3) */
@@ -69,7 +74,8 @@ typedef struct debug_key {
 
 /* The field's type picked at compile time: any other type fails to build. */
 #define FIELD_TYPE(field)                                                    \
-	_Generic(((gc_debug *)0)->field, int: KEY_INT, long: KEY_LONG)
+	_Generic(((gc_debug *)0)->field, int: KEY_INT, long: KEY_LONG,       \
+	         const char *: KEY_STR)
 #define DEBUG_ROW(field, lo, hi, d)                                          \
 	{#field, offsetof(gc_debug, field), FIELD_TYPE(field), lo, hi, d},
 static const debug_key debug_keys[] = {DEBUG_KEYS(DEBUG_ROW)};
@@ -80,7 +86,10 @@ static const debug_key debug_keys[] = {DEBUG_KEYS(DEBUG_ROW)};
 static void key_store(gc_debug *d, const debug_key *k, long v)
 {
 	char *field = (char *)d + k->off;
-	if (k->type == KEY_LONG) {
+	if (k->type == KEY_STR) {
+		const char *none = NULL; /* the only default a string has */
+		memcpy(field, &none, sizeof none);
+	} else if (k->type == KEY_LONG) {
 		memcpy(field, &v, sizeof v);
 	} else {
 		int i = (int)v; /* I2: v is in [min, max], which fits an int */
@@ -91,6 +100,8 @@ static void key_store(gc_debug *d, const debug_key *k, long v)
 static long key_load(const gc_debug *d, const debug_key *k)
 {
 	const char *field = (const char *)d + k->off;
+	if (k->type == KEY_STR)
+		return 0; /* any string (or none) is in range */
 	if (k->type == KEY_LONG) {
 		long v;
 		memcpy(&v, field, sizeof v);
@@ -115,7 +126,7 @@ bool debug_check(const gc_debug *d)
 {
 	for (size_t i = 0; i < NUM_KEYS; i++) {
 		const debug_key *k = &debug_keys[i];
-		long v = key_load(d, k);
+		long v = key_load(d, k); /* KEY_STR: always 0, its default */
 		if (v != k->dflt && (v < k->min || v > k->max))
 			return false;
 	}
@@ -189,6 +200,11 @@ static void godebug_item(gc_debug *d, const char *item, size_t n)
 	if (!k) {
 		base_warn("GODEBUG: unknown key in \"%s\" (ignored)",
 		          show(buf, item, n));
+		return;
+	}
+	if (k->type == KEY_STR) { /* a view into the caller's string (I1) */
+		const char *v = eq + 1;
+		memcpy((char *)d + k->off, &v, sizeof v);
 		return;
 	}
 	int64_t v;

@@ -25,6 +25,9 @@ typedef struct gc_debug {
 	int madvdontneed;   /* 0 or 1 (default 1) */
 	int clobberfree;    /* 0 or 1 */
 	long memprofilerate; /* -1 = unset, else bytes (>= 0) */
+	const char *memprofile; /* NULL, or the value in the environment
+	                           string: a path, up to ',' or the end */
+	int memprofilesignal; /* 0, or a signal that writes memprofile */
 } gc_debug;
 
 extern gc_debug debug; /* Go's runtime.debug */

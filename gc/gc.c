@@ -39,6 +39,7 @@
 #include "debug.h"
 #include "mark.h"
 #include "pacer.h"
+#include "profile.h"
 #include "roots.h"
 #include "stacks.h"
 #include "sweep.h"
@@ -85,12 +86,13 @@ bool gc_init(void)
 	base_mutex_init(&gcstats_lock, LOCK_RANK_GCSTATS);
 	debug_init(&gcpercent, &memlimit);
 	if (!(threads_init() && roots_init() && stacks_init() && work_init() &&
-	      mark_init()))
+	      mark_init() && profile_init()))
 		return false;
 	pacer_init(gcpercent, memlimit);
 	pacer_limiter_reset(nanotime(), (int)mark_nprocs());
 	stats.next_gc = pacer_goal();
 	last_end_ns = nanotime();
+	profile_start_writer();
 	return true;
 }
 
@@ -149,6 +151,7 @@ static void flip(cycle *c)
 	c->goal = pacer_goal();
 	last_heap_goal = c->goal == PACER_NEVER ? 0 : c->goal;
 	last_heap_inuse = mheap_inuse_bytes();
+	profile_next_cycle(); /* Go's mProf_NextCycle, world stopped */
 	atomic_store_release(&mheap_sweepgen,
 	                     atomic_load_relaxed(&mheap_sweepgen) + 2);
 	atomic_store_relaxed(&mheap_live, c->marked); /* mheap.h I5 */
@@ -427,6 +430,7 @@ static void run_cycle(bool forced)
 	else
 		stw_cycle(&c);
 	last_end_ns = nanotime();
+	profile_flush(); /* Go's mProf_Flush, world running */
 	sweep_wake();
 	double frac;
 	uint64_t num = publish(&c, &frac);
@@ -434,6 +438,7 @@ static void run_cycle(bool forced)
 		trace(&c, num, frac);
 	if (forced || debug.gcstoptheworld == 2) {
 		sweep_finish(); /* runtime.GC returns with the heap swept */
+		profile_post_sweep();
 		sweep_done();   /* after the gctrace line, as in Go */
 	}
 	controller_start(); /* from the first cycle on: the periodic cycle */
@@ -634,6 +639,31 @@ void gc_read_stats(gc_stats *out)
 	*out = stats;
 	out->gc_cpu_fraction = cpu_fraction(nanotime());
 	base_mutex_unlock(&gcstats_lock);
+}
+
+/* ---- the world stopped for a heap dump ---- */
+
+static TRI_NOINLINE void run_stopped_saved(void (*fn)(void *), void *arg)
+{
+	__builtin_unwind_init(); /* as with_registers_saved */
+	threads_save_self();
+	threads_stop_world();
+	mcache_flush_all();
+	sweep_finish();
+	fn(arg);
+	threads_start_world();
+	compiler_barrier();
+}
+
+void gc_run_stopped(void (*fn)(void *arg), void *arg)
+{
+	base_mutex_lock(&world_lock); /* I1: no cycle meanwhile */
+	sweep_finish();
+	threads_lock();
+	run_stopped_saved(fn, arg);
+	threads_unlock();
+	sweep_wake(); /* reopen the sweep gate sweep_finish closed */
+	base_mutex_unlock(&world_lock);
 }
 
 /* ---- fork: no cycle runs across fork() ---- */

@@ -51,6 +51,11 @@ typedef struct gc_stats {
 } gc_stats;
 void gc_read_stats(gc_stats *out);
 
+/* Run fn(arg) with the world stopped between cycles: every cache
+ * flushed, every span swept, the calling thread's registers and stack
+ * published like a stopped thread's (heap dumps). The caller is a
+ * registered thread outside the heap-critical region. */
+void gc_run_stopped(void (*fn)(void *arg), void *arg);
 void gc_fork_prepare(void);
 void gc_fork_parent(void);
 void gc_fork_child(void);

@@ -198,6 +198,42 @@ TRI_API void tri_remove_roots(void *lo, void *hi)
 		base_fatal("tri_remove_roots(%p, %p): out of memory", lo, hi);
 }
 
+/* ---- for heap dumps ---- */
+
+struct segment_walk {
+	roots_segment_fn fn;
+	void *arg;
+};
+
+static int segments_cb(struct dl_phdr_info *info, size_t size, void *arg)
+{
+	(void)size;
+	struct segment_walk *w = arg;
+	for (unsigned i = 0; i < info->dlpi_phnum; i++) {
+		const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+		if (ph->p_type != PT_LOAD || !(ph->p_flags & PF_W))
+			continue;
+		uintptr_t lo = info->dlpi_addr + ph->p_vaddr;
+		w->fn(info->dlpi_name ? info->dlpi_name : "", lo,
+		      lo + ph->p_filesz, lo + ph->p_memsz, w->arg);
+	}
+	return 0;
+}
+
+void roots_for_each_segment(roots_segment_fn fn, void *arg)
+{
+	struct segment_walk w = {fn, arg};
+	dl_iterate_phdr(segments_cb, &w);
+}
+
+void roots_for_each_user(root_range_fn fn, void *arg)
+{
+	base_mutex_lock(&roots_lock);
+	for (size_t i = 0; i < user_roots.n; i++)
+		fn(user_roots.v[i].lo, user_roots.v[i].hi, ROOT_USER, arg);
+	base_mutex_unlock(&roots_lock);
+}
+
 void roots_fork_prepare(void)
 {
 	base_mutex_fork_lock(&roots_lock);

@@ -40,6 +40,14 @@ const root_job *roots_job(size_t i);
 /* Bytes of each kind in the current job list (for gctrace). */
 uint64_t roots_bytes(enum root_kind kind);
 
+/* World running (it takes the loader's lock): each writable segment of
+ * each loaded object, [lo, data_end) its data and [data_end, hi) its bss;
+ * name is the object's path ("" for the main program). Heap dumps. */
+typedef void (*roots_segment_fn)(const char *name, uintptr_t lo,
+                                 uintptr_t data_end, uintptr_t hi, void *arg);
+void roots_for_each_segment(roots_segment_fn fn, void *arg);
+/* The tri_add_roots ranges (world stopped, or any time: roots_lock). */
+void roots_for_each_user(root_range_fn fn, void *arg);
 void roots_fork_prepare(void);
 void roots_fork_parent(void);
 void roots_fork_child(void);

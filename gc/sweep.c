@@ -111,6 +111,8 @@ static void wait_idle(void)
 /* Free a large span the sweep found dead (sweep.h I2: claimed already). */
 static void free_dead_large(mspan *s)
 {
+	if (s->specials)
+		special_free_all(s, false);
 	span_clobber_large(s);
 	mcache_note_swept_large(s->elemsize);
 	mheap_free_span(s);

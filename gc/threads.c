@@ -14,6 +14,7 @@
 #include <linux/futex.h>
 #include <link.h>
 #include <semaphore.h>
+#include <setjmp.h>
 #include <signal.h>
 #include <string.h>
 #include <sys/syscall.h>
@@ -279,6 +280,80 @@ void threads_save_self(void)
 unsigned threads_count(void)
 {
 	return (unsigned)atomic_load_relaxed(&nthreads);
+}
+
+uintptr_t threads_self_stack_hi(uintptr_t sp)
+{
+	gthread *t = self;
+	uintptr_t hi;
+	if (!t)
+		return 0;
+	if (sp >= t->stack_lo && sp < t->stack_hi)
+		return t->stack_hi;
+	return stacks_find(sp, &hi) ? hi : 0;
+}
+
+/* ---- guarded calls (threads_run_guarded) ---- */
+
+static __thread sigjmp_buf *fault_guard
+	__attribute__((tls_model("initial-exec")));
+static struct sigaction prev_segv, prev_bus; /* set once, then read */
+static pthread_once_t guard_once = PTHREAD_ONCE_INIT;
+
+/* A fault outside a guarded call: what the program had before. */
+TRI_SIGNAL_SAFE static void fault_chain(int sig, siginfo_t *info, void *uc)
+{
+	struct sigaction *prev = sig == SIGSEGV ? &prev_segv : &prev_bus;
+	if (prev->sa_flags & SA_SIGINFO) {
+		prev->sa_sigaction(sig, info, uc);
+		return;
+	}
+	if (prev->sa_handler == SIG_DFL || prev->sa_handler == SIG_IGN) {
+		/* back to the default: the faulting instruction runs again
+		 * and the process dies as it would have */
+		struct sigaction dfl;
+		memset(&dfl, 0, sizeof dfl);
+		dfl.sa_handler = SIG_DFL;
+		sigemptyset(&dfl.sa_mask);
+		sigaction(sig, &dfl, NULL);
+		return;
+	}
+	prev->sa_handler(sig);
+}
+
+TRI_SIGNAL_SAFE static void fault_handler(int sig, siginfo_t *info, void *uc)
+{
+	sigjmp_buf *g = fault_guard;
+	if (g) {
+		fault_guard = NULL;
+		siglongjmp(*g, 1); /* SA_NODEFER: nothing left blocked */
+	}
+	fault_chain(sig, info, uc);
+}
+
+static void install_fault_handlers(void)
+{
+	struct sigaction sa;
+	memset(&sa, 0, sizeof sa);
+	sa.sa_sigaction = fault_handler;
+	sa.sa_flags = SA_SIGINFO | SA_NODEFER | SA_ONSTACK;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGSEGV, &sa, &prev_segv);
+	sigaction(SIGBUS, &sa, &prev_bus);
+}
+
+bool threads_run_guarded(void (*fn)(void *), void *arg)
+{
+	pthread_once(&guard_once, install_fault_handlers);
+	sigjmp_buf jb;
+	if (sigsetjmp(jb, 0))
+		return false;
+	fault_guard = &jb;
+	compiler_barrier();
+	fn(arg);
+	compiler_barrier();
+	fault_guard = NULL;
+	return true;
 }
 
 /* ---- roots of a thread ---- */

@@ -81,6 +81,18 @@ bool threads_start_internal(void *(*fn)(void *), void *arg);
 
 /* A thread's write-barrier buffer (the thread stopped, or the caller). */
 wbbuf *threads_wbbuf(gthread *t);
+/* The top of the stack the calling thread runs on at sp: its own, or a
+ * registered coroutine stack; 0 if the thread is not registered or sp is
+ * on neither (heap profile samples bound their unwinding with it). */
+uintptr_t threads_self_stack_hi(uintptr_t sp);
+/* Run fn(arg) so that a SIGSEGV or SIGBUS it takes makes this return
+ * false instead of killing the process (heap profile samples: libgcc's
+ * unwinder reads wherever wrong unwind information points, e.g. through
+ * assembly that moves the stack pointer without CFI). The first call
+ * installs the handlers; they pass every other fault to the handler
+ * installed before them (or the default action). fn must hold no lock a
+ * fault could leave held. */
+bool threads_run_guarded(void (*fn)(void *), void *arg);
 /* Registered threads (a hint outside threads_lock). */
 unsigned threads_count(void);
 

@@ -357,6 +357,40 @@ typedef struct tri_stats {
  * heap_objects) are clamped so they never wrap. */
 TRI_API void tri_read_stats(tri_stats_t *st);
 
+/*
+ * Heap profiling (docs/profiling.md). Allocations are sampled as Go samples
+ * them: on average one every `bytes` bytes allocated (a Poisson process,
+ * so an object of n bytes is sampled with probability 1 - exp(-n/bytes)),
+ * recording the call stack (up to 32 frames) and, later, the object's
+ * free. tri_set_profile_rate sets the average: 0 turns sampling off, 1
+ * samples every allocation; the default is 512 KiB, or
+ * GODEBUG=memprofilerate=N. A thread picks up a new rate within its
+ * current sampling gap (at once for the calling thread). The first sample
+ * installs a SIGSEGV/SIGBUS handler guarding the stack unwinder, chained
+ * to the program's (docs/profiling.md). Returns 0, or -1 with errno =
+ * EINVAL for a negative rate.
+ *
+ * tri_write_heap_profile writes the profile to fd in pprof's format
+ * (protocol buffers, uncompressed: `go tool pprof PROGRAM FILE` reads it)
+ * with Go's four sample types alloc_objects, alloc_space, inuse_objects,
+ * inuse_space, unsampled as Go does. Like Go's, the profile shows the heap
+ * as of the last completed collection: call tri_collect first for an
+ * up-to-date one. Returns 0, or -1 with errno set (from write, or ENOMEM).
+ * GODEBUG=memprofile=PATH writes it to PATH at exit (after a tri_collect),
+ * and also, with memprofilesignal=N, each time signal N arrives.
+ *
+ * tri_heap_dump writes every allocated object (address, size, size class,
+ * noscan, the heap pointers it holds), the roots that point into the heap,
+ * the statistics and the profile's buckets and samples to fd, with the
+ * world stopped, in the format of docs/heapdump.md (read it with
+ * tools/tricolor-dump). It allocates nothing from the heap. fd must not be
+ * a pipe read by another thread of this process. Registers the calling
+ * thread. Returns 0, or -1 with errno set.
+ */
+TRI_API int tri_set_profile_rate(long bytes);
+TRI_API int tri_write_heap_profile(int fd);
+TRI_API int tri_heap_dump(int fd);
+
 #ifdef __cplusplus
 }
 #endif

@@ -78,6 +78,11 @@ static void assert_debug_eq(const gc_debug *got, const gc_debug *want,
 	FIELD_EQ(madvdontneed);
 	FIELD_EQ(clobberfree);
 	FIELD_EQ(memprofilerate);
+	FIELD_EQ(memprofilesignal);
+	ck_assert_msg(got->memprofile == want->memprofile,
+	              "\"%s\": memprofile = %p, want %p", input,
+	              (const void *)got->memprofile,
+	              (const void *)want->memprofile);
 #undef FIELD_EQ
 }
 
@@ -119,6 +124,8 @@ static const struct key_case {
 	{"clobberfree", offsetof(gc_debug, clobberfree), false, 0, 1},
 	{"memprofilerate", offsetof(gc_debug, memprofilerate), true, 0,
 	 LONG_MAX},
+	{"memprofilesignal", offsetof(gc_debug, memprofilesignal), false, 0,
+	 64},
 };
 
 /* Set key_cases[_i] to v: a value in range sets that field alone. */
@@ -165,6 +172,24 @@ START_TEST(memprofilerate_values)
 	assert_debug_eq(&d, &want, "memprofilerate=524288");
 	assert_ignored("memprofilerate=-1", 1); /* "unset" is not settable */
 	assert_ignored("memprofilerate=99999999999999999999", 1);
+}
+END_TEST
+
+/* memprofile is a string key: the field points into the GODEBUG string,
+ * at the value, which ends at the next ',' (or the end). */
+START_TEST(memprofile_values)
+{
+	gc_debug d;
+	const char *s = "gctrace=1,memprofile=/tmp/x.pb,memprofilesignal=10";
+	ck_assert_int_eq(godebug(&d, s), 0);
+	ck_assert_ptr_eq(d.memprofile, s + strlen("gctrace=1,memprofile="));
+	ck_assert_uint_eq(strcspn(d.memprofile, ","), strlen("/tmp/x.pb"));
+	ck_assert_int_eq(d.memprofilesignal, 10);
+	ck_assert_int_eq(godebug(&d, "memprofile="), 0); /* empty: kept */
+	ck_assert_str_eq(d.memprofile, "");
+	ck_assert_int_eq(godebug(&d, ""), 0); /* reset: no path */
+	ck_assert_ptr_null(d.memprofile);
+	assert_ignored("memprofilesignal=65", 1);
 }
 END_TEST
 
@@ -224,7 +249,7 @@ START_TEST(multiple_pairs)
 	                  "memprofilerate=4096";
 	gc_debug d;
 	ck_assert_int_eq(godebug(&d, all), 0);
-	gc_debug want = {1, 1, 2, 1, 0, 1, 4096};
+	gc_debug want = {1, 1, 2, 1, 0, 1, 4096, NULL, 0};
 	assert_debug_eq(&d, &want, all);
 
 	/* Bad items are skipped, one warning each; the good ones apply. */
@@ -497,6 +522,7 @@ int main(void)
 	tcase_add_loop_test(tc, every_key_at_and_past_its_bounds, 0,
 	                    NELEMS(key_cases));
 	tcase_add_test(tc, memprofilerate_values);
+	tcase_add_test(tc, memprofile_values);
 	tcase_add_test(tc, unknown_keys);
 	tcase_add_test(tc, bad_values);
 	tcase_add_test(tc, missing_equals);

@@ -1,0 +1,143 @@
+/*
+ * test_profile.c -- unit suite for gc/profile.c and the stack capture it
+ * uses: the sampling gap's distribution (Go's fastexprand: exponential
+ * with the rate as mean), the rate's special values, the trimming of the
+ * library's own frames (callstack_capture_above), and the profile
+ * specials a sampled span carries.
+ */
+#include "unit.h"
+
+#include "arena.h"
+#include "callstack.h"
+#include "profile.h"
+#include "span.h"
+#include "threads.h"
+
+START_TEST(gap_is_exponential_with_the_rate_as_mean)
+{
+	const long rate = 4096;
+	const int n = 200000;
+	ck_assert_int_eq(tri_set_profile_rate(rate), 0);
+	double sum = 0;
+	int over2 = 0;
+	for (int i = 0; i < n; i++) {
+		uintptr_t g = profile_next_gap();
+		sum += (double)g;
+		over2 += g > 2 * (uintptr_t)rate;
+	}
+	double mean = sum / n;
+	/* sd of the mean: rate / sqrt(n) ~ 9 bytes; allow 6 sd */
+	ck_assert_msg(mean > rate - 60 && mean < rate + 60, "mean %f", mean);
+	/* P(gap > 2 rate) = e^-2 = 0.1353; sd ~ 0.00077 */
+	double p = (double)over2 / n;
+	ck_assert_msg(p > 0.1353 - 0.005 && p < 0.1353 + 0.005, "tail %f", p);
+}
+END_TEST
+
+START_TEST(special_rates)
+{
+	ck_assert_int_eq(tri_set_profile_rate(1), 0);
+	ck_assert_uint_eq(profile_next_gap(), 0);
+	ck_assert_int_eq(profile_rate(), 1);
+	ck_assert_int_eq(tri_set_profile_rate(0), 0);
+	ck_assert_uint_gt(profile_next_gap(), (uintptr_t)1 << 20);
+	ck_assert_int_eq(tri_set_profile_rate(-5), -1);
+	ck_assert_int_eq(profile_rate(), 0);
+}
+END_TEST
+
+static uintptr_t entry_start;
+
+static __attribute__((noinline)) int fake_entry(uintptr_t *pcs)
+{
+	const uintptr_t entries[] = {entry_start};
+	int n = callstack_capture_above(pcs, CALLSTACK_MAX, entries, 1,
+	                                threads_self_stack_hi((uintptr_t)&n));
+	__asm__ __volatile__("" ::: "memory");
+	return n;
+}
+
+static __attribute__((noinline)) int caller_of_entry(uintptr_t *pcs)
+{
+	int n = fake_entry(pcs);
+	__asm__ __volatile__("" ::: "memory");
+	return n;
+}
+
+START_TEST(capture_starts_above_the_entry)
+{
+	uintptr_t pcs[CALLSTACK_MAX];
+	entry_start = (uintptr_t)fake_entry;
+	int n = caller_of_entry(pcs);
+	ck_assert_int_gt(n, 1);
+	/* pcs[0] is the return address into caller_of_entry */
+	uintptr_t f = (uintptr_t)caller_of_entry;
+	ck_assert_msg(pcs[0] > f && pcs[0] < f + 256, "pcs[0] %p, caller %p",
+	              (void *)pcs[0], (void *)f);
+	entry_start = 1; /* no frame matches: keep everything */
+	int m = caller_of_entry(pcs);
+	ck_assert_int_eq(m, n + 1);
+}
+END_TEST
+
+static void touch(void *p)
+{
+	*(volatile int *)p = 1;
+}
+
+/* A fault in a guarded call returns false, again and again; a call that
+ * does not fault returns true and does its work. */
+START_TEST(guarded_calls_survive_faults)
+{
+	int x = 0;
+	ck_assert(threads_run_guarded(touch, &x));
+	ck_assert_int_eq(x, 1);
+	for (int i = 0; i < 3; i++) {
+		/* unmapped, and non-canonical (aligned: UBSan checks null
+		 * and alignment before the access) */
+		ck_assert(!threads_run_guarded(touch, (void *)4096));
+		ck_assert(!threads_run_guarded(touch, (void *)0xa5a5a5a5a5a5a5a0));
+	}
+	x = 0;
+	ck_assert(threads_run_guarded(touch, &x));
+	ck_assert_int_eq(x, 1);
+}
+END_TEST
+
+START_TEST(specials_follow_sampled_objects)
+{
+	ck_assert_int_eq(tri_set_profile_rate(1), 0);
+	void *p[50];
+	for (int i = 0; i < 50; i++)
+		p[i] = tri_malloc(128);
+	mspan *s = arena_span_of((uintptr_t)p[0]);
+	unsigned n = 0;
+	for (special *sp = s->specials; sp; sp = sp->next, n++) {
+		if (sp->next)
+			ck_assert_uint_lt(sp->idx, sp->next->idx); /* sorted */
+		ck_assert_uint_eq(sp->bucket->size, 128);
+	}
+	ck_assert_uint_ge(n, 1);
+	tri_collect(); /* objects still referenced from p: kept */
+	for (int i = 0; i < 50; i++)
+		tri_free(p[i]);
+	tri_collect(); /* the sweep folds the frees in: specials gone */
+	tri_collect();
+	ck_assert_ptr_null(s->specials);
+}
+END_TEST
+
+int main(void)
+{
+	Suite *s = suite_create("profile");
+	TCase *tc = tcase_create("profile");
+	tcase_set_timeout(tc, 60);
+	tcase_add_checked_fixture(tc, NULL, unit_teardown);
+	tcase_add_test(tc, gap_is_exponential_with_the_rate_as_mean);
+	tcase_add_test(tc, special_rates);
+	tcase_add_test(tc, capture_starts_above_the_entry);
+	tcase_add_test(tc, guarded_calls_survive_faults);
+	tcase_add_test(tc, specials_follow_sampled_objects);
+	suite_add_tcase(s, tc);
+	return unit_run(s);
+}
