@@ -57,7 +57,7 @@ rel_CFLAGS   := $(CFLAGS)
 
 .PHONY: all check demo bench install uninstall clean deps unit api stress \
         stress-short symbols
-all: $(B)/libtricolor.a $(B)/libtricolor.so
+all: $(B)/libtricolor.a $(B)/libtricolor.so $(B)/libtricolor-malloc.so
 
 # ---- objects per variant ----
 define variant_rules
@@ -74,6 +74,15 @@ $(foreach v,rel $(VARIANTS),$(eval $(call variant_rules,$(v))))
 # ---- the shipped libraries ----
 $(B)/libtricolor.so: $(rel_OBJS)
 	$(CC) -shared -Wl,-soname,libtricolor.so.$(SOMAJOR) -o $@ $^ $(LDLIBS)
+
+# The malloc preload (docs/malloc.md): the library's objects and the shim
+# in alloc/preload/ (outside LIB_SRCS), exporting only the malloc family,
+# the interposed thread calls and the tri_ API.
+PRELOAD_SRCS := $(wildcard alloc/preload/*.c)
+PRELOAD_OBJS := $(PRELOAD_SRCS:%.c=$(B)/rel/%.o)
+$(PRELOAD_OBJS): $(wildcard alloc/preload/*.h)
+$(B)/libtricolor-malloc.so: $(rel_OBJS) $(PRELOAD_OBJS)
+	$(CC) -shared -Wl,-soname,libtricolor-malloc.so -o $@ $^ $(LDLIBS)
 
 # One relocatable object with hidden names made local, so the archive's
 # internal names cannot clash with a user's.

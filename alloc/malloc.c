@@ -54,10 +54,12 @@ static void fork_prepare(void)
 	mcentral_fork_prepare(); /* LOCK_RANK_MCENTRAL */
 	mheap_fork_prepare();    /* LOCK_RANK_MHEAP */
 	fixalloc_fork_prepare(); /* LOCK_RANK_FIXALLOC */
+	os_fork_prepare();       /* LOCK_RANK_OS */
 }
 
 static void fork_parent(void)
 {
+	os_fork_parent();
 	fixalloc_fork_parent();
 	mheap_fork_parent();
 	mcentral_fork_parent();
@@ -67,6 +69,7 @@ static void fork_parent(void)
 
 static void fork_child(void)
 {
+	os_fork_child();
 	fixalloc_fork_child();
 	mheap_fork_child();
 	mcentral_fork_child();

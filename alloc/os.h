@@ -40,6 +40,14 @@ uint64_t os_memory_limit(void);
 /* Bytes currently mapped read/write by tricolor (all kinds). */
 uint64_t os_committed_bytes(void);
 
+/* Call fn for each range tricolor has mapped or reserved (os.c I3), in
+ * address order, under os.c's lock (rank OS): fn must not call os.c. */
+void os_for_each_owned(void (*fn)(uintptr_t lo, uintptr_t hi, void *arg),
+                       void *arg);
+void os_fork_prepare(void);
+void os_fork_parent(void);
+void os_fork_child(void);
+
 /* Test hook: fail the n-th following reserve/commit/map (0 = never). */
 void os_fail_after(long n);
 
