@@ -5,6 +5,8 @@
 #                      exported-symbol check, a bounded stress run
 #                      (stress-short: 10 s per stress program, 20 s of
 #                      torture)
+#   make preload       libtricolor-malloc.so under real programs, in each
+#                      mode (test/preload/run.sh; part of make check)
 #   make stress        the long stress run: ten minutes of torture
 #                      (STRESS_SECONDS, 600), a fifth of that for each
 #                      other stress program; also STRESS_SEED,
@@ -56,7 +58,7 @@ asan_CFLAGS  := -O1 -g -DTRI_DEBUG=3 -fsanitize=address \
 rel_CFLAGS   := $(CFLAGS)
 
 .PHONY: all check demo bench install uninstall clean deps unit api stress \
-        stress-short symbols
+        stress-short symbols preload
 all: $(B)/libtricolor.a $(B)/libtricolor.so $(B)/libtricolor-malloc.so
 
 # ---- objects per variant ----
@@ -146,6 +148,10 @@ $(B)/stress/%: test/stress/%.c $(B)/libtricolor.a include/tricolor.h \
 	$(CC) $(BASE_CFLAGS) $(CFLAGS) -Iinclude $< $(B)/libtricolor.a \
 	    $(LDLIBS) -o $@
 
+# The malloc preload under real programs (test/preload/run.sh).
+preload: $(B)/libtricolor-malloc.so
+	@sh test/preload/run.sh $(abspath $(B))
+
 unit: $(UNIT_BINS)
 	@set -e; for t in $(UNIT_BINS); do echo "== $$t"; \
 	    CK_DEFAULT_TIMEOUT=120 ./$$t; done
@@ -187,6 +193,7 @@ check: deps
 	@$(MAKE) --no-print-directory unit
 	@$(MAKE) --no-print-directory api
 	@$(MAKE) --no-print-directory stress-short
+	@$(MAKE) --no-print-directory preload
 	@echo "make check: all suites passed"
 
 # ---- demo and benchmarks ----
@@ -231,9 +238,11 @@ install: all $(B)/tricolor.pc
 	    $(DESTDIR)$(LIBDIR)/libtricolor.so.$(SOMAJOR)
 	ln -sf libtricolor.so.$(SOMAJOR) $(DESTDIR)$(LIBDIR)/libtricolor.so
 	install -m 644 $(B)/tricolor.pc $(DESTDIR)$(LIBDIR)/pkgconfig/
+	install -m 755 $(B)/libtricolor-malloc.so $(DESTDIR)$(LIBDIR)/
 
 uninstall:
 	rm -f $(DESTDIR)$(INCDIR)/tricolor.h $(DESTDIR)$(LIBDIR)/libtricolor.* \
+	    $(DESTDIR)$(LIBDIR)/libtricolor-malloc.so \
 	    $(DESTDIR)$(LIBDIR)/pkgconfig/tricolor.pc
 
 clean:

@@ -73,6 +73,7 @@ typedef struct leak_stack {
 static shard shards[LEAK_SHARDS];
 static bool enabled; /* written once, before any thread records */
 static uintptr_t self_lo, self_hi;
+static int max_frames = LEAK_FRAMES_DEFAULT;
 
 static base_mutex stacks_mu;
 static leak_stack *stacks;     /* stacks_mu; index = id - 1 */
@@ -99,8 +100,10 @@ bool leakcheck_enabled(void)
 	return enabled;
 }
 
-bool leakcheck_enable(uintptr_t lo, uintptr_t hi)
+bool leakcheck_enable(uintptr_t lo, uintptr_t hi, int frames)
 {
+	if (frames > 0)
+		max_frames = frames < LEAK_FRAMES ? frames : LEAK_FRAMES;
 	for (int i = 0; i < LEAK_SHARDS; i++)
 		base_mutex_init(&shards[i].mu, LOCK_RANK_LEAK);
 	base_mutex_init(&stacks_mu, LOCK_RANK_LEAK);
@@ -209,9 +212,11 @@ void leakcheck_note(void *p, size_t n)
 {
 	if (!enabled || !p)
 		return;
-	uintptr_t raw[LEAK_FRAMES + 8], pcs[LEAK_FRAMES];
-	int got = callstack_capture(raw, LEAK_FRAMES + 8, 0), k = 0;
-	for (int i = 0; i < got && k < LEAK_FRAMES; i++)
+	/* +4: the recording library's own frames (malloc and its slow
+	 * path), dropped below */
+	uintptr_t raw[LEAK_FRAMES + 4], pcs[LEAK_FRAMES];
+	int got = callstack_capture(raw, max_frames + 4, 0), k = 0;
+	for (int i = 0; i < got && k < max_frames; i++)
 		if (raw[i] < self_lo || raw[i] >= self_hi || k > 0)
 			pcs[k++] = raw[i];
 	m_acquire(); /* L3 */

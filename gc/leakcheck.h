@@ -18,12 +18,14 @@
 
 #include "../alloc/base.h"
 
-#define LEAK_FRAMES 16 /* frames kept per allocation stack */
+#define LEAK_FRAMES 32 /* most frames kept per allocation stack */
+#define LEAK_FRAMES_DEFAULT 12
 
 /* Turn recording on (once, at init, before any thread allocates).
  * [self_lo, self_hi) is the code of the recording library: its frames are
- * left out of the stacks. False if the tables could not be mapped. */
-bool leakcheck_enable(uintptr_t self_lo, uintptr_t self_hi);
+ * left out of the stacks. frames: how many to keep (1..LEAK_FRAMES; 0 for
+ * the default); unwinding is most of the cost of recording. */
+bool leakcheck_enable(uintptr_t self_lo, uintptr_t self_hi, int frames);
 bool leakcheck_enabled(void);
 /* Record object p of n bytes with the calling thread's stack. */
 void leakcheck_note(void *p, size_t n);

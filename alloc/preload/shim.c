@@ -13,7 +13,8 @@
  *                 registers.
  *   leakcheck     never collects; records each object's allocation stack
  *                 (gc/leakcheck.c) and reports the unreachable ones at exit
- *                 (TRICOLOR_LEAK_EXITCODE=N: exit with N if any leaked).
+ *                 (TRICOLOR_LEAK_EXITCODE=N: exit with N if any leaked;
+ *                 TRICOLOR_LEAK_FRAMES=N: frames per stack, default 12).
  *   off           a pure allocator: no cycle ever runs.
  *
  * Algorithm:
@@ -204,7 +205,8 @@ static void init(void)
 		tri_set_memory_limit(INT64_MAX);
 	}
 	if (mode == MODE_LEAKCHECK) {
-		leakcheck_enable(self_lo, self_hi);
+		const char *f = getenv("TRICOLOR_LEAK_FRAMES");
+		leakcheck_enable(self_lo, self_hi, f ? atoi(f) : 0);
 		slow_frees = true;
 		atexit(leak_report_at_exit);
 	}
@@ -283,7 +285,8 @@ static TRI_NOINLINE void *malloc_slow(size_t n)
 
 PRELOAD_API void *malloc(size_t n)
 {
-	if (TRI_LIKELY(mcache_tls && mode != MODE_LEAKCHECK)) /* P2 */
+	if (TRI_LIKELY(mcache_tls && !boot_depth &&
+	               mode != MODE_LEAKCHECK)) /* P2 */
 		return tri_malloc(round16(n));
 	return malloc_slow(n);
 }
@@ -353,10 +356,10 @@ static size_t class_size_for(size_t align, size_t n)
 
 static void *aligned_impl(size_t align, size_t n)
 {
-	if (align <= MALLOC_ALIGN)
-		return malloc(n);
 	if (boot_depth)
 		return boot_alloc(n, align);
+	if (align <= MALLOC_ALIGN)
+		return malloc(n);
 	if (align <= PAGE_SIZE) {
 		size_t s = class_size_for(align, n);
 		return alloc_slow(s ? s : n, n);
@@ -487,7 +490,8 @@ PRELOAD_API void *realloc(void *p, size_t n)
 		free(p);
 		return NULL;
 	}
-	if (TRI_LIKELY(mcache_tls && !slow_frees && !is_boot(p)))
+	if (TRI_LIKELY(mcache_tls && !boot_depth && !slow_frees &&
+	               !is_boot(p)))
 		return tri_realloc(p, round16(n));
 	return realloc_slow(p, n);
 }
@@ -657,8 +661,15 @@ PRELOAD_API int pthread_create(pthread_t *th, const pthread_attr_t *attr,
 	if (!real)
 		real = (create_fn)next_symbol("pthread_create");
 	pthread_once(&init_once, init);
-	if (from_self(__builtin_return_address(0)) || boot_depth)
-		return real(th, attr, start, arg); /* tricolor's own threads */
+	if (from_self(__builtin_return_address(0)) || boot_depth) {
+		/* tricolor's own threads, started inside a cycle: the C
+		 * library's allocations for them (the TLS vector) come from
+		 * the bootstrap arena, never from the heap being collected */
+		boot_depth++;
+		int err = real(th, attr, start, arg);
+		boot_depth--;
+		return err;
+	}
 	bool transient;
 	if (!thread_enter(&transient))
 		return EAGAIN;
