@@ -15,6 +15,9 @@
 #    bdwgc, runs it LAT_RUNS times per collector, round-robin (a live heap
 #    of LAT_LIVE_MB MiB, LAT_THREADS threads mutating for LAT_SECONDS), and
 #    prints one table of medians (markdown: $OUT/latency.md).
+# 4. malloc: bench/malloc.sh -- multi-threaded malloc/free workloads with
+#    libtricolor-malloc.so (off and gc modes), glibc, jemalloc, mimalloc,
+#    tcmalloc and bdwgc preloaded; one table (markdown: $OUT/malloc.md).
 #
 # Peers whose library or toolchain is missing are skipped, never failed; so
 # is a tricolor mode in parts 2 and 3 when its benchmarks do not build or
@@ -41,6 +44,9 @@
 #   LAT_SECONDS latency: seconds the mutator threads run    (20)
 #   LAT_THREADS latency: mutator threads                    (2)
 #   LAT_RUNS    latency: runs per collector                 (1)
+#   MALLOC_BENCH 0 skips part 4, the malloc-replacement benchmark
+#               (bench/malloc.sh, with its own MB_* settings)    (1)
+#   BENCH       malloc: run part 4 alone                        (all)
 set -eu
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -60,6 +66,10 @@ LAT_LIVE_MB=${LAT_LIVE_MB:-1024}
 LAT_SECONDS=${LAT_SECONDS:-20}
 LAT_THREADS=${LAT_THREADS:-2}
 LAT_RUNS=${LAT_RUNS:-1}
+MALLOC_BENCH=${MALLOC_BENCH:-1}
+if [ "${BENCH:-all}" = malloc ]; then
+	ALLOC_RING=0 GC_BENCH=0 LAT_BENCH=0 MALLOC_BENCH=1
+fi
 
 SRC=$ROOT/bench/alloc_ring.c
 CFLAGS="-std=c11 -O2 -g -Wall -Wextra -Werror -pthread"
@@ -826,6 +836,7 @@ main() {
 	check_switch ALLOC_RING "$ALLOC_RING"
 	check_switch GC_BENCH "$GC_BENCH"
 	check_switch LAT_BENCH "$LAT_BENCH"
+	check_switch MALLOC_BENCH "$MALLOC_BENCH"
 	case $BENCH_SIZES in
 	quick | full) ;;
 	*) die "BENCH_SIZES must be quick or full, got '$BENCH_SIZES'" ;;
@@ -854,6 +865,12 @@ main() {
 		lat_main
 	else
 		echo "latency: skipped (LAT_BENCH=0)"
+	fi
+	if [ "$MALLOC_BENCH" = 1 ]; then
+		echo
+		CC="$CC" OUT="$OUT" sh "$ROOT/bench/malloc.sh"
+	else
+		echo "malloc benchmark: skipped (MALLOC_BENCH=0)"
 	fi
 	echo "took $(($(date +%s) - started)) s"
 }
