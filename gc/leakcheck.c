@@ -272,6 +272,35 @@ void leakcheck_forget(void *p)
 	m_release();
 }
 
+/* ---- fork: every leak lock, so the child never inherits a held one ---- */
+
+void leakcheck_fork_prepare(void)
+{
+	if (!enabled)
+		return;
+	base_mutex_fork_lock(&stacks_mu);
+	for (int i = 0; i < LEAK_SHARDS; i++)
+		base_mutex_fork_lock(&shards[i].mu);
+}
+
+void leakcheck_fork_parent(void)
+{
+	if (!enabled)
+		return;
+	for (int i = LEAK_SHARDS - 1; i >= 0; i--)
+		base_mutex_fork_unlock(&shards[i].mu);
+	base_mutex_fork_unlock(&stacks_mu);
+}
+
+void leakcheck_fork_child(void)
+{
+	if (!enabled)
+		return;
+	for (int i = 0; i < LEAK_SHARDS; i++)
+		base_mutex_reinit(&shards[i].mu);
+	base_mutex_reinit(&stacks_mu);
+}
+
 /* ---- marking, world stopped ---- */
 
 typedef struct mark_state {

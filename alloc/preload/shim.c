@@ -57,8 +57,10 @@
  *   P4. An interior pointer is in big_aligned iff it was handed out by an
  *       aligned allocation above PAGE_SIZE and not freed yet.
  *
- * Locks: big_mu (a plain leaf mutex, taken by no heap code and holding
- * none) protects big_aligned. init_once is pthread_once.
+ * Locks: big_mu (a plain mutex, taken with no heap lock held; os_map may
+ * be called under it) protects big_aligned. init_once is pthread_once.
+ * fork(): the preload's atfork handlers take the leak locks and big_mu
+ * before tricolor's own handlers take the heap's, and release them after.
  * This file is the preload's OS boundary: it includes <signal.h> and
  * <dlfcn.h> for the interposed thread and signal-mask calls.
  */
@@ -186,6 +188,30 @@ static int self_cb(struct dl_phdr_info *info, size_t size, void *arg)
 
 static void leak_report_at_exit(void);
 
+/* fork(): registered after tricolor's own handlers, so these prepare
+ * first (the leak and big_aligned locks are never taken under a heap
+ * lock) and release last. */
+static pthread_mutex_t big_mu = PTHREAD_MUTEX_INITIALIZER;
+
+static void preload_fork_prepare(void)
+{
+	leakcheck_fork_prepare();
+	pthread_mutex_lock(&big_mu);
+}
+
+static void preload_fork_parent(void)
+{
+	pthread_mutex_unlock(&big_mu);
+	leakcheck_fork_parent();
+}
+
+static void preload_fork_child(void)
+{
+	pthread_mutex_t m = PTHREAD_MUTEX_INITIALIZER;
+	big_mu = m;
+	leakcheck_fork_child();
+}
+
 static void init(void)
 {
 	boot_depth++;
@@ -204,6 +230,9 @@ static void init(void)
 		tri_set_gc_percent(-1);
 		tri_set_memory_limit(INT64_MAX);
 	}
+	if (pthread_atfork(preload_fork_prepare, preload_fork_parent,
+	                   preload_fork_child) != 0)
+		base_fatal("malloc preload: pthread_atfork failed");
 	if (mode == MODE_LEAKCHECK) {
 		const char *f = getenv("TRICOLOR_LEAK_FRAMES");
 		leakcheck_enable(self_lo, self_hi, f ? atoi(f) : 0);
@@ -306,7 +335,6 @@ typedef struct big_entry {
 	uintptr_t ptr, base;
 } big_entry;
 #define BIG_MAX 4096
-static pthread_mutex_t big_mu = PTHREAD_MUTEX_INITIALIZER;
 static big_entry *big_aligned; /* BIG_MAX slots (os_map); big_mu */
 static size_t nbig;
 
