@@ -5,6 +5,8 @@
 #                      exported-symbol check, a bounded stress run
 #                      (stress-short: 10 s per stress program, 20 s of
 #                      torture)
+#   make preload       libtricolor-malloc.so under real programs, in each
+#                      mode (test/preload/run.sh; part of make check)
 #   make stress        the long stress run: ten minutes of torture
 #                      (STRESS_SECONDS, 600), a fifth of that for each
 #                      other stress program; also STRESS_SEED,
@@ -59,8 +61,9 @@ asan_CFLAGS  := -O1 -g -DTRI_DEBUG=3 -fsanitize=address \
 rel_CFLAGS   := $(CFLAGS)
 
 .PHONY: all check demo bench install uninstall clean deps unit api stress \
-        stress-short symbols tools-check fuzz fuzz-corpus
-all: $(B)/libtricolor.a $(B)/libtricolor.so $(B)/tricolor-dump
+        stress-short symbols tools-check fuzz fuzz-corpus preload
+all: $(B)/libtricolor.a $(B)/libtricolor.so $(B)/tricolor-dump \
+     $(B)/libtricolor-malloc.so
 
 # ---- objects per variant ----
 define variant_rules
@@ -77,6 +80,15 @@ $(foreach v,rel $(VARIANTS),$(eval $(call variant_rules,$(v))))
 # ---- the shipped libraries ----
 $(B)/libtricolor.so: $(rel_OBJS)
 	$(CC) -shared -Wl,-soname,libtricolor.so.$(SOMAJOR) -o $@ $^ $(LDLIBS)
+
+# The malloc preload (docs/malloc.md): the library's objects and the shim
+# in alloc/preload/ (outside LIB_SRCS), exporting only the malloc family,
+# the interposed thread calls and the tri_ API.
+PRELOAD_SRCS := $(wildcard alloc/preload/*.c)
+PRELOAD_OBJS := $(PRELOAD_SRCS:%.c=$(B)/rel/%.o)
+$(PRELOAD_OBJS): $(wildcard alloc/preload/*.h)
+$(B)/libtricolor-malloc.so: $(rel_OBJS) $(PRELOAD_OBJS)
+	$(CC) -shared -Wl,-soname,libtricolor-malloc.so -o $@ $^ $(LDLIBS)
 
 # One relocatable object with hidden names made local, so the archive's
 # internal names cannot clash with a user's.
@@ -140,6 +152,10 @@ $(B)/stress/%: test/stress/%.c $(B)/libtricolor.a include/tricolor.h \
 	@mkdir -p $(dir $@)
 	$(CC) $(BASE_CFLAGS) $(CFLAGS) -Iinclude $< $(B)/libtricolor.a \
 	    $(LDLIBS) -o $@
+
+# The malloc preload under real programs (test/preload/run.sh).
+preload: $(B)/libtricolor-malloc.so
+	@sh test/preload/run.sh $(abspath $(B))
 
 unit: $(UNIT_BINS)
 	@set -e; for t in $(UNIT_BINS); do echo "== $$t"; \
@@ -229,6 +245,7 @@ check: deps
 	@$(MAKE) --no-print-directory api
 	@$(MAKE) --no-print-directory tools-check
 	@$(MAKE) --no-print-directory stress-short
+	@$(MAKE) --no-print-directory preload
 	@echo "make check: all suites passed"
 
 # ---- demo and benchmarks ----
@@ -273,11 +290,13 @@ install: all $(B)/tricolor.pc
 	    $(DESTDIR)$(LIBDIR)/libtricolor.so.$(SOMAJOR)
 	ln -sf libtricolor.so.$(SOMAJOR) $(DESTDIR)$(LIBDIR)/libtricolor.so
 	install -m 644 $(B)/tricolor.pc $(DESTDIR)$(LIBDIR)/pkgconfig/
+	install -m 755 $(B)/libtricolor-malloc.so $(DESTDIR)$(LIBDIR)/
 	install -d $(DESTDIR)$(BINDIR)
 	install -m 755 $(B)/tricolor-dump $(DESTDIR)$(BINDIR)/
 
 uninstall:
 	rm -f $(DESTDIR)$(INCDIR)/tricolor.h $(DESTDIR)$(LIBDIR)/libtricolor.* \
+	    $(DESTDIR)$(LIBDIR)/libtricolor-malloc.so \
 	    $(DESTDIR)$(LIBDIR)/pkgconfig/tricolor.pc \
 	    $(DESTDIR)$(BINDIR)/tricolor-dump
 

@@ -57,10 +57,12 @@ static void fork_prepare(void)
 	mheap_fork_prepare();    /* LOCK_RANK_MHEAP */
 	profile_fork_prepare();  /* LOCK_RANK_PROF */
 	fixalloc_fork_prepare(); /* LOCK_RANK_FIXALLOC */
+	os_fork_prepare();       /* LOCK_RANK_OS */
 }
 
 static void fork_parent(void)
 {
+	os_fork_parent();
 	fixalloc_fork_parent();
 	profile_fork_parent();
 	mheap_fork_parent();
@@ -71,6 +73,7 @@ static void fork_parent(void)
 
 static void fork_child(void)
 {
+	os_fork_child();
 	fixalloc_fork_child();
 	profile_fork_child();
 	mheap_fork_child();

@@ -14,10 +14,17 @@
  *       were never committed, so it does not subtract; os_unmap_mapped
  *       gives back an os_map'd scratch buffer and subtracts it.
  *   I2. A failing call leaves no partial mapping behind.
+ *   I3. owned[] lists every range os.c has mapped or reserved and not yet
+ *       unmapped (arenas, metadata, the list itself), sorted by address and
+ *       disjoint; owned_mu (rank OS, the last: os calls are made under
+ *       MHEAP, FIXALLOC, WORK...) protects it. The malloc preload reads it
+ *       to leave tricolor's own memory out of the roots it takes from
+ *       /proc/self/maps (os_for_each_owned).
  */
 #include "os.h"
 
 #include <errno.h>
+#include <string.h>
 #include <sys/mman.h>
 #include <sys/sysinfo.h>
 
@@ -26,6 +33,137 @@
 #endif
 
 static atomic_word committed_bytes; /* I1 */
+
+typedef struct owned_range {
+	uintptr_t lo, hi;
+} owned_range;
+static base_mutex owned_mu; /* I3 */
+static atomic_word owned_mu_ready;
+static owned_range *owned;  /* owned_mu */
+static size_t nowned, owned_cap;
+
+/* os.c is used before any init runs: the lock initialises itself on
+ * first use (the first call is single-threaded: tri_init's). */
+static void owned_lock_init(void)
+{
+	if (TRI_UNLIKELY(!atomic_load_acquire(&owned_mu_ready))) {
+		base_mutex_init(&owned_mu, LOCK_RANK_OS);
+		atomic_store_release(&owned_mu_ready, 1); /* pairs: above */
+	}
+}
+
+static void owned_lock(void)
+{
+	owned_lock_init();
+	base_mutex_lock(&owned_mu);
+}
+
+/* Double the list (its own mapping is listed by the caller). */
+static bool owned_grow(void)
+{
+	size_t cap = owned_cap ? owned_cap * 2 : 512;
+	owned_range *v = mmap(NULL, cap * sizeof *v, PROT_READ | PROT_WRITE,
+	                      MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (v == MAP_FAILED)
+		return false;
+	if (nowned)
+		memcpy(v, owned, nowned * sizeof *v);
+	owned = v;
+	owned_cap = cap;
+	return true;
+}
+
+static void owned_insert_locked(uintptr_t lo, uintptr_t hi)
+{
+	size_t i = nowned;
+	while (i > 0 && owned[i - 1].lo > lo)
+		i--;
+	memmove(&owned[i + 1], &owned[i], (nowned - i) * sizeof *owned);
+	owned[i] = (owned_range){lo, hi};
+	nowned++;
+}
+
+/* Remove [lo, hi) from the list: entries are trimmed or split. */
+static void owned_remove_locked(uintptr_t lo, uintptr_t hi)
+{
+	for (size_t i = 0; i < nowned; i++) {
+		owned_range r = owned[i];
+		if (r.hi <= lo || r.lo >= hi)
+			continue;
+		if (r.lo < lo && r.hi > hi) { /* a hole: split (room is kept) */
+			owned[i].hi = lo;
+			owned_insert_locked(hi, r.hi);
+			return;
+		}
+		if (r.lo < lo) {
+			owned[i].hi = lo;
+		} else if (r.hi > hi) {
+			owned[i].lo = hi;
+		} else { /* inside: drop it */
+			memmove(&owned[i], &owned[i + 1],
+			        (nowned - i - 1) * sizeof *owned);
+			nowned--;
+			i--;
+		}
+	}
+}
+
+/* Sizes are rounded up to whole pages: the kernel maps and unmaps whole
+ * pages, so the tail of a partial last page is tricolor's too. */
+static void owned_add(void *p, size_t size)
+{
+	size = align_up(size, OS_PAGE_SIZE);
+	owned_lock();
+	if (nowned + 2 >= owned_cap) { /* +2: a later split, the list */
+		owned_range *old = owned;
+		size_t old_bytes = owned_cap * sizeof *owned;
+		if (!owned_grow()) /* the range goes unlisted: scanned */
+			base_fatal("os: out of memory for the list of "
+			          "tricolor's mappings");
+		owned_insert_locked((uintptr_t)owned,
+		                    (uintptr_t)owned + owned_cap * sizeof *owned);
+		if (old) {
+			owned_remove_locked((uintptr_t)old,
+			                    (uintptr_t)old + old_bytes);
+			munmap(old, old_bytes);
+		}
+	}
+	owned_insert_locked((uintptr_t)p, (uintptr_t)p + size);
+	base_mutex_unlock(&owned_mu);
+}
+
+static void owned_del(void *p, size_t size)
+{
+	size = align_up(size, OS_PAGE_SIZE);
+	owned_lock();
+	owned_remove_locked((uintptr_t)p, (uintptr_t)p + size);
+	base_mutex_unlock(&owned_mu);
+}
+
+void os_for_each_owned(void (*fn)(uintptr_t lo, uintptr_t hi, void *arg),
+                       void *arg)
+{
+	owned_lock();
+	for (size_t i = 0; i < nowned; i++)
+		fn(owned[i].lo, owned[i].hi, arg);
+	base_mutex_unlock(&owned_mu);
+}
+
+void os_fork_prepare(void)
+{
+	owned_lock_init();
+	base_mutex_fork_lock(&owned_mu);
+}
+
+void os_fork_parent(void)
+{
+	base_mutex_fork_unlock(&owned_mu);
+}
+
+void os_fork_child(void)
+{
+	base_mutex_reinit(&owned_mu);
+}
 static atomic_word fail_countdown;  /* test hook; 0 = off */
 static atomic_word release_fail_countdown; /* test hook; 0 = off */
 static atomic_word madv_free;       /* os_set_madv_free */
@@ -73,6 +211,7 @@ void *os_reserve(void *hint, size_t size)
 		munmap(p, size);
 		return NULL;
 	}
+	owned_add(p, size); /* I3 */
 	return p;
 }
 
@@ -85,10 +224,10 @@ void *os_reserve_aligned(size_t size, size_t align)
 		return NULL;
 	char *q = (char *)align_up((uintptr_t)p, align);
 	if (q > p)
-		munmap(p, (size_t)(q - p));
+		os_unmap(p, (size_t)(q - p));
 	size_t tail = (size_t)((p + size + align) - (q + size));
 	if (tail)
-		munmap(q + size, tail);
+		os_unmap(q + size, tail);
 	return q;
 }
 
@@ -126,6 +265,7 @@ bool os_release(void *p, size_t size)
 void os_unmap(void *p, size_t size)
 {
 	munmap(p, size);
+	owned_del(p, size); /* I3 */
 }
 
 void *os_map(size_t size)
@@ -136,6 +276,7 @@ void *os_map(size_t size)
 	               MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	if (p == MAP_FAILED)
 		return NULL;
+	owned_add(p, size); /* I3 */
 	atomic_add_full(&committed_bytes, size);
 	return p;
 }

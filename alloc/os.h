@@ -50,6 +50,14 @@ uint64_t os_committed_bytes(void);
  * scratch buffers (heap profiles and dumps). */
 void os_unmap_mapped(void *p, size_t size);
 
+/* Call fn for each range tricolor has mapped or reserved (os.c I3), in
+ * address order, under os.c's lock (rank OS): fn must not call os.c. */
+void os_for_each_owned(void (*fn)(uintptr_t lo, uintptr_t hi, void *arg),
+                       void *arg);
+void os_fork_prepare(void);
+void os_fork_parent(void);
+void os_fork_child(void);
+
 /* Test hook: fail the n-th following reserve/commit/map (0 = never). */
 void os_fail_after(long n);
 /* Test hook: fail the n-th following os_release (0 = never); separate so

@@ -24,6 +24,9 @@
 #    bench/plot_rss.awk. PHASE_DOCS=1 also copies the chart and the CSV to
 #    docs/img and docs/data and rewrites the block between the phase_rss
 #    markers of docs/performance.md.
+# 5. malloc: bench/malloc.sh -- multi-threaded malloc/free workloads with
+#    libtricolor-malloc.so (off and gc modes), glibc, jemalloc, mimalloc,
+#    tcmalloc and bdwgc preloaded; one table (markdown: $OUT/malloc.md).
 #
 # Peers whose library or toolchain is missing are skipped, never failed; so
 # is a tricolor mode in parts 2 and 3 when its benchmarks do not build or
@@ -56,6 +59,9 @@
 #   PHASE_SHRINK_S phase: seconds from the drop to idle      (5)
 #   PHASE_IDLE_S   phase: seconds of idle                    (15)
 #   PHASE_DOCS  1 also updates docs/ (see part 4)           (0)
+#   MALLOC_BENCH 0 skips part 5, the malloc-replacement benchmark
+#               (bench/malloc.sh, with its own MB_* settings)    (1)
+#   BENCH       malloc: run part 5 alone                        (all)
 set -eu
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -80,6 +86,10 @@ PHASE_LIVE_MB=${PHASE_LIVE_MB:-1024}
 PHASE_IDLE_S=${PHASE_IDLE_S:-15}
 PHASE_SHRINK_S=${PHASE_SHRINK_S:-5}
 PHASE_DOCS=${PHASE_DOCS:-0}
+MALLOC_BENCH=${MALLOC_BENCH:-1}
+if [ "${BENCH:-all}" = malloc ]; then
+	ALLOC_RING=0 GC_BENCH=0 LAT_BENCH=0 PHASE_BENCH=0 MALLOC_BENCH=1
+fi
 
 SRC=$ROOT/bench/alloc_ring.c
 CFLAGS="-std=c11 -O2 -g -Wall -Wextra -Werror -pthread"
@@ -1065,6 +1075,7 @@ main() {
 	check_switch LAT_BENCH "$LAT_BENCH"
 	check_switch PHASE_BENCH "$PHASE_BENCH"
 	check_switch PHASE_DOCS "$PHASE_DOCS"
+	check_switch MALLOC_BENCH "$MALLOC_BENCH"
 	case $BENCH_SIZES in
 	quick | full) ;;
 	*) die "BENCH_SIZES must be quick or full, got '$BENCH_SIZES'" ;;
@@ -1100,6 +1111,12 @@ main() {
 		ph_main
 	else
 		echo "phase: skipped (PHASE_BENCH=0)"
+	fi
+	if [ "$MALLOC_BENCH" = 1 ]; then
+		echo
+		CC="$CC" OUT="$OUT" sh "$ROOT/bench/malloc.sh"
+	else
+		echo "malloc benchmark: skipped (MALLOC_BENCH=0)"
 	fi
 	echo "took $(($(date +%s) - started)) s"
 }

@@ -633,6 +633,27 @@ TRI_API int tri_set_gc_percent(int percent)
 	return old; /* a lower goal takes effect at the next refill */
 }
 
+/* fn(arg) with no cycle running and every other registered thread
+ * stopped, the caller's registers spilled on its stack (leakcheck.c). */
+static TRI_NOINLINE void stopped_call(void (*fn)(void *), void *arg)
+{
+	__builtin_unwind_init();
+	threads_save_self();
+	threads_stop_world();
+	fn(arg);
+	threads_start_world();
+	compiler_barrier();
+}
+
+void gc_with_world_stopped(void (*fn)(void *), void *arg)
+{
+	base_mutex_lock(&world_lock);
+	threads_lock();
+	stopped_call(fn, arg);
+	threads_unlock();
+	base_mutex_unlock(&world_lock);
+}
+
 void gc_read_stats(gc_stats *out)
 {
 	base_mutex_lock(&gcstats_lock);

@@ -39,6 +39,10 @@
 bool gc_init(void);
 /* A cycle if the heap is over its trigger and GOGC is on (m_release). */
 void gc_maybe_collect(void);
+/* Call fn(arg) with no cycle under way and the world stopped (the caller
+ * must be registered; its own stack is scanned like a stopped thread's).
+ * fn must not allocate or take heap locks. */
+void gc_with_world_stopped(void (*fn)(void *), void *arg);
 
 /* The collector's statistics, for tri_read_stats. */
 typedef struct gc_stats {

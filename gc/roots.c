@@ -24,6 +24,8 @@ static range_vec user_roots; /* I2; roots_lock */
 static range_vec globals;    /* world lock (gc.c) */
 static range_vec jobs;       /* world lock, built with the world stopped */
 static uint64_t kind_bytes[ROOT_NUM_KINDS];
+/* Replaces the data/bss snapshot when set (roots.h); set once at init. */
+static void (*mappings_source)(void (*push)(uintptr_t lo, uintptr_t hi));
 
 bool roots_init(void)
 {
@@ -80,7 +82,14 @@ static int globals_cb(struct dl_phdr_info *info, size_t size, void *arg)
 void roots_snapshot_globals(void)
 {
 	globals.n = 0;
-	dl_iterate_phdr(globals_cb, NULL);
+	if (!mappings_source)
+		dl_iterate_phdr(globals_cb, NULL);
+}
+
+void roots_set_mappings_source(void (*source)(void (*push)(uintptr_t lo,
+                                                           uintptr_t hi)))
+{
+	mappings_source = source;
 }
 
 /* ---- jobs ---- */
@@ -103,12 +112,19 @@ static void add_jobs(uintptr_t lo, uintptr_t hi, enum root_kind kind,
 	}
 }
 
+static void push_mapping(uintptr_t lo, uintptr_t hi)
+{
+	add_jobs(lo, hi, ROOT_DATA, NULL);
+}
+
 void roots_prepare(bool with_threads)
 {
 	jobs.n = 0;
 	memset(kind_bytes, 0, sizeof kind_bytes);
 	for (size_t i = 0; i < globals.n; i++)
 		add_jobs(globals.v[i].lo, globals.v[i].hi, ROOT_DATA, NULL);
+	if (mappings_source)
+		mappings_source(push_mapping);
 	base_mutex_lock(&roots_lock);
 	for (size_t i = 0; i < user_roots.n; i++)
 		add_jobs(user_roots.v[i].lo, user_roots.v[i].hi, ROOT_USER, NULL);

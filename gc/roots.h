@@ -35,6 +35,12 @@ void roots_snapshot_globals(void);
 /* World stopped: build the job list (globals, user ranges, and, for a
  * stop-the-world mark, every thread's stack and TLS). */
 void roots_prepare(bool with_threads);
+/* The malloc preload's roots: instead of the loaded objects' data and
+ * bss, source (called by roots_prepare, world stopped) pushes every range
+ * to scan as ROOT_DATA (every writable mapping that is not tricolor's).
+ * Set before the first cycle; NULL restores dl_iterate_phdr. */
+void roots_set_mappings_source(void (*source)(void (*push)(uintptr_t lo,
+                                                           uintptr_t hi)));
 size_t roots_njobs(void);
 const root_job *roots_job(size_t i);
 /* Bytes of each kind in the current job list (for gctrace). */

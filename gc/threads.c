@@ -497,6 +497,11 @@ bool threads_start_internal(void *(*fn)(void *), void *arg)
 	return ok;
 }
 
+int threads_suspend_signal(void)
+{
+	return sig_suspend;
+}
+
 /* ---- tri_pthread_create ---- */
 
 typedef struct start_args {

@@ -79,6 +79,10 @@ void threads_resume(gthread *t);
  * registered, so it must never be stopped. False if it could not start. */
 bool threads_start_internal(void *(*fn)(void *), void *arg);
 
+/* The signal that stops registered threads (the malloc preload keeps
+ * programs from blocking it). */
+int threads_suspend_signal(void);
+
 /* A thread's write-barrier buffer (the thread stopped, or the caller). */
 wbbuf *threads_wbbuf(gthread *t);
 /* The top of the stack the calling thread runs on at sp: its own, or a

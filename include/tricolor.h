@@ -391,6 +391,17 @@ TRI_API int tri_set_profile_rate(long bytes);
 TRI_API int tri_write_heap_profile(int fd);
 TRI_API int tri_heap_dump(int fd);
 
+/*
+ * Leak report (libtricolor-malloc.so with TRICOLOR_MALLOC=leakcheck,
+ * docs/malloc.md): stop the world, find the objects that were allocated,
+ * never freed, and are no longer reachable from the roots, and write them
+ * on fd grouped by allocation site with their call stacks, in
+ * LeakSanitizer's format, ending with a SUMMARY line. Nothing is freed.
+ * Where allocation sites are not recorded (the plain library, other modes)
+ * it writes one line saying so. Registers the calling thread.
+ */
+TRI_API void tri_report_leaks(int fd);
+
 #ifdef __cplusplus
 }
 #endif

@@ -1,0 +1,195 @@
+/*
+ * maps.c -- the malloc preload's roots: every writable mapping of the
+ * process that is not tricolor's own memory, read from /proc/self/maps at
+ * each cycle (roots.h: roots_set_mappings_source).
+ *
+ * A C program's pointers to malloc'ed memory can be anywhere: data and bss
+ * of any loaded object, stacks of threads however created, memory it or a
+ * library mapped itself (the loader's early allocations, a custom arena).
+ * So the preload scans all of it, except tricolor's arenas and metadata
+ * (os.c I3), which would otherwise keep every object alive.
+ *
+ * Algorithm (called by roots_prepare with the world stopped, on the
+ * collecting thread):
+ *   1. Snapshot tricolor's own ranges (os_for_each_owned) into a buffer
+ *      mapped with os_map, growing it and retrying if it was too small.
+ *   2. Read the whole of /proc/self/maps with open/read into an os_map
+ *      buffer (no heap, no stdio), doubled and read again until it fits.
+ *      Whole, and before any push: a push may map memory (the job list
+ *      grows) and unmap the old list, which must not show up in the text.
+ *   3. Keep a line when it is writable and either private, or shared but
+ *      anonymous (no path, /dev/zero, SYSV shm, [anon...]); push it minus
+ *      every owned range that overlaps it.
+ *
+ * Invariants:
+ *   M1. Nothing here allocates from the heap or takes a heap lock: it runs
+ *       with the world stopped. Its buffers are tricolor metadata (never
+ *       roots themselves).
+ *   M2. A pushed range is readable: it is part of a writable mapping seen
+ *       while the world is stopped, so no registered thread can unmap it
+ *       before the mark ends. (A private file mapping that extends past
+ *       its file's end would fault: docs/malloc.md lists it as a limit.)
+ *   M3. Whatever tricolor unmaps between the snapshot (step 1) and the end
+ *       of the mark was in the snapshot, so it is never pushed: the
+ *       snapshot's own buffer is replaced before the text is read, the
+ *       text buffer before it is filled, the job list after it.
+ * Concurrency: only the collecting thread, under the world lock.
+ */
+#include "maps.h"
+
+#include <fcntl.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "../os.h"
+
+#define MAPS_BUF (64 * TRI_KiB)
+
+typedef struct range {
+	uintptr_t lo, hi;
+} range;
+
+static char *buf;              /* buf_cap bytes (M1) */
+static size_t buf_cap = MAPS_BUF;
+static range *owned;           /* snapshot of os.c's list */
+static size_t nowned, owned_cap;
+
+typedef struct snap {
+	range *v;
+	size_t n, cap;
+} snap;
+
+static void snap_one(uintptr_t lo, uintptr_t hi, void *arg)
+{
+	snap *s = arg;
+	if (s->n < s->cap)
+		s->v[s->n] = (range){lo, hi};
+	s->n++;
+}
+
+static bool snapshot_owned(void)
+{
+	for (;;) {
+		snap s = {owned, 0, owned_cap};
+		os_for_each_owned(snap_one, &s);
+		if (s.n <= owned_cap) {
+			nowned = s.n;
+			return true;
+		}
+		size_t cap = s.n * 2;
+		range *v = os_map(cap * sizeof *v);
+		if (!v)
+			return false;
+		if (owned)
+			os_unmap(owned, owned_cap * sizeof *owned);
+		owned = v;
+		owned_cap = cap;
+	}
+}
+
+static uintptr_t hex(const char **p)
+{
+	uintptr_t v = 0;
+	for (;; (*p)++) {
+		char c = **p;
+		if (c >= '0' && c <= '9')
+			v = v * 16 + (uintptr_t)(c - '0');
+		else if (c >= 'a' && c <= 'f')
+			v = v * 16 + (uintptr_t)(c - 'a' + 10);
+		else
+			return v;
+	}
+}
+
+/* Push [lo, hi) minus the owned ranges (sorted, disjoint). */
+static void push_unowned(uintptr_t lo, uintptr_t hi,
+                         void (*push)(uintptr_t, uintptr_t))
+{
+	uintptr_t cur = lo;
+	for (size_t i = 0; i < nowned && cur < hi; i++) {
+		range r = owned[i];
+		if (r.hi <= cur || r.lo >= hi)
+			continue;
+		if (r.lo > cur)
+			push(cur, r.lo);
+		cur = r.hi;
+	}
+	if (cur < hi)
+		push(cur, hi);
+}
+
+static bool shared_anonymous(const char *path)
+{
+	return path[0] == 0 || strncmp(path, "/dev/zero", 9) == 0 ||
+	       strncmp(path, "/SYSV", 5) == 0 ||
+	       strncmp(path, "[anon", 5) == 0;
+}
+
+/* One line of /proc/self/maps: "lo-hi perms offset dev inode   path". */
+static void take_line(const char *l, void (*push)(uintptr_t, uintptr_t))
+{
+	uintptr_t lo = hex(&l);
+	if (*l++ != '-')
+		return;
+	uintptr_t hi = hex(&l);
+	if (*l++ != ' ' || strlen(l) < 4 || l[1] != 'w')
+		return;
+	bool shared = l[3] == 's';
+	const char *path = l;
+	for (int field = 0; field < 5 && *path; field++) { /* skip 5 fields */
+		while (*path && *path != ' ')
+			path++;
+		while (*path == ' ')
+			path++;
+	}
+	if (shared && !shared_anonymous(path))
+		return;
+	if (strncmp(path, "[vsyscall]", 10) == 0)
+		return;
+	push_unowned(lo, hi, push);
+}
+
+/* The whole of /proc/self/maps into buf (grown until it fits), so that
+ * mappings made while ranges are pushed (the job list growing) cannot
+ * appear in the text: only what existed at the snapshot is scanned. */
+static size_t read_maps(void)
+{
+	for (;;) {
+		if (!buf && !(buf = os_map(buf_cap)))
+			base_fatal("malloc preload: out of memory reading the "
+			          "mappings: cannot collect safely");
+		int fd = open("/proc/self/maps", O_RDONLY | O_CLOEXEC);
+		if (fd < 0)
+			base_fatal("malloc preload: cannot open /proc/self/maps: "
+			          "cannot collect safely");
+		size_t have = 0;
+		ssize_t got;
+		while (have < buf_cap - 1 &&
+		       (got = read(fd, buf + have, buf_cap - 1 - have)) > 0)
+			have += (size_t)got;
+		close(fd);
+		if (have < buf_cap - 1) {
+			buf[have] = 0;
+			return have;
+		}
+		os_unmap(buf, buf_cap); /* too small: twice as big, again */
+		buf = NULL;
+		buf_cap *= 2;
+	}
+}
+
+void maps_roots(void (*push)(uintptr_t lo, uintptr_t hi))
+{
+	if (!snapshot_owned()) /* before the read: it may unmap (M3) */
+		base_fatal("malloc preload: out of memory for the list of "
+		          "tricolor's mappings: cannot collect safely");
+	size_t have = read_maps();
+	char *line = buf, *nl;
+	while ((nl = memchr(line, '\n', have - (size_t)(line - buf)))) {
+		*nl = 0;
+		take_line(line, push);
+		line = nl + 1;
+	}
+	if (*line) /* a last line without a newline */
+		take_line(line, push);
+}

@@ -1,0 +1,748 @@
+/*
+ * shim.c -- libtricolor-malloc.so: the C library's allocation functions
+ * (malloc, free, calloc, realloc, reallocarray, posix_memalign,
+ * aligned_alloc, memalign, valloc, pvalloc, malloc_usable_size, the
+ * __libc_ aliases and the malloc_trim / mallopt / mallinfo family) over
+ * tricolor's heap, for LD_PRELOAD or linking. docs/malloc.md is the
+ * user's guide.
+ *
+ * Modes, from TRICOLOR_MALLOC, read once at the first call:
+ *   gc (default)  unreachable objects that were never freed are
+ *                 collected; roots are every writable mapping that is not
+ *                 tricolor's (maps.c) and every thread's stack and
+ *                 registers.
+ *   leakcheck     never collects; records each object's allocation stack
+ *                 (gc/leakcheck.c) and reports the unreachable ones at exit
+ *                 (TRICOLOR_LEAK_EXITCODE=N: exit with N if any leaked;
+ *                 TRICOLOR_LEAK_FRAMES=N: frames per stack, default 12).
+ *   off           a pure allocator: no cycle ever runs.
+ *
+ * Algorithm:
+ *   1. Fast paths: a thread with an allocation cache (mcache_tls) in gc or
+ *      off mode calls tri_malloc / tri_free straight away: no lock, no
+ *      atomic beyond tricolor's own fast path. Sizes are rounded up to a
+ *      multiple of 16 so every object is 16-byte aligned (glibc's
+ *      MALLOC_ALIGNMENT), as its size class then is.
+ *   2. Slow paths: first call (init), a thread without a cache (it
+ *      registers), leakcheck recording, over-aligned objects, pointers
+ *      from the bootstrap arena.
+ *   3. Bootstrap: while tricolor initialises itself or registers a thread
+ *      (pthread_getattr_np, dlsym, the first pthread_create all call
+ *      malloc), the calling thread's boot_depth is non-zero and its
+ *      allocations come from a static arena (boot_alloc): tricolor never
+ *      recurses into itself. Freeing the newest bootstrap block gives it
+ *      back; older ones stay (a few KiB per process).
+ *   4. Threads: pthread_create is interposed so that each new thread
+ *      registers before its start routine runs (so the collector stops it
+ *      and scans its registers even if it never allocates) and marks itself
+ *      exiting when it returns; past its exit destructors a thread that
+ *      still allocates or frees (the C library frees its thread state last)
+ *      registers for that one call only (transient). pthread_sigmask and
+ *      sigprocmask are interposed in gc mode so that no program thread
+ *      blocks the collector's suspend signal (as bdwgc does). Calls from
+ *      tricolor's own code (its collector threads) are passed through.
+ *   5. Alignment above 16: a size class whose size is a multiple of the
+ *      alignment (objects of a class are at multiples of its size from a
+ *      page-aligned span), large objects (8 KiB aligned), and above 8 KiB
+ *      an over-allocation whose aligned interior pointer is kept in a side
+ *      table (big_aligned) so free and realloc find the object.
+ *
+ * Invariants:
+ *   P1. Every pointer handed out is 16-byte aligned, from tricolor's heap
+ *       or from boot_arena; free / realloc / malloc_usable_size of anything
+ *       else is reported in one line and aborts (tri_free's message).
+ *   P2. mcache_tls != NULL implies init finished (the mode is set).
+ *   P3. In leakcheck mode an object is noted after it is allocated and
+ *       forgotten before it is freed (leakcheck.h L2).
+ *   P4. An interior pointer is in big_aligned iff it was handed out by an
+ *       aligned allocation above PAGE_SIZE and not freed yet.
+ *
+ * Locks: big_mu (a plain mutex, taken with no heap lock held; os_map may
+ * be called under it) protects big_aligned. init_once is pthread_once.
+ * fork(): the preload's atfork handlers take the leak locks and big_mu
+ * before tricolor's own handlers take the heap's, and release them after.
+ * This file is the preload's OS boundary: it includes <signal.h> and
+ * <dlfcn.h> for the interposed thread and signal-mask calls.
+ */
+#include <dlfcn.h>
+#include <errno.h>
+#include <link.h>
+#include <malloc.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "../../gc/leakcheck.h"
+#include "../../gc/roots.h"
+#include "../../gc/threads.h"
+#include "../../include/tricolor.h"
+#include "../base.h"
+#include "../mcache.h"
+#include "../os.h"
+#include "../sizeclass.h"
+#include "maps.h"
+
+#define PRELOAD_API __attribute__((visibility("default")))
+#define MALLOC_ALIGN 16
+#define OS_PAGE 4096
+
+enum mode { MODE_GC, MODE_LEAKCHECK, MODE_OFF };
+static const char *const mode_names[] = {"gc", "leakcheck", "off"};
+
+static enum mode mode = MODE_GC;  /* written once by init (P2) */
+static bool slow_frees;           /* leakcheck or big_aligned used */
+static int leak_exitcode;         /* TRICOLOR_LEAK_EXITCODE */
+static pthread_once_t init_once = PTHREAD_ONCE_INIT;
+static uintptr_t self_lo, self_hi; /* this library's mapped code */
+
+static __thread unsigned boot_depth
+	__attribute__((tls_model("initial-exec")));
+static __thread bool exiting __attribute__((tls_model("initial-exec")));
+
+/* ---- the bootstrap arena (step 3) ---- */
+
+#define BOOT_BYTES (1024 * 1024)
+typedef struct boot_hdr {
+	uint32_t start; /* offset of the block in boot_arena */
+	uint32_t end;   /* offset past the block */
+	size_t size;    /* bytes asked for */
+} boot_hdr;
+
+static char boot_arena[BOOT_BYTES] TRI_ALIGNED(64);
+static atomic_word boot_top; /* offset of the first free byte */
+
+static bool is_boot(const void *p)
+{
+	return (uintptr_t)p - (uintptr_t)boot_arena < BOOT_BYTES;
+}
+
+static void *boot_alloc(size_t n, size_t align)
+{
+	if (align < MALLOC_ALIGN)
+		align = MALLOC_ALIGN;
+	if (n > BOOT_BYTES || align > BOOT_BYTES / 4)
+		goto full;
+	for (;;) {
+		uintptr_t top = atomic_load_relaxed(&boot_top);
+		uintptr_t p = align_up((uintptr_t)boot_arena + top +
+		                       sizeof(boot_hdr), align);
+		uintptr_t end = align_up(p + n, MALLOC_ALIGN) -
+		                (uintptr_t)boot_arena;
+		if (end > BOOT_BYTES)
+			goto full;
+		if (atomic_cas_full(&boot_top, top, end) != top)
+			continue;
+		boot_hdr *h = (boot_hdr *)p - 1;
+		h->start = (uint32_t)top;
+		h->end = (uint32_t)end;
+		h->size = n;
+		memset((void *)p, 0, n); /* a freed block may be reused */
+		return (void *)p;
+	}
+full:
+	base_fatal("malloc preload: bootstrap arena exhausted (%zu bytes "
+	          "asked while tricolor initialises)", n);
+}
+
+static void boot_free(void *p)
+{
+	boot_hdr *h = (boot_hdr *)p - 1;
+	atomic_cas_full(&boot_top, h->end, h->start); /* newest only */
+}
+
+static size_t boot_size(const void *p)
+{
+	return ((const boot_hdr *)p - 1)->size;
+}
+
+/* ---- init ---- */
+
+static enum mode read_mode(void)
+{
+	const char *s = getenv("TRICOLOR_MALLOC");
+	if (!s || !*s)
+		return MODE_GC;
+	for (int m = 0; m < 3; m++)
+		if (strcmp(s, mode_names[m]) == 0)
+			return (enum mode)m;
+	base_warn("TRICOLOR_MALLOC=%s: not gc, leakcheck or off; using gc", s);
+	return MODE_GC;
+}
+
+static int self_cb(struct dl_phdr_info *info, size_t size, void *arg)
+{
+	(void)size;
+	if (info->dlpi_addr != (uintptr_t)arg)
+		return 0;
+	for (unsigned i = 0; i < info->dlpi_phnum; i++) {
+		const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+		if (ph->p_type != PT_LOAD || !(ph->p_flags & PF_X))
+			continue;
+		self_lo = info->dlpi_addr + ph->p_vaddr;
+		self_hi = self_lo + ph->p_memsz;
+	}
+	return 1;
+}
+
+static void leak_report_at_exit(void);
+
+/* fork(): registered after tricolor's own handlers, so these prepare
+ * first (the leak and big_aligned locks are never taken under a heap
+ * lock) and release last. */
+static pthread_mutex_t big_mu = PTHREAD_MUTEX_INITIALIZER;
+
+static void preload_fork_prepare(void)
+{
+	leakcheck_fork_prepare();
+	pthread_mutex_lock(&big_mu);
+}
+
+static void preload_fork_parent(void)
+{
+	pthread_mutex_unlock(&big_mu);
+	leakcheck_fork_parent();
+}
+
+static void preload_fork_child(void)
+{
+	pthread_mutex_t m = PTHREAD_MUTEX_INITIALIZER;
+	big_mu = m;
+	leakcheck_fork_child();
+}
+
+static void init(void)
+{
+	boot_depth++;
+	mode = read_mode();
+	Dl_info di;
+	if (dladdr((void *)init, &di))
+		dl_iterate_phdr(self_cb, di.dli_fbase);
+	const char *code = getenv("TRICOLOR_LEAK_EXITCODE");
+	if (code && *code)
+		leak_exitcode = atoi(code);
+	roots_set_mappings_source(maps_roots);
+	if (tri_init() != 0)
+		base_fatal("malloc preload: tricolor could not initialise");
+	if (mode != MODE_GC) { /* no cycle may ever run (the roots are fine,
+	                          but these modes promise none) */
+		tri_set_gc_percent(-1);
+		tri_set_memory_limit(INT64_MAX);
+	}
+	if (pthread_atfork(preload_fork_prepare, preload_fork_parent,
+	                   preload_fork_child) != 0)
+		base_fatal("malloc preload: pthread_atfork failed");
+	if (mode == MODE_LEAKCHECK) {
+		const char *f = getenv("TRICOLOR_LEAK_FRAMES");
+		leakcheck_enable(self_lo, self_hi, f ? atoi(f) : 0);
+		slow_frees = true;
+		atexit(leak_report_at_exit);
+	}
+	boot_depth--;
+}
+
+static void leak_report_at_exit(void)
+{
+	if (leakcheck_report(2, true) && leak_exitcode) {
+		fflush(NULL);
+		_exit(leak_exitcode);
+	}
+}
+
+static bool from_self(const void *ra)
+{
+	return (uintptr_t)ra - self_lo < self_hi - self_lo;
+}
+
+/* ---- threads (step 4) ---- */
+
+/* Give the calling thread a cache. *transient: it is past its exit
+ * destructors and must give the cache back after this call. */
+static TRI_NOINLINE bool thread_enter(bool *transient)
+{
+	pthread_once(&init_once, init);
+	*transient = false;
+	if (mcache_tls)
+		return true;
+	*transient = exiting;
+	boot_depth++;
+	int err = tri_thread_register();
+	boot_depth--;
+	return err == 0;
+}
+
+static void thread_leave(bool transient)
+{
+	if (!transient)
+		return;
+	boot_depth++;
+	tri_thread_unregister();
+	boot_depth--;
+}
+
+/* ---- allocation ---- */
+
+TRI_INLINE size_t round16(size_t n)
+{
+	if (n <= MALLOC_ALIGN)
+		return MALLOC_ALIGN;
+	return n > SIZE_MAX - MALLOC_ALIGN ? n : align_up(n, MALLOC_ALIGN);
+}
+
+/* tri_malloc(n) on a thread that may have no cache yet (step 2). */
+static void *alloc_slow(size_t n, size_t asked)
+{
+	bool transient;
+	if (!thread_enter(&transient)) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	void *p = tri_malloc(n);
+	if (p && mode == MODE_LEAKCHECK)
+		leakcheck_note(p, asked);
+	thread_leave(transient);
+	return p;
+}
+
+static TRI_NOINLINE void *malloc_slow(size_t n)
+{
+	if (boot_depth)
+		return boot_alloc(n, MALLOC_ALIGN);
+	return alloc_slow(round16(n), n);
+}
+
+PRELOAD_API void *malloc(size_t n)
+{
+	if (TRI_LIKELY(mcache_tls && !boot_depth &&
+	               mode != MODE_LEAKCHECK)) /* P2 */
+		return tri_malloc(round16(n));
+	return malloc_slow(n);
+}
+
+PRELOAD_API void *calloc(size_t count, size_t size)
+{
+	if (size && count > SIZE_MAX / size) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	return malloc(count * size); /* tricolor's memory is zeroed */
+}
+
+/* ---- aligned allocation (step 5) ---- */
+
+typedef struct big_entry {
+	uintptr_t ptr, base;
+} big_entry;
+#define BIG_MAX 4096
+static big_entry *big_aligned; /* BIG_MAX slots (os_map); big_mu */
+static size_t nbig;
+
+static bool big_add(uintptr_t ptr, uintptr_t base)
+{
+	pthread_mutex_lock(&big_mu);
+	if (!big_aligned)
+		big_aligned = os_map(BIG_MAX * sizeof *big_aligned);
+	bool ok = big_aligned && nbig < BIG_MAX;
+	if (ok)
+		big_aligned[nbig++] = (big_entry){ptr, base};
+	slow_frees = true;
+	pthread_mutex_unlock(&big_mu);
+	return ok;
+}
+
+/* The object base of an over-aligned pointer, or p itself. */
+static void *big_base(void *p, bool remove)
+{
+	if (!big_aligned)
+		return p;
+	pthread_mutex_lock(&big_mu);
+	for (size_t i = 0; i < nbig; i++)
+		if (big_aligned[i].ptr == (uintptr_t)p) {
+			p = (void *)big_aligned[i].base;
+			if (remove)
+				big_aligned[i] = big_aligned[--nbig];
+			break;
+		}
+	pthread_mutex_unlock(&big_mu);
+	return p;
+}
+
+/* The request size whose size class is a multiple of align (<= a page),
+ * or 0 when the object will be large (page aligned anyway). */
+static size_t class_size_for(size_t align, size_t n)
+{
+	size_t s = align_up(n > align ? n : align, align);
+	while (s <= MAX_SMALL_SIZE) {
+		size_t cs = class_to_size[sizeclass_of(s)];
+		if (cs % align == 0)
+			return cs;
+		s = align_up(cs + 1, align);
+	}
+	return 0;
+}
+
+static void *aligned_impl(size_t align, size_t n)
+{
+	if (boot_depth)
+		return boot_alloc(n, align);
+	if (align <= MALLOC_ALIGN)
+		return malloc(n);
+	if (align <= PAGE_SIZE) {
+		size_t s = class_size_for(align, n);
+		return alloc_slow(s ? s : n, n);
+	}
+	if (n > SIZE_MAX - align) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	void *b = alloc_slow(n + align, n); /* large: PAGE_SIZE aligned */
+	if (!b)
+		return NULL;
+	uintptr_t q = align_up((uintptr_t)b, align);
+	if (q != (uintptr_t)b && !big_add(q, (uintptr_t)b)) {
+		free(b);
+		errno = ENOMEM;
+		return NULL;
+	}
+	return (void *)q;
+}
+
+static bool pow2(size_t a)
+{
+	return a && !(a & (a - 1));
+}
+
+PRELOAD_API int posix_memalign(void **out, size_t align, size_t n)
+{
+	if (!pow2(align) || align % sizeof(void *))
+		return EINVAL;
+	int saved = errno;
+	void *p = aligned_impl(align, n);
+	errno = saved;
+	if (!p)
+		return ENOMEM;
+	*out = p;
+	return 0;
+}
+
+PRELOAD_API void *aligned_alloc(size_t align, size_t n)
+{
+	if (!pow2(align)) {
+		errno = EINVAL;
+		return NULL;
+	}
+	return aligned_impl(align, n);
+}
+
+PRELOAD_API void *memalign(size_t align, size_t n)
+{
+	if (align > SIZE_MAX / 2 + 1) {
+		errno = EINVAL;
+		return NULL;
+	}
+	while (!pow2(align)) /* glibc rounds up to a power of two */
+		align = (align | (align - 1)) + 1;
+	return aligned_impl(align, n);
+}
+
+PRELOAD_API void *valloc(size_t n)
+{
+	return aligned_impl(OS_PAGE, n);
+}
+
+PRELOAD_API void *pvalloc(size_t n)
+{
+	if (n > SIZE_MAX - OS_PAGE) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	return aligned_impl(OS_PAGE, n ? align_up(n, OS_PAGE) : OS_PAGE);
+}
+
+/* ---- free, realloc, usable size ---- */
+
+static TRI_NOINLINE void free_slow(void *p)
+{
+	if (!p)
+		return;
+	if (is_boot(p)) {
+		boot_free(p);
+		return;
+	}
+	p = big_base(p, true);
+	bool transient;
+	if (!thread_enter(&transient))
+		base_fatal("free(%p): cannot register the calling thread", p);
+	if (mode == MODE_LEAKCHECK)
+		leakcheck_forget(p); /* P3 */
+	tri_free(p);
+	thread_leave(transient);
+}
+
+PRELOAD_API void free(void *p)
+{
+	if (TRI_LIKELY(mcache_tls && !slow_frees && !is_boot(p))) {
+		tri_free(p); /* NULL included */
+		return;
+	}
+	free_slow(p);
+}
+
+PRELOAD_API size_t malloc_usable_size(void *p)
+{
+	if (!p)
+		return 0;
+	if (is_boot(p))
+		return boot_size(p);
+	void *b = big_base(p, false);
+	return tri_usable_size(b) - (size_t)((char *)p - (char *)b);
+}
+
+static TRI_NOINLINE void *realloc_slow(void *p, size_t n)
+{
+	size_t old = malloc_usable_size(p);
+	void *q = malloc(n);
+	if (!q)
+		return NULL;
+	memcpy(q, p, old < n ? old : n);
+	free(p);
+	return q;
+}
+
+PRELOAD_API void *realloc(void *p, size_t n)
+{
+	if (!p)
+		return malloc(n);
+	if (n == 0) { /* glibc: frees, returns NULL */
+		free(p);
+		return NULL;
+	}
+	if (TRI_LIKELY(mcache_tls && !boot_depth && !slow_frees &&
+	               !is_boot(p)))
+		return tri_realloc(p, round16(n));
+	return realloc_slow(p, n);
+}
+
+PRELOAD_API void *reallocarray(void *p, size_t count, size_t size)
+{
+	if (size && count > SIZE_MAX / size) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	return realloc(p, count * size);
+}
+
+/* glibc's own names, which some programs and libraries call directly. */
+PRELOAD_API void *__libc_malloc(size_t n)
+{
+	return malloc(n);
+}
+PRELOAD_API void __libc_free(void *p)
+{
+	free(p);
+}
+PRELOAD_API void *__libc_calloc(size_t c, size_t n)
+{
+	return calloc(c, n);
+}
+PRELOAD_API void *__libc_realloc(void *p, size_t n)
+{
+	return realloc(p, n);
+}
+PRELOAD_API void *__libc_memalign(size_t align, size_t n)
+{
+	return memalign(align, n);
+}
+
+/* ---- glibc's malloc tuning calls: accepted, mostly no-ops ---- */
+
+PRELOAD_API int malloc_trim(size_t pad)
+{
+	(void)pad;
+	return 0;
+}
+
+PRELOAD_API int mallopt(int param, int value)
+{
+	(void)param;
+	(void)value;
+	return 1;
+}
+
+static size_t clamp_int(uint64_t v)
+{
+	return v > (uint64_t)INT32_MAX ? (size_t)INT32_MAX : (size_t)v;
+}
+
+PRELOAD_API struct mallinfo2 mallinfo2(void)
+{
+	tri_stats_t st;
+	tri_read_stats(&st);
+	struct mallinfo2 mi;
+	memset(&mi, 0, sizeof mi);
+	mi.arena = st.heap_sys;
+	mi.uordblks = st.heap_alloc;
+	mi.fordblks = st.heap_sys - st.heap_alloc;
+	mi.keepcost = st.heap_released;
+	return mi;
+}
+
+PRELOAD_API struct mallinfo mallinfo(void)
+{
+	struct mallinfo2 m2 = mallinfo2();
+	struct mallinfo mi;
+	memset(&mi, 0, sizeof mi);
+	mi.arena = (int)clamp_int(m2.arena);
+	mi.uordblks = (int)clamp_int(m2.uordblks);
+	mi.fordblks = (int)clamp_int(m2.fordblks);
+	mi.keepcost = (int)clamp_int(m2.keepcost);
+	return mi;
+}
+
+PRELOAD_API void malloc_stats(void)
+{
+	tri_stats_t st;
+	tri_read_stats(&st);
+	char line[256];
+	size_t len = base_format(line, sizeof line,
+	                         "tricolor (%s): heap_sys %llu heap_alloc %llu "
+	                         "objects %llu gc %llu\n", mode_names[mode],
+	                         (unsigned long long)st.heap_sys,
+	                         (unsigned long long)st.heap_alloc,
+	                         (unsigned long long)st.heap_objects,
+	                         (unsigned long long)st.num_gc);
+	(void)!write(2, line, len);
+}
+
+PRELOAD_API int malloc_info(int options, FILE *fp)
+{
+	if (options != 0) {
+		errno = EINVAL;
+		return -1;
+	}
+	tri_stats_t st;
+	tri_read_stats(&st);
+	fprintf(fp, "<malloc version=\"tricolor\"><system type=\"current\" "
+	            "size=\"%llu\"/></malloc>\n",
+	        (unsigned long long)st.heap_sys);
+	return 0;
+}
+
+/* ---- interposed thread and signal-mask calls (step 4) ---- */
+
+typedef int (*create_fn)(pthread_t *, const pthread_attr_t *,
+                         void *(*)(void *), void *);
+typedef int (*mask_fn)(int, const sigset_t *, sigset_t *);
+
+static void *next_symbol(const char *name)
+{
+	boot_depth++; /* dlsym may calloc */
+	void *f = dlsym(RTLD_NEXT, name);
+	boot_depth--;
+	if (!f)
+		base_fatal("malloc preload: no %s after this library", name);
+	return f;
+}
+
+typedef struct tramp {
+	void *(*start)(void *);
+	void *arg;
+} tramp;
+
+static void mark_exiting(void *unused)
+{
+	(void)unused;
+	exiting = true;
+}
+
+static void unblock_suspend(void)
+{
+	static mask_fn real;
+	if (!real)
+		real = (mask_fn)next_symbol("pthread_sigmask");
+	sigset_t s;
+	sigemptyset(&s);
+	sigaddset(&s, threads_suspend_signal());
+	real(SIG_UNBLOCK, &s, NULL);
+}
+
+static void *trampoline(void *p)
+{
+	tramp t = *(tramp *)p;
+	if (mode == MODE_GC)
+		unblock_suspend();
+	bool transient;
+	(void)thread_enter(&transient); /* registered from the start */
+	free(p);
+	void *ret;
+	pthread_cleanup_push(mark_exiting, NULL);
+	ret = t.start(t.arg);
+	pthread_cleanup_pop(1);
+	return ret;
+}
+
+PRELOAD_API int pthread_create(pthread_t *th, const pthread_attr_t *attr,
+                               void *(*start)(void *), void *arg)
+{
+	static create_fn real;
+	if (!real)
+		real = (create_fn)next_symbol("pthread_create");
+	pthread_once(&init_once, init);
+	if (from_self(__builtin_return_address(0)) || boot_depth) {
+		/* tricolor's own threads, started inside a cycle: the C
+		 * library's allocations for them (the TLS vector) come from
+		 * the bootstrap arena, never from the heap being collected */
+		boot_depth++;
+		int err = real(th, attr, start, arg);
+		boot_depth--;
+		return err;
+	}
+	bool transient;
+	if (!thread_enter(&transient))
+		return EAGAIN;
+	tramp *t = tri_malloc(sizeof *t); /* reachable from the new thread */
+	thread_leave(transient);
+	if (!t)
+		return EAGAIN;
+	t->start = start;
+	t->arg = arg;
+	int err = real(th, attr, trampoline, t);
+	if (err)
+		free(t);
+	return err;
+}
+
+/* Drop the suspend signal from a set a program thread is about to block. */
+static const sigset_t *keep_suspend(int how, const sigset_t *set,
+                                    sigset_t *copy, const void *ra)
+{
+	if (!set || how == SIG_UNBLOCK || mode != MODE_GC || from_self(ra))
+		return set;
+	int sig = threads_suspend_signal();
+	if (!sigismember(set, sig))
+		return set;
+	*copy = *set;
+	sigdelset(copy, sig);
+	return copy;
+}
+
+PRELOAD_API int pthread_sigmask(int how, const sigset_t *set, sigset_t *old)
+{
+	static mask_fn real;
+	if (!real)
+		real = (mask_fn)next_symbol("pthread_sigmask");
+	sigset_t copy;
+	return real(how, keep_suspend(how, set, &copy,
+	                              __builtin_return_address(0)), old);
+}
+
+PRELOAD_API int sigprocmask(int how, const sigset_t *set, sigset_t *old)
+{
+	static mask_fn real;
+	if (!real)
+		real = (mask_fn)next_symbol("sigprocmask");
+	sigset_t copy;
+	return real(how, keep_suspend(how, set, &copy,
+	                              __builtin_return_address(0)), old);
+}

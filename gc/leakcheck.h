@@ -1,0 +1,43 @@
+/*
+ * leakcheck.h -- allocation sites of live objects and the leak report
+ * behind tri_report_leaks (issue 8: libtricolor-malloc.so's
+ * TRICOLOR_MALLOC=leakcheck mode).
+ *
+ * The malloc preload turns recording on at init, then notes every object
+ * it hands out (leakcheck_note, after the allocation) and forgets every
+ * object before it frees it (leakcheck_forget). tri_report_leaks stops the
+ * world, marks from the roots with its own conservative marker over the
+ * recorded objects, and prints the recorded objects left unmarked, grouped
+ * by allocation stack, as LeakSanitizer does. Without recording (the plain
+ * library) the report says that nothing was recorded.
+ *
+ * Invariants: see leakcheck.c (L1-L3).
+ */
+#ifndef TRI_LEAKCHECK_H
+#define TRI_LEAKCHECK_H
+
+#include "../alloc/base.h"
+
+#define LEAK_FRAMES 32 /* most frames kept per allocation stack */
+#define LEAK_FRAMES_DEFAULT 12
+
+/* Turn recording on (once, at init, before any thread allocates).
+ * [self_lo, self_hi) is the code of the recording library: its frames are
+ * left out of the stacks. frames: how many to keep (1..LEAK_FRAMES; 0 for
+ * the default); unwinding is most of the cost of recording. */
+bool leakcheck_enable(uintptr_t self_lo, uintptr_t self_hi, int frames);
+bool leakcheck_enabled(void);
+/* Record object p of n bytes with the calling thread's stack. */
+void leakcheck_note(void *p, size_t n);
+/* Drop p's record, if any (before p is freed). */
+void leakcheck_forget(void *p);
+/* fork(): the preload's atfork handlers (registered after tricolor's, so
+ * the leak locks are taken before the heap's and released after). */
+void leakcheck_fork_prepare(void);
+void leakcheck_fork_parent(void);
+void leakcheck_fork_child(void);
+/* Print the leaks on fd. Returns the number of leaked objects (direct and
+ * indirect); when quiet_if_none and none leaked, prints nothing. */
+uint64_t leakcheck_report(int fd, bool quiet_if_none);
+
+#endif /* TRI_LEAKCHECK_H */
