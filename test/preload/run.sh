@@ -7,7 +7,8 @@
 # 1. Exports: the preload exports only the malloc family, the interposed
 #    thread and signal-mask calls, and the tri_ API (nm -D).
 # 2. Real programs the project did not write (Debian's sqlite3, gawk, perl,
-#    python3, git, make, bc), each on a scripted workload, run once with
+#    python3, also with four threads, git, its repack with two threads,
+#    make, bc), each on a scripted workload, run once with
 #    glibc's malloc and once per mode (off, gc, leakcheck) under the
 #    preload: stdout, stderr and the exit status must match byte for byte
 #    (every preload run has GODEBUG=gctrace=1 and GOGC=5, a heap goal of
@@ -208,6 +209,24 @@ print(len(s), len(back), len(words), c.most_common(3), sum(map(len, big)))
 EOF
 real python3 /usr/bin/python3 python3-minimal -E "$WORK/python.py"
 
+cat >"$WORK/threads.py" <<'EOF'
+import threading, json, hashlib
+out = [None] * 4
+def work(k):
+    acc = []
+    for i in range(15000):
+        s = json.dumps({"k": i, "v": [str(i) * 5, i * k]})
+        acc.append(hashlib.sha1(s.encode()).hexdigest()[:4])
+        if len(acc) > 1000:
+            acc = acc[-10:]
+    out[k] = "".join(acc)
+ts = [threading.Thread(target=work, args=(k,)) for k in range(4)]
+[t.start() for t in ts]
+[t.join() for t in ts]
+print(hashlib.sha1("".join(out).encode()).hexdigest())
+EOF
+real python3-threads /usr/bin/python3 python3-minimal -E "$WORK/threads.py"
+
 cat >"$WORK/git.sh" <<'EOF'
 set -e
 export HOME=$PWD GIT_CONFIG_NOSYSTEM=1 GIT_AUTHOR_NAME=t GIT_AUTHOR_EMAIL=t@t
@@ -229,6 +248,8 @@ git log --stat --format='%H %s' | head -60
 git diff HEAD~1 --stat | tail -3
 git rev-list --all --objects | wc -l
 git grep -c 'change' | head -5
+git -c pack.threads=2 repack -a -d -q
+git fsck --no-progress && git rev-list --all --objects | wc -l
 EOF
 have /usr/bin/git git && real git /bin/sh sh "$WORK/git.sh"
 
