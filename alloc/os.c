@@ -291,7 +291,7 @@ uint64_t os_memory_limit(void)
 
 void os_unmap_mapped(void *p, size_t size)
 {
-	munmap(p, size);
+	os_unmap(p, size); /* off the list of tricolor's mappings too (I3) */
 	atomic_add_full(&committed_bytes, (uintptr_t)-size);
 }
 

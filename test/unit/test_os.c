@@ -54,6 +54,42 @@ START_TEST(release_failure_and_madv_free)
 }
 END_TEST
 
+struct owned_hit {
+	uintptr_t lo, hi;
+	int hits;
+};
+
+static void count_overlap(uintptr_t lo, uintptr_t hi, void *arg)
+{
+	struct owned_hit *h = arg;
+	h->hits += lo < h->hi && h->lo < hi;
+}
+
+static int owned_overlaps(void *p, size_t size)
+{
+	struct owned_hit h = {(uintptr_t)p, (uintptr_t)p + size, 0};
+	os_for_each_owned(count_overlap, &h);
+	return h.hits;
+}
+
+/* Every way back to the OS takes the range off the list of tricolor's
+ * mappings (I3): a later mapping of the program's at that address must
+ * be scanned as a root by the malloc preload. */
+START_TEST(unmapped_ranges_leave_the_owned_list)
+{
+	void *p = os_map(1 << 20), *q = os_map(1 << 20);
+	void *r = os_reserve(NULL, 1 << 20);
+	ck_assert(p && q && r);
+	ck_assert_int_eq(owned_overlaps(p, 1 << 20), 1);
+	ck_assert_int_eq(owned_overlaps(r, 1 << 20), 1);
+	os_unmap_mapped(p, 1 << 20);
+	os_unmap(r, 1 << 20);
+	ck_assert_int_eq(owned_overlaps(p, 1 << 20), 0);
+	ck_assert_int_eq(owned_overlaps(r, 1 << 20), 0);
+	ck_assert_int_eq(owned_overlaps(q, 1 << 20), 1);
+}
+END_TEST
+
 /* One round: fail the n-th OS call during a mix of allocations. */
 static int allocate_with_failure(long n)
 {
@@ -112,6 +148,7 @@ int main(void)
 	tcase_add_test(tc, reserve_commit_release);
 	tcase_add_test(tc, injected_failure_fails_once);
 	tcase_add_test(tc, release_failure_and_madv_free);
+	tcase_add_test(tc, unmapped_ranges_leave_the_owned_list);
 	tcase_add_test(tc, walk_every_failure_point);
 	tcase_add_test(tc, init_failure_is_enomem_then_retried);
 	suite_add_tcase(s, tc);
