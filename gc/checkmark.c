@@ -37,7 +37,7 @@ static void pool_release(void)
 {
 	while (pool) {
 		pool_chunk *next = pool->next;
-		os_unmap(pool, POOL_CHUNK);
+		os_unmap_mapped(pool, POOL_CHUNK);
 		pool = next;
 	}
 }

@@ -123,9 +123,9 @@ static bool stacks_grow_locked(void)
 	uint32_t *ix = os_map(cap * 2 * sizeof *ix);
 	if (!v || !ix) {
 		if (v)
-			os_unmap(v, cap * sizeof *v);
+			os_unmap_mapped(v, cap * sizeof *v);
 		if (ix)
-			os_unmap(ix, cap * 2 * sizeof *ix);
+			os_unmap_mapped(ix, cap * 2 * sizeof *ix);
 		return false;
 	}
 	if (nstacks)
@@ -137,8 +137,8 @@ static bool stacks_grow_locked(void)
 		ix[j] = (uint32_t)(i + 1);
 	}
 	if (stacks) {
-		os_unmap(stacks, stacks_cap * sizeof *stacks);
-		os_unmap(stack_index, index_cap * sizeof *stack_index);
+		os_unmap_mapped(stacks, stacks_cap * sizeof *stacks);
+		os_unmap_mapped(stack_index, index_cap * sizeof *stack_index);
 	}
 	stacks = v;
 	stacks_cap = cap;
@@ -204,7 +204,7 @@ static bool shard_grow_locked(shard *sh)
 		if (old[i].addr)
 			insert_locked(sh, old[i]);
 	if (old)
-		os_unmap(old, old_cap * sizeof *old);
+		os_unmap_mapped(old, old_cap * sizeof *old);
 	return true;
 }
 
@@ -330,7 +330,7 @@ static bool push(mark_state *ms, leak_rec *r)
 		if (ms->n)
 			memcpy(v, ms->stack, ms->n * sizeof *v);
 		if (ms->stack)
-			os_unmap(ms->stack, ms->cap * sizeof *v);
+			os_unmap_mapped(ms->stack, ms->cap * sizeof *v);
 		ms->stack = v;
 		ms->cap = cap;
 	}
@@ -379,7 +379,7 @@ static void add_item(mark_state *ms, const leak_rec *r)
 		if (ms->nitems)
 			memcpy(v, ms->items, ms->nitems * sizeof *v);
 		if (ms->items)
-			os_unmap(ms->items, ms->items_cap * sizeof *v);
+			os_unmap_mapped(ms->items, ms->items_cap * sizeof *v);
 		ms->items = v;
 		ms->items_cap = cap;
 	}
@@ -548,7 +548,7 @@ static void print_leaks(out *o, mark_state *ms)
 	            (unsigned long long)ms->nitems);
 	emit(o, line);
 	if (gs)
-		os_unmap(gs, (ms->nitems + 1) * sizeof *gs);
+		os_unmap_mapped(gs, (ms->nitems + 1) * sizeof *gs);
 }
 
 uint64_t leakcheck_report(int fd, bool quiet_if_none)
@@ -585,9 +585,9 @@ uint64_t leakcheck_report(int fd, bool quiet_if_none)
 	}
 	flush(&o);
 	if (ms.stack)
-		os_unmap(ms.stack, ms.cap * sizeof *ms.stack);
+		os_unmap_mapped(ms.stack, ms.cap * sizeof *ms.stack);
 	if (ms.items)
-		os_unmap(ms.items, ms.items_cap * sizeof *ms.items);
+		os_unmap_mapped(ms.items, ms.items_cap * sizeof *ms.items);
 	pthread_mutex_unlock(&report_mu);
 	return n;
 }

@@ -46,7 +46,7 @@ static bool vec_reserve(range_vec *r, size_t want)
 	if (r->n)
 		memcpy(v, r->v, r->n * sizeof *v);
 	if (r->v)
-		os_unmap(r->v, r->cap * sizeof *v);
+		os_unmap_mapped(r->v, r->cap * sizeof *v);
 	r->v = v;
 	r->cap = cap;
 	return true;

@@ -86,7 +86,7 @@ static bool snapshot_owned(void)
 		if (!v)
 			return false;
 		if (owned)
-			os_unmap(owned, owned_cap * sizeof *owned);
+			os_unmap_mapped(owned, owned_cap * sizeof *owned);
 		owned = v;
 		owned_cap = cap;
 	}
@@ -217,7 +217,7 @@ static size_t read_maps(void)
 			buf[have] = 0;
 			return have;
 		}
-		os_unmap(buf, buf_cap); /* too small: twice as big, again */
+		os_unmap_mapped(buf, buf_cap); /* too small: twice as big, again */
 		buf = NULL;
 		buf_cap *= 2;
 	}
