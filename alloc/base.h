@@ -24,6 +24,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <time.h>
 
 #ifndef TRI_DEBUG
 #define TRI_DEBUG 0
@@ -238,6 +239,13 @@ TRI_INLINE unsigned ctz64(uint64_t x)
 TRI_INLINE unsigned popcount64(uint64_t x)
 {
 	return (unsigned)__builtin_popcountll(x);
+}
+/* Clock id's time in nanoseconds (CLOCK_MONOTONIC: Go's nanotime). */
+TRI_INLINE uint64_t clock_ns(clockid_t id)
+{
+	struct timespec ts;
+	clock_gettime(id, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
 /* Fill a caller's buffer with a formatted message, like snprintf but

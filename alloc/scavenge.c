@@ -38,22 +38,6 @@ static pthread_cond_t scav_cv = PTHREAD_COND_INITIALIZER;
 static uint64_t pass;       /* scav_mu: passes started by scavenge_ready */
 static uint64_t not_before; /* scav_mu: CLOCK_MONOTONIC ns */
 
-static uint64_t mono_ns(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
-/* CPU time of the calling thread: the scavenger's work, kernel time in
- * madvise included, whatever else the machine runs. */
-static uint64_t thread_cpu_ns(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
 static struct timespec abs_time(uint64_t ns)
 {
 	return (struct timespec){.tv_sec = (time_t)(ns / 1000000000u),
@@ -132,7 +116,7 @@ static void wait_for_pass(uint64_t *seen)
 		pthread_cond_wait(&scav_cv, &scav_mu);
 	*seen = pass;
 	for (;;) {
-		uint64_t now = mono_ns();
+		uint64_t now = clock_ns(CLOCK_MONOTONIC);
 		if (now >= not_before)
 			break;
 		struct timespec until = abs_time(not_before);
@@ -147,9 +131,9 @@ static void pace(uint64_t worked_ns)
 {
 	uint64_t sleep = worked_ns * (100 / SCAV_PERCENT - 1);
 	pthread_mutex_lock(&scav_mu);
-	not_before = mono_ns() + sleep;
+	not_before = clock_ns(CLOCK_MONOTONIC) + sleep;
 	struct timespec until = abs_time(not_before);
-	while (mono_ns() < not_before)
+	while (clock_ns(CLOCK_MONOTONIC) < not_before)
 		if (pthread_cond_clockwait(&scav_cv, &scav_mu, CLOCK_MONOTONIC,
 		                           &until) == ETIMEDOUT)
 			break;
@@ -162,14 +146,15 @@ static void bg_pass(void)
 	mheap_scavenge_reset(&cursor);
 	bool exhausted = false;
 	while (!exhausted && over_goal()) {
-		uint64_t t0 = thread_cpu_ns(), worked = 0;
+		/* its own CPU time, madvise included, however busy the machine */
+		uint64_t t0 = clock_ns(CLOCK_THREAD_CPUTIME_ID), worked = 0;
 		while (!exhausted && worked < SCAV_MIN_WORK_NS) {
 			uint64_t over = over_goal();
 			if (!over)
 				break;
 			release(over < SCAV_QUANTUM ? over : SCAV_QUANTUM,
 			        &exhausted);
-			worked = thread_cpu_ns() - t0;
+			worked = clock_ns(CLOCK_THREAD_CPUTIME_ID) - t0;
 		}
 		pace(worked);
 	}

@@ -36,13 +36,6 @@ static atomic_word bgmark_busy;    /* I1 */
 static atomic_word bg_credit;      /* Go's bgScanCredit (scan work) */
 static atomic_word bg_ns, idle_ns, assist_ns;
 
-static uint64_t clock_ns(clockid_t id)
-{
-	struct timespec ts;
-	clock_gettime(id, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
 static void sleep_ns(uint64_t ns)
 {
 	struct timespec ts = {(time_t)(ns / 1000000000u),
