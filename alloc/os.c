@@ -295,6 +295,42 @@ void os_unmap_mapped(void *p, size_t size)
 	atomic_add_full(&committed_bytes, (uintptr_t)-size);
 }
 
+static uintptr_t maps_hex(const char **p)
+{
+	uintptr_t v = 0;
+	for (;; (*p)++) {
+		char c = **p;
+		if (c >= '0' && c <= '9')
+			v = v * 16 + (uintptr_t)(c - '0');
+		else if (c >= 'a' && c <= 'f')
+			v = v * 16 + (uintptr_t)(c - 'a' + 10);
+		else
+			return v;
+	}
+}
+
+bool os_maps_line(const char *l, os_mapping *m)
+{
+	m->lo = maps_hex(&l);
+	if (*l++ != '-')
+		return false;
+	m->hi = maps_hex(&l);
+	if (*l++ != ' ' || strlen(l) < 5 || l[4] != ' ')
+		return false;
+	memcpy(m->perms, l, 4);
+	m->perms[4] = '\0';
+	l += 5;
+	m->offset = maps_hex(&l);
+	for (int field = 0; field < 3 && *l; field++) { /* offset, dev, inode */
+		while (*l && *l != ' ')
+			l++;
+		while (*l == ' ')
+			l++;
+	}
+	m->path = l;
+	return true;
+}
+
 uint64_t os_committed_bytes(void)
 {
 	return atomic_load_relaxed(&committed_bytes);

@@ -44,6 +44,16 @@ void *os_map(size_t size);
  * before touching any metadata. */
 uint64_t os_memory_limit(void);
 
+/* One line of /proc/self/maps, "lo-hi perms offset dev inode   path"
+ * (without its newline), as os_maps_line reads it. */
+typedef struct os_mapping {
+	uintptr_t lo, hi, offset;
+	char perms[5];    /* "rwxp" as the kernel prints them */
+	const char *path; /* into the line; "" for anonymous memory */
+} os_mapping;
+/* Parse line into *m; false if it is not a mapping line. */
+bool os_maps_line(const char *line, os_mapping *m);
+
 /* Bytes currently mapped read/write by tricolor (all kinds). */
 uint64_t os_committed_bytes(void);
 /* Unmap [p, p + size) obtained from os_map, and stop counting it (I1):

@@ -55,45 +55,23 @@ static void pb_release(pb *b)
 	b->cap = b->len = 0;
 }
 
-/* ---- mappings from /proc/self/maps ---- */
-
-
-static uint64_t hex(const char **s)
-{
-	uint64_t v = 0;
-	for (;; (*s)++) {
-		char c = **s;
-		unsigned d = c >= '0' && c <= '9' ? (unsigned)(c - '0')
-		             : c >= 'a' && c <= 'f' ? (unsigned)(c - 'a' + 10)
-		             : 16;
-		if (d == 16)
-			return v;
-		v = v * 16 + d;
-	}
-}
+/* ---- mappings from /proc/self/maps (os_maps_line) ---- */
 
 /* "lo-hi perms off dev inode   path": keep executable file mappings. */
 static void maps_line(maps_scratch *ms, const char *l, const char *exe)
 {
-	const char *s = l;
-	uint64_t lo = hex(&s);
-	if (*s++ != '-')
+	os_mapping m;
+	if (!os_maps_line(l, &m) || m.perms[2] != 'x' || m.path[0] != '/' ||
+	    ms->n == MAX_MAPPINGS)
 		return;
-	uint64_t hi = hex(&s);
-	if (*s++ != ' ' || strlen(s) < 5 || s[2] != 'x')
-		return;
-	s += 5;
-	uint64_t off = hex(&s);
-	const char *path = strchr(s, '/');
-	if (!path || ms->n == MAX_MAPPINGS)
-		return;
+	const char *path = m.path;
 	size_t i = ms->n++;
 	size_t n = strlen(path);
 	if (n >= sizeof ms->names[i])
 		n = sizeof ms->names[i] - 1;
 	memcpy(ms->names[i], path, n);
 	ms->names[i][n] = '\0';
-	ms->m[i] = (pp_mapping){lo, hi, off, ms->names[i]};
+	ms->m[i] = (pp_mapping){m.lo, m.hi, m.offset, ms->names[i]};
 	/* pprof takes the first mapping as the program: move the main
 	 * executable's first mapping to the front. */
 	if (exe[0] && strcmp(ms->names[i], exe) == 0 &&

@@ -92,20 +92,6 @@ static bool snapshot_owned(void)
 	}
 }
 
-static uintptr_t hex(const char **p)
-{
-	uintptr_t v = 0;
-	for (;; (*p)++) {
-		char c = **p;
-		if (c >= '0' && c <= '9')
-			v = v * 16 + (uintptr_t)(c - '0');
-		else if (c >= 'a' && c <= 'f')
-			v = v * 16 + (uintptr_t)(c - 'a' + 10);
-		else
-			return v;
-	}
-}
-
 /* ---- resident pages only (step 4) ---- */
 
 #define PM_PRESENT (1ull << 63)
@@ -170,28 +156,18 @@ static bool shared_anonymous(const char *path)
 	       strncmp(path, "[anon", 5) == 0;
 }
 
-/* One line of /proc/self/maps: "lo-hi perms offset dev inode   path". */
+/* One line of /proc/self/maps: its writable private (or anonymous
+ * shared) memory, less tricolor's own. */
 static void take_line(const char *l, void (*push)(uintptr_t, uintptr_t))
 {
-	uintptr_t lo = hex(&l);
-	if (*l++ != '-')
+	os_mapping m;
+	if (!os_maps_line(l, &m) || m.perms[1] != 'w')
 		return;
-	uintptr_t hi = hex(&l);
-	if (*l++ != ' ' || strlen(l) < 4 || l[1] != 'w')
+	if (m.perms[3] == 's' && !shared_anonymous(m.path))
 		return;
-	bool shared = l[3] == 's';
-	const char *path = l;
-	for (int field = 0; field < 5 && *path; field++) { /* skip 5 fields */
-		while (*path && *path != ' ')
-			path++;
-		while (*path == ' ')
-			path++;
-	}
-	if (shared && !shared_anonymous(path))
+	if (strncmp(m.path, "[vsyscall]", 10) == 0)
 		return;
-	if (strncmp(path, "[vsyscall]", 10) == 0)
-		return;
-	push_unowned(lo, hi, push);
+	push_unowned(m.lo, m.hi, push);
 }
 
 /* The whole of /proc/self/maps into buf (grown until it fits), so that

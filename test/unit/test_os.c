@@ -90,6 +90,28 @@ START_TEST(unmapped_ranges_leave_the_owned_list)
 }
 END_TEST
 
+START_TEST(maps_lines_parse)
+{
+	os_mapping m;
+	ck_assert(os_maps_line("7f12a000-7f12c000 r-xp 0001f000 fd:01 1234   "
+	                       "/usr/lib/libc.so.6", &m));
+	ck_assert_uint_eq(m.lo, 0x7f12a000);
+	ck_assert_uint_eq(m.hi, 0x7f12c000);
+	ck_assert_uint_eq(m.offset, 0x1f000);
+	ck_assert_str_eq(m.perms, "r-xp");
+	ck_assert_str_eq(m.path, "/usr/lib/libc.so.6");
+	ck_assert(os_maps_line("c000000000-c004000000 rw-p 00000000 00:00 0 ",
+	                       &m));
+	ck_assert_str_eq(m.perms, "rw-p");
+	ck_assert_str_eq(m.path, "");
+	ck_assert(os_maps_line("1000-2000 rw-s 0 00:05 7 [anon_shmem]", &m));
+	ck_assert_str_eq(m.path, "[anon_shmem]");
+	ck_assert(!os_maps_line("1000 2000 rw-p", &m));
+	ck_assert(!os_maps_line("1000-2000 rw", &m));
+	ck_assert(!os_maps_line("", &m));
+}
+END_TEST
+
 /* One round: fail the n-th OS call during a mix of allocations. */
 static int allocate_with_failure(long n)
 {
@@ -149,6 +171,7 @@ int main(void)
 	tcase_add_test(tc, injected_failure_fails_once);
 	tcase_add_test(tc, release_failure_and_madv_free);
 	tcase_add_test(tc, unmapped_ranges_leave_the_owned_list);
+	tcase_add_test(tc, maps_lines_parse);
 	tcase_add_test(tc, walk_every_failure_point);
 	tcase_add_test(tc, init_failure_is_enomem_then_retried);
 	suite_add_tcase(s, tc);
