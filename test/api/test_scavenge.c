@@ -98,6 +98,20 @@ static size_t rss_bound(size_t base_rss)
 	return base_rss + SLACK + stats().heap_alloc * 12 / 10;
 }
 
+/* Poll RSS every 50 ms until it is at most bound, for up to 30 s; the
+ * last reading, and the seconds waited in *t. */
+static size_t wait_rss_at_most(size_t bound, double *t)
+{
+	double t0 = now_s();
+	size_t rss = rss_bytes();
+	*t = 0;
+	while (rss > bound && (*t = now_s() - t0) < 30) {
+		usleep(50 * 1000);
+		rss = rss_bytes();
+	}
+	return rss;
+}
+
 START_TEST(background_scavenger_returns_memory)
 {
 	size_t base = rss_bytes();
@@ -105,12 +119,8 @@ START_TEST(background_scavenger_returns_memory)
 	ck_assert_uint_gt(rss_bytes(), base + 400 * MiB);
 	tri_collect();
 	size_t bound = rss_bound(base);
-	double t0 = now_s(), t = 0;
-	size_t rss = rss_bytes();
-	while (rss > bound && (t = now_s() - t0) < 30) {
-		usleep(50 * 1000);
-		rss = rss_bytes();
-	}
+	double t;
+	size_t rss = wait_rss_at_most(bound, &t);
 	fprintf(stderr, "background: rss %zu MiB (bound %zu MiB) after %.2f s; "
 	        "heap_released %llu MiB\n", rss / MiB, bound / MiB, t,
 	        U(stats().heap_released / MiB));
@@ -233,12 +243,8 @@ START_TEST(memory_limit_goal_without_gogc)
 	tri_set_memory_limit(64 * (int64_t)MiB);
 	tri_collect(); /* its sweep readies the scavenger */
 	size_t bound = base + 64 * MiB + SLACK;
-	double t0 = now_s(), t = 0;
-	size_t rss = rss_bytes();
-	while (rss > bound && (t = now_s() - t0) < 30) {
-		usleep(50 * 1000);
-		rss = rss_bytes();
-	}
+	double t;
+	size_t rss = wait_rss_at_most(bound, &t);
 	fprintf(stderr, "GOMEMLIMIT=64MiB, GOGC=off: rss %zu MiB (bound %zu "
 	        "MiB) after %.2f s\n", rss / MiB, bound / MiB, t);
 	ck_assert_uint_le(rss, bound);
