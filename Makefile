@@ -88,7 +88,8 @@ PRELOAD_SRCS := $(wildcard alloc/preload/*.c)
 PRELOAD_OBJS := $(PRELOAD_SRCS:%.c=$(B)/rel/%.o)
 $(PRELOAD_OBJS): $(wildcard alloc/preload/*.h)
 $(B)/libtricolor-malloc.so: $(rel_OBJS) $(PRELOAD_OBJS)
-	$(CC) -shared -Wl,-soname,libtricolor-malloc.so -o $@ $^ $(LDLIBS)
+	$(CC) -shared -Wl,-soname,libtricolor-malloc.so -Wl,-Bsymbolic-functions \
+	    -o $@ $^ $(LDLIBS)
 
 # One relocatable object with hidden names made local, so the archive's
 # internal names cannot clash with a user's.

@@ -186,8 +186,10 @@ void base_mutex_reinit(base_mutex *l);
  * m_release, outside the region; want_assist when the thread owes mark
  * assist work (gc/bgmark.c), paid at m_release too. The bytes are read as
  * one word on the way out; the handler writes only pending_suspend and
- * the owner only the others (single-byte stores), so no update is lost. Cost: two
- * byte adds and one compare on the fast path, no atomic. */
+ * the owner only the others, with single-byte stores or (amd64's
+ * m_release) one read-modify-write instruction that a signal cannot
+ * split, so no update is lost. Cost: a byte add in, a subtract and a
+ * branch out, no atomic. */
 typedef union m_state {
 	struct {
 		unsigned char locks;           /* nesting depth; owner */
@@ -205,7 +207,7 @@ extern __thread m_state tri_m __attribute__((tls_model("initial-exec")));
  * collector or run a cycle (gc/threads.c). */
 void m_release_slow(void);
 
-/* One byte add each way and one word compare; the barriers keep the
+/* One byte add in, one subtract and test out; the barriers keep the
  * region's loads and stores inside it (the handler runs on this thread,
  * so program order is all it needs). */
 TRI_INLINE void m_acquire(void)
@@ -214,6 +216,25 @@ TRI_INLINE void m_acquire(void)
 	compiler_barrier();
 }
 
+#if defined(__x86_64__) && (__GNUC__ >= 11 || __clang_major__ >= 11)
+/* amd64: one subtract of the whole word (locks is its low byte and is at
+ * least 1 here, so nothing borrows) and a branch on its flags. A single
+ * instruction cannot be split by the handler, and no load follows the
+ * byte store: the C version's word load after a byte store to the same
+ * address cannot be forwarded from the store buffer and stalls. */
+TRI_INLINE void m_release(void)
+{
+	__asm__ goto("subl $1, %0\n\tjnz %l[slow]"
+	             : /* no outputs: gcc 12 miscompiled callers of the
+	                  "+m" form (a live register was lost across it) */
+	             : "m"(tri_m.all)
+	             : "cc", "memory"
+	             : slow);
+	return;
+slow:
+	m_release_slow();
+}
+#else
 TRI_INLINE void m_release(void)
 {
 	compiler_barrier();
@@ -222,6 +243,7 @@ TRI_INLINE void m_release(void)
 	if (TRI_UNLIKELY(tri_m.all != 0))
 		m_release_slow();
 }
+#endif
 
 /* ---- small helpers ---- */
 TRI_INLINE uintptr_t align_up(uintptr_t x, uintptr_t a)

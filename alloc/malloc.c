@@ -19,7 +19,10 @@
  * through one; a cycle the allocation asked for runs at m_release.
  *
  * Invariants:
- *   I1. Every pointer returned points at zeroed memory of at least n bytes.
+ *   I1. Every pointer returned points at zeroed memory of at least n bytes,
+ *       except from malloc_uninit / realloc_uninit (malloc.h: the
+ *       preload's malloc, with glibc's semantics), whose memory holds old
+ *       data where a freed object was, but never a free list's words.
  *   I2. tri_free / tri_usable_size never act on a pointer before checking
  *       that its span is in use (span.h I5), that it lies below the span's
  *       limit, and that it is the start of an allocated object; otherwise
@@ -35,6 +38,7 @@
 #include "mcache.h"
 #include "mcentral.h"
 #include "fixalloc.h"
+#include "malloc.h"
 #include "mheap.h"
 #include "os.h"
 
@@ -140,9 +144,42 @@ static TRI_NOINLINE uintptr_t next_free(mcache *c, unsigned ci)
 	return s->base + idx * s->elemsize;
 }
 
-TRI_INLINE void *malloc_small(mcache *c, size_t n, bool noscan)
+/* Make the slot at p ready for its new owner: zeroed (I1), or for an
+ * uninitialised request only its first two words, where a free list keeps
+ * its link and mcache_free_key (a stale key would make the object's own
+ * free look like a double free). */
+TRI_INLINE void clear_slot(uintptr_t p, size_t size, bool zero)
+{
+	if (zero) {
+		memset((void *)p, 0, size);
+	} else {
+		((uintptr_t *)p)[0] = 0;
+		((uintptr_t *)p)[1] = 0;
+	}
+}
+
+/* An object this thread freed (mcache.h I4), handed out again. */
+static TRI_NOINLINE void *reuse_listed(mcache *c, spanclass_t spc,
+                                       mcache_freelist *l, bool zero)
+{
+	void **p = l->head;
+	l->head = p[0];
+	l->n--;
+	clear_slot((uintptr_t)p, class_to_size[spanclass_sizeclass(spc)],
+	           zero);
+	counter_add_local(&c->stats.small_allocs[spc >> 1], 1);
+	return p;
+}
+
+TRI_INLINE void *malloc_small(mcache *c, size_t n, bool noscan, bool zero)
 {
 	spanclass_t spc = spanclass_make(sizeclass_of(n), noscan);
+	mcache_freelist *l = &c->free[spc];
+	/* A sampled allocation comes from the cached span instead: its
+	 * special goes on a span this thread holds (span.h). */
+	if (l->head &&
+	    !mcache_sample_due(c, class_to_size[spanclass_sizeclass(spc)]))
+		return reuse_listed(c, spc, l, zero);
 	mspan *s = c->alloc[spc];
 	uintptr_t p = span_next_free_fast(s);
 	if (TRI_UNLIKELY(!p)) {
@@ -154,12 +191,13 @@ TRI_INLINE void *malloc_small(mcache *c, size_t n, bool noscan)
 	if (mcache_sample_due(c, s->elemsize))
 		profile_alloc(c, s, p);
 	if (s->needzero)
-		memset((void *)p, 0, s->elemsize); /* I1 */
+		clear_slot(p, s->elemsize, zero); /* I1 */
 	counter_add_local(&c->stats.small_allocs[spc >> 1], 1);
 	return (void *)p;
 }
 
-static TRI_NOINLINE void *malloc_large(mcache *c, size_t n, bool noscan)
+static TRI_NOINLINE void *malloc_large(mcache *c, size_t n, bool noscan,
+                                       bool zero)
 {
 	if (n > max_alloc)
 		return out_of_memory();
@@ -167,7 +205,7 @@ static TRI_NOINLINE void *malloc_large(mcache *c, size_t n, bool noscan)
 	mspan *s = mheap_alloc_span(npages, 0, spanclass_make(0, noscan));
 	if (!s)
 		return out_of_memory();
-	if (s->zero_bytes)
+	if (s->zero_bytes && zero)
 		memset((void *)s->base, 0, s->zero_bytes); /* I1 */
 	if (atomic_load_relaxed(&span_alloc_black)) { /* span.h */
 		span_mark_word(s, 0, 1);
@@ -251,7 +289,7 @@ TRI_INLINE void *malloc_tiny(mcache *c, size_t n)
 	return malloc_tiny_slow(c, n);
 }
 
-TRI_INLINE void *mallocgc(size_t n, bool noscan)
+TRI_INLINE void *mallocgc(size_t n, bool noscan, bool zero)
 {
 	mcache *c = mcache_tls;
 	if (TRI_UNLIKELY(!c)) {
@@ -264,15 +302,23 @@ TRI_INLINE void *mallocgc(size_t n, bool noscan)
 	if (TRI_LIKELY(n <= MAX_SMALL_SIZE)) {
 		if (noscan && n < TINY_SIZE)
 			return malloc_tiny(c, n);
-		return malloc_small(c, n, noscan);
+		return malloc_small(c, n, noscan, zero);
 	}
-	return malloc_large(c, n, noscan);
+	return malloc_large(c, n, noscan, zero);
 }
 
 TRI_API void *tri_malloc(size_t n)
 {
 	m_acquire();
-	void *p = mallocgc(n, false);
+	void *p = mallocgc(n, false, true);
+	m_release();
+	return p;
+}
+
+void *malloc_uninit(size_t n)
+{
+	m_acquire();
+	void *p = mallocgc(n, false, false);
 	m_release();
 	return p;
 }
@@ -280,7 +326,7 @@ TRI_API void *tri_malloc(size_t n)
 TRI_API void *tri_malloc_noscan(size_t n)
 {
 	m_acquire();
-	void *p = mallocgc(n, true);
+	void *p = mallocgc(n, true, true);
 	m_release();
 	return p;
 }
@@ -421,9 +467,36 @@ static TRI_NOINLINE void free_slow(void *p)
 	m_release();
 }
 
-/* The small-object free, inline: lookup, validation (I2) and the free bit;
- * the central lock only when the CAS says the span may have just become
- * partial or empty. Budget ~40 instructions and one locked operation. */
+/* List p on the thread's free list (mcache.h I4) if its class lists and
+ * no concurrent mark runs (I5: read inside the region, so a stop cannot
+ * fall between the test and the listing). Sampled objects keep the span
+ * path, where their free is booked (gc/profile.c). */
+TRI_INLINE bool free_listed(mcache *c, mspan *s, uintptr_t idx,
+                            uintptr_t *p)
+{
+	mcache_freelist *l = &c->free[s->spanclass];
+	if (!l->cap || AO_char_load(&s->has_specials))
+		return false;
+	m_acquire();
+	if (TRI_UNLIKELY(atomic_load_relaxed(&span_alloc_black))) {
+		m_release();
+		return false;
+	}
+	if (TRI_UNLIKELY(!span_is_allocated_fast(s, idx)))
+		unallocated(p, "tri_free");
+	p[0] = (uintptr_t)l->head;
+	p[1] = mcache_free_key;
+	l->head = p;
+	if (TRI_UNLIKELY(++l->n > l->cap))
+		mcache_free_trim(c, s->spanclass, l->cap / 2);
+	m_release();
+	return true;
+}
+
+/* The small-object free, inline: lookup and validation (I2), then the
+ * thread's free list; the span's free bit (one CAS) when it does not
+ * list, and the central lock only when the CAS says the span may have
+ * just become partial or empty. */
 TRI_INLINE void free_object(void *p)
 {
 	uintptr_t a = (uintptr_t)p;
@@ -440,14 +513,19 @@ TRI_INLINE void free_object(void *p)
 	if (TRI_UNLIKELY(idx * s->elemsize != off))
 		interior(p, s->base + idx * s->elemsize, "tri_free");
 	unsigned sizeclass = spanclass_sizeclass(s->spanclass);
-	if (TRI_UNLIKELY(!mcentral_free(s, idx)))
+	uintptr_t *w = p;
+	if (TRI_UNLIKELY(s->elemsize >= 2 * sizeof *w &&
+	                 w[1] == mcache_free_key))
+		unallocated(p, "tri_free"); /* listed, or flushed and not reused */
+	if (!free_listed(c, s, idx, w) && TRI_UNLIKELY(!mcentral_free(s, idx)))
 		unallocated(p, "tri_free");
 	counter_add_local(&c->stats.small_frees[sizeclass], 1);
 }
 
-/* The fast path needs no region: a thread stopped inside it holds no
+/* The span path needs no region: a thread stopped inside it holds no
  * lock, and its free-bit CAS is right before or after any cycle (the
- * object is live: the caller holds it). The slow paths take locks. */
+ * object is live: the caller holds it). Listing and the slow paths run
+ * inside it. */
 TRI_API void tri_free(void *p)
 {
 	free_object(p);
@@ -529,19 +607,20 @@ static bool realloc_in_place_ok(const mspan *s, const void *p, size_t n,
 	return sizeclass_of(n) == spanclass_sizeclass(s->spanclass);
 }
 
-static void *realloc_object(void *p, size_t n)
+static void *realloc_object(void *p, size_t n, bool zero)
 {
 	if (!p)
-		return mallocgc(n, false);
+		return mallocgc(n, false, zero);
 	mspan *s = span_of_checked(p, "tri_realloc");
 	size_t old = usable_size_checked(s, p, "tri_realloc");
 	bool noscan = spanclass_noscan(s->spanclass);
 	if (n <= old && n > 0 && realloc_in_place_ok(s, p, n, old)) {
 		/* Stay in place; keep bytes past n zero for a later grow. */
-		memset((char *)p + n, 0, old - n);
+		if (zero)
+			memset((char *)p + n, 0, old - n);
 		return p;
 	}
-	void *q = mallocgc(n, noscan);
+	void *q = mallocgc(n, noscan, zero);
 	if (!q)
 		return NULL; /* p untouched */
 	memcpy(q, p, old < n ? old : n);
@@ -552,7 +631,15 @@ static void *realloc_object(void *p, size_t n)
 TRI_API void *tri_realloc(void *p, size_t n)
 {
 	m_acquire();
-	void *q = realloc_object(p, n);
+	void *q = realloc_object(p, n, true);
+	m_release();
+	return q;
+}
+
+void *realloc_uninit(void *p, size_t n)
+{
+	m_acquire();
+	void *q = realloc_object(p, n, false);
 	m_release();
 	return q;
 }

@@ -33,11 +33,21 @@
 #include "../gc/profile.h"
 #include "../gc/threads.h"
 #include "../include/tricolor.h"
+#include "arena.h"
 #include "fixalloc.h"
 #include "mheap.h"
 
 mspan mcache_empty_span; /* alloc_cache 0, nelems 0: always refill */
 __thread mcache *mcache_tls __attribute__((tls_model("initial-exec")));
+uintptr_t mcache_free_key;
+
+/* Each free list keeps at most about this many bytes (I4), and between
+ * FREE_CAP_MIN and FREE_CAP_MAX objects: enough that a thread which frees
+ * and allocates at random reuses its own frees nearly always, small
+ * enough that a thread which only frees (a consumer) holds little. */
+#define FREE_CAP_BYTES (32u << 10)
+#define FREE_CAP_MIN 2u
+#define FREE_CAP_MAX 512u
 
 static fixalloc mcache_alloc;
 static base_mutex mcache_list_lock;
@@ -47,9 +57,26 @@ static mcache_stats swept;    /* atomic adds */
 
 bool mcache_init(void)
 {
+	uintptr_t k = (uintptr_t)clock_ns(CLOCK_MONOTONIC) * 0x9e3779b97f4a7c15u;
+	mcache_free_key = (k ^ (uintptr_t)&k ^ (k >> 29)) | 1;
 	fixalloc_init(&mcache_alloc, sizeof(mcache));
 	base_mutex_init(&mcache_list_lock, LOCK_RANK_THREADS);
 	return true;
+}
+
+/* Listing needs two words per object, and span_clobber wants every free
+ * filled at once (span.h), so neither lists. */
+static void set_free_caps(mcache *c)
+{
+	for (unsigned spc = 0; spc < NUM_SPAN_CLASSES; spc++) {
+		unsigned size = class_to_size[spanclass_sizeclass(
+			(spanclass_t)spc)];
+		uint32_t cap = size ? FREE_CAP_BYTES / size : 0;
+		cap = cap < FREE_CAP_MIN ? FREE_CAP_MIN : cap;
+		cap = cap > FREE_CAP_MAX ? FREE_CAP_MAX : cap;
+		bool ok = size >= 2 * sizeof(void *) && !span_clobber;
+		c->free[spc] = (mcache_freelist){.cap = ok ? cap : 0};
+	}
 }
 
 mcache *mcache_get_slow(void)
@@ -63,6 +90,7 @@ mcache *mcache_get_slow(void)
 		return NULL;
 	for (unsigned i = 0; i < NUM_CENTRALS; i++)
 		c->alloc[i] = &mcache_empty_span; /* I1 */
+	set_free_caps(c);
 	c->next_sample = (intptr_t)profile_next_gap();
 	base_mutex_lock(&mcache_list_lock);
 	c->next = mcache_list;
@@ -84,9 +112,24 @@ static void add_stats(mcache_stats *out, const mcache_stats *in)
 	}
 }
 
+void mcache_free_trim(mcache *c, unsigned spc, uint32_t keep)
+{
+	mcache_freelist *l = &c->free[spc];
+	while (l->n > keep) {
+		void **p = l->head;
+		l->head = p[0];
+		l->n--;
+		mspan *s = arena_span_of((uintptr_t)p);
+		uintptr_t idx = span_obj_index(s, (uintptr_t)p - s->base);
+		mcentral_free_object(s, idx, "tri_free", p); /* word 1 stays */
+	}
+}
+
 void mcache_flush(mcache *c)
 {
 	c->assist_credit = 0; /* a cycle starts or ends: debts are settled */
+	for (unsigned spc = 0; spc < NUM_SPAN_CLASSES; spc++)
+		mcache_free_trim(c, spc, 0); /* I5 */
 	mcache_release_tiny(c);
 	for (unsigned i = 0; i < NUM_CENTRALS; i++) {
 		if (c->alloc[i] != &mcache_empty_span)
@@ -235,6 +278,9 @@ void mcache_fork_child(void)
 {
 	base_mutex_reinit(&mcache_list_lock);
 	mcache *self = mcache_tls;
+	if (self) /* the child starts with empty lists (see the header) */
+		for (unsigned spc = 0; spc < NUM_SPAN_CLASSES; spc++)
+			mcache_free_trim(self, spc, 0);
 	for (mcache *c = mcache_list, *next; c; c = next) {
 		next = c->next;
 		if (c != self)

@@ -12,6 +12,18 @@
  *       allocated from it and not yet published to live.
  *   I3. The counters are written only by the owner thread (plain store,
  *       counter_add_local) and read by tri_read_stats with relaxed loads.
+ *   I4. free[spc] lists objects of span class spc that this thread freed
+ *       (glibc's tcache, tcmalloc's per-thread free lists): each is
+ *       allocated in its span's bits (span.h), holds the next object in
+ *       word 0 and mcache_free_key in word 1, and is handed out again by
+ *       the next allocation of its class on this thread. At most cap are
+ *       kept; past that half go back to their spans as explicit frees.
+ *   I5. The lists are empty whenever the collector looks at the heap: every
+ *       stop of the world flushes them (mcache_flush), and while a
+ *       concurrent mark runs (span_alloc_black) nothing is listed, so an
+ *       object handed out during a mark always comes from a span and is
+ *       allocated black. Listing runs inside the heap-critical region
+ *       (base.h), so no stop finds a list half-linked.
  * Concurrency: the owner thread alone, except the counters (I3) and the
  * registry links (mcache_list_lock).
  */
@@ -40,8 +52,16 @@ typedef struct mcache_stats {
 	atomic_word small_frees[NUM_SIZE_CLASSES];
 } mcache_stats;
 
+/* A thread's list of objects it freed, for one span class (I4). */
+typedef struct mcache_freelist {
+	void *head;   /* word 0 of each object links the next */
+	uint32_t n;   /* objects listed */
+	uint32_t cap; /* most listed; 0: frees go straight to the span */
+} mcache_freelist;
+
 typedef struct mcache {
 	mspan *alloc[NUM_CENTRALS]; /* I1; index = span class, or TINY */
+	mcache_freelist free[NUM_SPAN_CLASSES]; /* I4, I5 */
 	uintptr_t tiny;             /* I2 */
 	uintptr_t tiny_offset;
 	mspan *tiny_span;
@@ -57,6 +77,11 @@ typedef struct mcache {
 } mcache;
 
 extern mspan mcache_empty_span;
+/* Word 1 of every object on a free list (I4), and of every object flushed
+ * from one until it is allocated again (allocation zeroes it): a free that
+ * finds it there is a double free. Random per process, odd, so it is never
+ * an aligned pointer. */
+extern uintptr_t mcache_free_key;
 extern __thread mcache *mcache_tls __attribute__((tls_model("initial-exec")));
 
 bool mcache_init(void);
@@ -71,6 +96,10 @@ bool mcache_release(void);
 void mcache_flush(mcache *c);
 /* Flush every registered cache: the collector, with the world stopped. */
 void mcache_flush_all(void);
+/* Give listed objects of span class spc back to their spans as explicit
+ * frees until `keep` are left (owner, inside the heap-critical region, or
+ * mcache_flush). */
+void mcache_free_trim(mcache *c, unsigned spc, uint32_t keep);
 /* Count the collector's frees: `objects` slots of small span s (tiny: the
  * blocks, holding `tiny` objects), or one large object. */
 void mcache_note_swept(const mspan *s, uint32_t objects, uint32_t tiny);
@@ -97,9 +126,9 @@ TRI_INLINE void mcache_assist_debit(mcache *c, uint64_t n)
 TRI_INLINE bool mcache_sample_due(mcache *c, uintptr_t n)
 {
 	__asm__ goto("subq %1, %0\n\tjle %l[due]"
-	             : "+m"(c->next_sample)
-	             : "r"(n)
-	             : "cc"
+	             : /* no outputs: see m_release in base.h */
+	             : "m"(c->next_sample), "r"(n)
+	             : "cc", "memory"
 	             : due);
 	return false;
 due:
@@ -122,7 +151,11 @@ void mcache_tiny_put(mcache *c, mspan *s, uintptr_t idx, const char *caller,
 /* fork() handlers (see base.h). In the child only the forking thread
  * exists: the other threads' caches are folded into `retired` and dropped
  * from the registry (their cached spans stay cached: that memory is not
- * reused in the child, it is not corrupted). */
+ * reused in the child, it is not corrupted). The forking thread's free
+ * lists go back to their spans at once: with its inherited lists kept
+ * until the child's first cycle, test/preload/forker's children crashed
+ * on a corrupt list about one run in eight (cause not found; see
+ * docs/internals.md). */
 void mcache_fork_prepare(void);
 void mcache_fork_parent(void);
 void mcache_fork_child(void);

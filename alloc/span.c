@@ -111,6 +111,7 @@ static void init_common(mspan *s, spanclass_t spc)
 	AO_char_store(&s->location, SPAN_LOC_NONE);
 	TRI_ASSERT(s->specials == NULL); /* every free dropped its special */
 	s->specials = NULL;
+	AO_char_store(&s->has_specials, 0);
 }
 
 bool span_init_small(mspan *s, unsigned sizeclass, spanclass_t spc)

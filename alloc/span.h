@@ -80,8 +80,9 @@ typedef struct mspan {
 	uint32_t divmul;         /* I6 (0 for large spans) */
 	atomic_word *free_bits;  /* nwords; pending explicit frees (I4) */
 	atomic_word *alloc_bits; /* nwords; 1 = allocated as of last reclaim */
-	unsigned alloc_count;    /* allocated slots at the last uncache or
-	                            reclaim; mcentral.lock */
+	uint8_t has_specials;    /* specials != NULL, stored by whoever
+	                            changes the list: tri_free reads it here
+	                            without touching the cold lines */
 	unsigned int gen;        /* unique per use of the struct as an in-use
 	                            span (never 0); a racing tri_free checks
 	                            it after taking a lock (mcentral.c) */
@@ -94,6 +95,8 @@ typedef struct mspan {
 	uint32_t black_gen;      /* span_black_gen when it was cached */
 
 	/* Cold. */
+	unsigned alloc_count;    /* allocated slots at the last uncache or
+	                            reclaim; mcentral.lock */
 	const void *last_owner;  /* the mcache that last held it (a hint for
 	                            refills; mcentral.lock) */
 	struct mspan *next, *prev; /* list links: mcentral or page bins */
@@ -181,6 +184,17 @@ uintptr_t span_next_free_index(mspan *s);
 
 /* Is slot idx allocated and not pending free? Safe from any thread. */
 bool span_is_allocated(const mspan *s, uintptr_t idx);
+
+/* span_is_allocated for a valid slot (idx < nelems), inline for the
+ * common answer: settled as allocated and not pending. */
+TRI_INLINE bool span_is_allocated_fast(const mspan *s, uintptr_t idx)
+{
+	uintptr_t bit = (uintptr_t)1 << (idx % 64);
+	if ((atomic_load_relaxed(&s->alloc_bits[idx / 64]) & bit) &&
+	    !(atomic_load_relaxed(&s->free_bits[idx / 64]) & bit))
+		return true;
+	return span_is_allocated(s, idx);
+}
 
 /* What a free learned from its CAS, for mcentral's rare cases. */
 enum span_free_result {

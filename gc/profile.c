@@ -243,6 +243,7 @@ static void special_insert(mspan *s, special *sp)
 	TRI_ASSERT(!*pp || (*pp)->idx != sp->idx); /* one per live slot */
 	sp->next = *pp;
 	*pp = sp;
+	AO_char_store(&s->has_specials, 1);
 }
 
 TRI_NOINLINE void profile_alloc(struct mcache *c, struct mspan *s,
@@ -310,6 +311,7 @@ void special_free_slots(mspan *s, unsigned w, uint64_t explicit_freed,
 		dead = sp;
 	}
 	base_mutex_unlock(&prof_lock);
+	AO_char_store(&s->has_specials, s->specials != NULL);
 	while (dead) {
 		special *next = dead->next;
 		fixalloc_free(&special_alloc, dead);
@@ -321,6 +323,7 @@ void special_free_all(mspan *s, bool explicit_free)
 {
 	special *dead = s->specials;
 	s->specials = NULL;
+	AO_char_store(&s->has_specials, 0);
 	base_mutex_lock(&prof_lock);
 	for (special *sp = dead; sp; sp = sp->next)
 		mprof_free(sp->bucket, explicit_free);

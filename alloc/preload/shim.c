@@ -19,8 +19,10 @@
  *
  * Algorithm:
  *   1. Fast paths: a thread with an allocation cache (mcache_tls) in gc or
- *      off mode calls tri_malloc / tri_free straight away: no lock, no
- *      atomic beyond tricolor's own fast path. Sizes are rounded up to a
+ *      off mode calls tricolor straight away: no lock, no atomic beyond
+ *      tricolor's own fast path. malloc and realloc do not zero reused
+ *      memory (malloc_uninit, realloc_uninit: glibc's semantics); calloc
+ *      does (tri_malloc). Sizes are rounded up to a
  *      multiple of 16 so every object is 16-byte aligned (glibc's
  *      MALLOC_ALIGNMENT), as its size class then is.
  *   2. Slow paths: first call (init), a thread without a cache (it
@@ -79,6 +81,7 @@
 #include "../../gc/threads.h"
 #include "../../include/tricolor.h"
 #include "../base.h"
+#include "../malloc.h"
 #include "../mcache.h"
 #include "../os.h"
 #include "../sizeclass.h"
@@ -316,7 +319,7 @@ PRELOAD_API void *malloc(size_t n)
 {
 	if (TRI_LIKELY(mcache_tls && !boot_depth &&
 	               mode != MODE_LEAKCHECK)) /* P2 */
-		return tri_malloc(round16(n));
+		return malloc_uninit(round16(n));
 	return malloc_slow(n);
 }
 
@@ -326,7 +329,10 @@ PRELOAD_API void *calloc(size_t count, size_t size)
 		errno = ENOMEM;
 		return NULL;
 	}
-	return malloc(count * size); /* tricolor's memory is zeroed */
+	size_t n = count * size;
+	if (TRI_LIKELY(mcache_tls && !boot_depth && mode != MODE_LEAKCHECK))
+		return tri_malloc(round16(n)); /* zeroed (malloc.c I1) */
+	return malloc_slow(n); /* slow paths zero too (alloc_slow, boot) */
 }
 
 /* ---- aligned allocation (step 5) ---- */
@@ -520,7 +526,7 @@ PRELOAD_API void *realloc(void *p, size_t n)
 	}
 	if (TRI_LIKELY(mcache_tls && !boot_depth && !slow_frees &&
 	               !is_boot(p)))
-		return tri_realloc(p, round16(n));
+		return realloc_uninit(p, round16(n));
 	return realloc_slow(p, n);
 }
 

@@ -1,9 +1,11 @@
 /*
  * test_mcache.c -- per-thread caches (alloc/mcache.h): refill, the flush
- * on thread exit (nothing stranded), frees from another thread, and the
- * tiny allocator's packing, usable sizes and block reclaim.
+ * on thread exit (nothing stranded), frees from another thread, the
+ * thread's free lists (reuse, cap, flush, double frees), and the tiny
+ * allocator's packing, usable sizes and block reclaim.
  */
 #include "arena.h"
+#include "malloc.h"
 #include "mcache.h"
 #include "unit.h"
 
@@ -36,6 +38,7 @@ START_TEST(thread_exit_returns_spans)
 	 * every object is freed, every span goes back to the heap. */
 	for (int i = 0; i < 1000; i++)
 		tri_free(objs[i]);
+	tri_thread_unregister(); /* this thread's free lists go back too */
 	ck_assert_uint_eq(mheap_inuse_bytes(), before);
 	tri_stats_t st;
 	tri_read_stats(&st);
@@ -151,6 +154,7 @@ START_TEST(refill_reclaims_in_place)
 	ck_assert_ptr_eq(arena_span_of((uintptr_t)p[127]), s);
 	spanclass_t spc = s->spanclass;
 	ck_assert_ptr_eq(mcache_tls->alloc[spc], s);
+	mcache_tls->free[spc].cap = 0; /* frees go to the span's bits */
 	for (int i = 0; i < 128; i += 4)
 		tri_free(p[i]); /* 32 pending >= 128 / 8 */
 	for (int i = 0; i < 128; i += 4) {
@@ -218,6 +222,161 @@ START_TEST(fork_while_threads_allocate)
 }
 END_TEST
 
+/* ---- the thread's free lists (mcache.h I4, I5) ---- */
+
+static mcache_freelist *list_of(const void *p)
+{
+	return &mcache_tls->free[arena_span_of((uintptr_t)p)->spanclass];
+}
+
+/* A freed object is handed out again by the next allocation of its class
+ * on the same thread: last freed, first reused, and zeroed. */
+START_TEST(freed_object_is_reused_first)
+{
+	char *a = tri_malloc(100), *b = tri_malloc(100);
+	memset(a, 0x5a, 100);
+	uint32_t n = list_of(a)->n;
+	tri_free(a);
+	tri_free(b);
+	ck_assert_uint_eq(list_of(a)->n, n + 2);
+	ck_assert_ptr_eq(tri_malloc(100), b);
+	char *c = tri_malloc(100);
+	ck_assert_ptr_eq(c, a);
+	for (int i = 0; i < 100; i++)
+		ck_assert_int_eq(c[i], 0);
+	ck_assert_uint_eq(list_of(a)->n, n);
+	tri_free(b);
+	tri_free(c);
+}
+END_TEST
+
+/* The C library's malloc (malloc_uninit) keeps the old contents but clears
+ * the list's two words, so the object's own free is not taken for a
+ * double free. */
+START_TEST(uninit_reuse_clears_only_the_list_words)
+{
+	uintptr_t *a = tri_malloc(64);
+	for (int i = 0; i < 8; i++)
+		a[i] = 0x1111 * (uintptr_t)(i + 1);
+	tri_free(a);
+	ck_assert_uint_eq(a[1], mcache_free_key);
+	uintptr_t *b = malloc_uninit(64);
+	ck_assert_ptr_eq(b, a);
+	ck_assert_uint_eq(b[0], 0);
+	ck_assert_uint_eq(b[1], 0);
+	for (int i = 2; i < 8; i++)
+		ck_assert_uint_eq(b[i], 0x1111 * (uintptr_t)(i + 1));
+	tri_free(b); /* no abort */
+	b = realloc_uninit(NULL, 64);
+	ck_assert_ptr_eq(b, a);
+	tri_free(b);
+}
+END_TEST
+
+/* Past its cap a list gives half back to the spans as explicit frees: the
+ * heap stays bounded and every trimmed slot is reusable from its span. */
+START_TEST(list_is_trimmed_at_its_cap)
+{
+	enum { N = 3000 };
+	static void *p[N];
+	for (int i = 0; i < N; i++)
+		p[i] = tri_malloc(256);
+	mcache_freelist *l = list_of(p[0]);
+	ck_assert_uint_gt(l->cap, 0);
+	for (int i = 0; i < N; i++) {
+		tri_free(p[i]);
+		ck_assert_uint_le(l->n, l->cap);
+	}
+	ck_assert_uint_ge(l->n, l->cap / 2);
+	unsigned pending = 0;
+	for (int i = 0; i < N; i++) {
+		mspan *s = arena_span_of((uintptr_t)p[i]);
+		bool in_use = s && span_state(s) == SPAN_IN_USE &&
+		              (uintptr_t)p[i] >= s->base; /* else: span freed */
+		pending += !in_use || !span_is_allocated(s, span_obj_index(
+			s, (uintptr_t)p[i] - s->base));
+	}
+	ck_assert_uint_eq(pending, N - l->n); /* listed ones stay allocated */
+	tri_stats_t st;
+	tri_read_stats(&st);
+	ck_assert_uint_eq(st.heap_objects, 0);
+}
+END_TEST
+
+/* Every stop of the world empties the lists (I5): after a collection,
+ * nothing is listed, and allocating again never hands one slot out twice
+ * (a listed object the sweep had freed would come back from both). */
+START_TEST(collection_flushes_the_lists)
+{
+	enum { N = 2000 };
+	static void *p[N];
+	for (int i = 0; i < N; i++)
+		p[i] = tri_malloc(32 + (size_t)i % 300);
+	for (int i = 0; i < N; i += 2)
+		tri_free(p[i]);
+	tri_collect();
+	for (unsigned spc = 0; spc < NUM_SPAN_CLASSES; spc++)
+		ck_assert_ptr_null(mcache_tls->free[spc].head);
+	for (int i = 0; i < N; i += 2)
+		p[i] = tri_malloc(32 + (size_t)i % 300);
+	for (int i = 0; i < N; i++)
+		for (int j = i + 1; j < N; j++)
+			ck_assert_ptr_ne(p[i], p[j]);
+	for (int i = 0; i < N; i++)
+		tri_free(p[i]);
+}
+END_TEST
+
+/* While a concurrent mark runs nothing is listed (I5), and objects sampled
+ * by the heap profile keep the span path, where their free is booked. */
+START_TEST(mark_and_samples_bypass_the_list)
+{
+	void *a = tri_malloc(80);
+	uint32_t n = list_of(a)->n;
+	atomic_store_relaxed(&span_alloc_black, 1);
+	tri_free(a);
+	atomic_store_relaxed(&span_alloc_black, 0);
+	ck_assert_uint_eq(list_of(a)->n, n);
+	mspan *s = arena_span_of((uintptr_t)a);
+	ck_assert(!span_is_allocated(s, span_obj_index(s, (uintptr_t)a -
+	                                                     s->base)));
+	tri_set_profile_rate(1);
+	void *b = tri_malloc(80);
+	tri_set_profile_rate(0);
+	ck_assert(arena_span_of((uintptr_t)b)->has_specials);
+	n = list_of(b)->n;
+	tri_free(b);
+	ck_assert_uint_eq(list_of(b)->n, n);
+}
+END_TEST
+
+static void listed_double_free(void)
+{
+	void *a = tri_malloc(48);
+	tri_free(a);
+	tri_free(a); /* on the list: must abort */
+}
+
+START_TEST(listed_double_free_aborts)
+{
+	listed_double_free();
+}
+END_TEST
+
+static void flushed_double_free(void)
+{
+	void *a = tri_malloc(48);
+	tri_free(a);
+	tri_thread_unregister(); /* the list goes back to the span */
+	tri_free(a);             /* pending in its span: must abort */
+}
+
+START_TEST(flushed_double_free_aborts)
+{
+	flushed_double_free();
+}
+END_TEST
+
 static void tiny_double_free(void)
 {
 	char *a = tri_malloc_noscan(3);
@@ -248,6 +407,13 @@ int main(void)
 	tcase_add_test_raise_signal(tc, tiny_double_free_aborts, SIGABRT);
 	tcase_add_test(tc, fork_while_threads_allocate);
 	tcase_add_test(tc, refill_reclaims_in_place);
+	tcase_add_test(tc, freed_object_is_reused_first);
+	tcase_add_test(tc, uninit_reuse_clears_only_the_list_words);
+	tcase_add_test(tc, list_is_trimmed_at_its_cap);
+	tcase_add_test(tc, collection_flushes_the_lists);
+	tcase_add_test(tc, mark_and_samples_bypass_the_list);
+	tcase_add_test_raise_signal(tc, listed_double_free_aborts, SIGABRT);
+	tcase_add_test_raise_signal(tc, flushed_double_free_aborts, SIGABRT);
 	suite_add_tcase(s, tc);
 	return unit_run(s);
 }

@@ -7,6 +7,7 @@
  */
 #include "arena.h"
 #include "span.h"
+#include "mcache.h"
 #include "unit.h"
 
 static void setup(void)
@@ -192,6 +193,7 @@ START_TEST(central_reuses_freed_span)
 	mspan *s = arena_span_of((uintptr_t)p[0]);
 	ck_assert_ptr_nonnull(s);
 	ck_assert_uint_eq(s->nelems, 128);
+	mcache_tls->free[s->spanclass].cap = 0; /* not the thread's list */
 	tri_free(p[5]);
 	ck_assert(span_has_pending(s));
 	void *q = tri_malloc(64); /* refill: the span is reclaimed */
