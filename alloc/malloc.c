@@ -41,6 +41,7 @@
 #include "malloc.h"
 #include "mheap.h"
 #include "os.h"
+#include "scavenge.h"
 
 /* Larger requests cannot be met on amd64 (47-bit user space); requests
  * beyond RAM + swap are refused too (max_alloc, set at init). */
@@ -431,7 +432,7 @@ static void free_large(mspan *s, void *p)
 	if (s->specials)
 		special_free_all(s, true);
 	span_clobber_large(s);
-	mheap_free_span(s);
+	mheap_free_span_release(s, scavenge_release_freed(s->elemsize));
 }
 
 /* Everything but a small, non-tiny object: NULL, large, tiny, misuse. */

@@ -41,10 +41,14 @@ mspan mcache_empty_span; /* alloc_cache 0, nelems 0: always refill */
 __thread mcache *mcache_tls __attribute__((tls_model("initial-exec")));
 uintptr_t mcache_free_key;
 
-/* Each free list keeps at most about this many bytes (I4), and between
- * FREE_CAP_MIN and FREE_CAP_MAX objects: enough that a thread which frees
- * and allocates at random reuses its own frees nearly always, small
- * enough that a thread which only frees (a consumer) holds little. */
+/* A free list's cap (I4) starts at about FREE_START_BYTES and doubles at
+ * each refill of its class (tcmalloc's slow start: only a thread that
+ * also allocates the class it frees earns a long list), up to about
+ * FREE_CAP_BYTES; always between FREE_CAP_MIN and FREE_CAP_MAX objects.
+ * A thread that only frees a class (a consumer) so holds about 1 KiB of
+ * it, and one that frees and allocates at random reuses its own frees
+ * nearly always. */
+#define FREE_START_BYTES (1u << 10)
 #define FREE_CAP_BYTES (32u << 10)
 #define FREE_CAP_MIN 2u
 #define FREE_CAP_MAX 512u
@@ -64,19 +68,36 @@ bool mcache_init(void)
 	return true;
 }
 
+/* FREE_*_BYTES worth of objects of span class spc, within the bounds. */
+static uint32_t free_cap_of(unsigned spc, uint32_t bytes)
+{
+	uint32_t cap = bytes / class_to_size[spanclass_sizeclass(
+		(spanclass_t)spc)];
+	cap = cap < FREE_CAP_MIN ? FREE_CAP_MIN : cap;
+	return cap > FREE_CAP_MAX ? FREE_CAP_MAX : cap;
+}
+
 /* Listing needs two words per object, and span_clobber wants every free
- * filled at once (span.h), so neither lists. */
+ * filled at once (span.h), so neither lists (cap 0, for good). */
 static void set_free_caps(mcache *c)
 {
 	for (unsigned spc = 0; spc < NUM_SPAN_CLASSES; spc++) {
 		unsigned size = class_to_size[spanclass_sizeclass(
 			(spanclass_t)spc)];
-		uint32_t cap = size ? FREE_CAP_BYTES / size : 0;
-		cap = cap < FREE_CAP_MIN ? FREE_CAP_MIN : cap;
-		cap = cap > FREE_CAP_MAX ? FREE_CAP_MAX : cap;
 		bool ok = size >= 2 * sizeof(void *) && !span_clobber;
-		c->free[spc] = (mcache_freelist){.cap = ok ? cap : 0};
+		c->free[spc] = (mcache_freelist){
+			.cap = ok ? free_cap_of(spc, FREE_START_BYTES) : 0};
 	}
+}
+
+/* The thread allocates class ci past its list: let the list grow. */
+static void grow_free_cap(mcache *c, unsigned ci)
+{
+	if (ci >= NUM_SPAN_CLASSES || c->free[ci].cap == 0)
+		return;
+	uint32_t max = free_cap_of(ci, FREE_CAP_BYTES);
+	uint32_t cap = c->free[ci].cap * 2;
+	c->free[ci].cap = cap < max ? cap : max;
 }
 
 mcache *mcache_get_slow(void)
@@ -186,6 +207,7 @@ static bool reclaim_in_place(mspan *s)
 
 bool mcache_refill(mcache *c, unsigned ci)
 {
+	grow_free_cap(c, ci);
 	mspan *s = c->alloc[ci];
 	if (s != &mcache_empty_span && reclaim_in_place(s))
 		return true;

@@ -18,6 +18,8 @@
  *       word 0 and mcache_free_key in word 1, and is handed out again by
  *       the next allocation of its class on this thread. At most cap are
  *       kept; past that half go back to their spans as explicit frees.
+ *       cap starts small and doubles at each refill of the class, up to
+ *       a bound (mcache.c); 0 means the class never lists.
  *   I5. The lists are empty whenever the collector looks at the heap: every
  *       stop of the world flushes them (mcache_flush), and while a
  *       concurrent mark runs (span_alloc_black) nothing is listed, so an

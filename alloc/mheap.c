@@ -130,12 +130,19 @@ mspan *mheap_alloc_span(size_t npages, unsigned sizeclass, spanclass_t spc)
 
 void mheap_free_span(mspan *s)
 {
+	mheap_free_span_release(s, false);
+}
+
+void mheap_free_span_release(mspan *s, bool release)
+{
 	atomic_store_release(&s->state, SPAN_DEAD);
 	AO_int_store(&s->gen, 0); /* stale holders see a change */
 	span_free_bits(s);
+	bool released = release &&
+	                os_release((void *)s->base, s->npages * PAGE_SIZE);
 	base_mutex_lock(&mheap_lock);
 	set_page_in_use(s->base, false);
-	bool filed = pages_free(s->base, s->npages, false);
+	bool filed = pages_free(s->base, s->npages, released);
 	base_mutex_unlock(&mheap_lock);
 	if (!filed) /* out of metadata: the pages leak, the heap stays sane */
 		base_warn("mheap: leaking %zu pages at %p (no metadata)",

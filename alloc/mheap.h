@@ -42,6 +42,10 @@ mspan *mheap_alloc_span(size_t npages, unsigned sizeclass, spanclass_t spc);
 
 /* Give an in-use span's pages back to the page allocator. */
 void mheap_free_span(mspan *s);
+/* The same, releasing the pages to the OS first when `release` (one
+ * madvise of the whole span, outside mheap.lock: nobody else can reach
+ * the pages until they are filed, released, pages.h I5). */
+void mheap_free_span_release(mspan *s, bool release);
 
 /* ---- the collector's view (I3-I5) ---- */
 extern atomic_word mheap_sweepgen; /* I3 */

@@ -10,7 +10,9 @@
  *      worked. Stop when the search reaches the bottom of the heap.
  * Eager (scavenge_after_alloc): growth past the GOGC goal releases the
  * overage, at most the growth; anything past the memory limit is
- * released whatever it costs.
+ * released whatever it costs. An explicit free of a large object is
+ * released with the span (scavenge_release_freed) while the free pages
+ * kept exceed the slack.
  */
 #include "scavenge.h"
 
@@ -187,6 +189,18 @@ void scavenge_after_alloc(size_t grown, size_t reused)
 		bool exhausted;
 		release(todo, &exhausted);
 	}
+}
+
+bool scavenge_release_freed(size_t freed)
+{
+	uint64_t inuse = mheap_inuse_bytes(), r = scavenge_retained();
+	uint64_t slack = inuse / SCAV_FREE_SLACK_DIV;
+	if (slack < SCAV_FREE_SLACK_MIN)
+		slack = SCAV_FREE_SLACK_MIN;
+	if (freed < SCAV_FREE_MIN_BYTES || r <= inuse + slack)
+		return false;
+	atomic_add_full(&work_bytes, freed);
+	return true;
 }
 
 uint64_t scavenge_all(void)

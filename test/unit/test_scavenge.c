@@ -1,6 +1,7 @@
 /*
  * test_scavenge.c -- the scavenger (alloc/scavenge.h): Go's goals from the
- * pacer's numbers, eager release when the heap grows past the goal, and a
+ * pacer's numbers, eager release when the heap grows past the goal or a
+ * large free leaves too many free pages, and a
  * heap that stays usable and consistent (pages.h I5) when the OS refuses
  * an madvise or a mapping.
  */
@@ -76,6 +77,36 @@ START_TEST(no_goal_no_eager_release)
 }
 END_TEST
 
+/* tri_free of large objects releases them once the free pages kept
+ * exceed the slack (max(in use, 64 MiB)): of 24 blocks of 4 MiB freed in
+ * turn, the ones freed after in use fell below 32 MiB go back to the OS;
+ * memory reused from them is zero; small frees never release. */
+START_TEST(large_frees_past_the_slack_release)
+{
+	enum { N = 24 };
+	static char *p[N];
+	for (int i = 0; i < N; i++) {
+		p[i] = tri_malloc_noscan(4 * TRI_MiB);
+		ck_assert_ptr_nonnull(p[i]);
+		memset(p[i], 7, 4 * TRI_MiB);
+	}
+	uint64_t before = mheap_released_bytes();
+	for (int i = 0; i < N; i++)
+		tri_free(p[i]);
+	uint64_t released = mheap_released_bytes() - before;
+	ck_assert_uint_ge(released, 16 * TRI_MiB);
+	ck_assert_uint_le(released, 40 * TRI_MiB);
+	char *q = tri_malloc(N * 4 * TRI_MiB - 4 * TRI_MiB); /* reuses them */
+	ck_assert_ptr_nonnull(q);
+	for (size_t off = 0; off < (N - 1) * 4 * TRI_MiB; off += 4096)
+		ck_assert_int_eq(q[off], 0);
+	tri_free(q);
+	before = mheap_released_bytes();
+	tri_free(tri_malloc_noscan(64 * TRI_KiB)); /* below 128 KiB */
+	ck_assert_uint_le(mheap_released_bytes(), before);
+}
+END_TEST
+
 START_TEST(madvise_failure_leaves_heap_usable)
 {
 	free_dirty(32 * TRI_MiB);
@@ -138,6 +169,7 @@ int main(void)
 	tcase_add_test(tc, goals_follow_go);
 	tcase_add_test(tc, growth_past_the_goal_releases_at_once);
 	tcase_add_test(tc, no_goal_no_eager_release);
+	tcase_add_test(tc, large_frees_past_the_slack_release);
 	tcase_add_test(tc, madvise_failure_leaves_heap_usable);
 	tcase_add_test(tc, mapping_failure_after_release_leaves_heap_usable);
 	suite_add_tcase(s, tc);
