@@ -26,7 +26,8 @@
  *   I2. tri_free / tri_usable_size never act on a pointer before checking
  *       that its span is in use (span.h I5), that it lies below the span's
  *       limit, and that it is the start of an allocated object; otherwise
- *       one line on stderr and abort().
+ *       one line on stderr and abort(). free_fast (malloc.h) checks all
+ *       but the last, which it replaces with glibc's tcache test.
  */
 #include <errno.h>
 #include <string.h>
@@ -160,7 +161,7 @@ TRI_INLINE void clear_slot(uintptr_t p, size_t size, bool zero)
 }
 
 /* An object this thread freed (mcache.h I4), handed out again. */
-static TRI_NOINLINE void *reuse_listed(mcache *c, spanclass_t spc,
+TRI_INLINE void *reuse_listed(mcache *c, spanclass_t spc,
                                        mcache_freelist *l, bool zero)
 {
 	void **p = l->head;
@@ -471,9 +472,11 @@ static TRI_NOINLINE void free_slow(void *p)
 /* List p on the thread's free list (mcache.h I4) if its class lists and
  * no concurrent mark runs (I5: read inside the region, so a stop cannot
  * fall between the test and the listing). Sampled objects keep the span
- * path, where their free is booked (gc/profile.c). */
+ * path, where their free is booked (gc/profile.c). check_bits: confirm
+ * in the span's bitmaps that the slot is allocated (I2); without it only
+ * the caller's key test guards against a double free (free_fast). */
 TRI_INLINE bool free_listed(mcache *c, mspan *s, uintptr_t idx,
-                            uintptr_t *p)
+                            uintptr_t *p, bool check_bits)
 {
 	mcache_freelist *l = &c->free[s->spanclass];
 	if (!l->cap || AO_char_load(&s->has_specials))
@@ -483,7 +486,7 @@ TRI_INLINE bool free_listed(mcache *c, mspan *s, uintptr_t idx,
 		m_release();
 		return false;
 	}
-	if (TRI_UNLIKELY(!span_is_allocated_fast(s, idx)))
+	if (check_bits && TRI_UNLIKELY(!span_is_allocated_fast(s, idx)))
 		unallocated(p, "tri_free");
 	p[0] = (uintptr_t)l->head;
 	p[1] = mcache_free_key;
@@ -498,7 +501,7 @@ TRI_INLINE bool free_listed(mcache *c, mspan *s, uintptr_t idx,
  * thread's free list; the span's free bit (one CAS) when it does not
  * list, and the central lock only when the CAS says the span may have
  * just become partial or empty. */
-TRI_INLINE void free_object(void *p)
+TRI_INLINE void free_object(void *p, bool check_bits)
 {
 	uintptr_t a = (uintptr_t)p;
 	mspan *s = arena_span_of(a);
@@ -518,7 +521,8 @@ TRI_INLINE void free_object(void *p)
 	if (TRI_UNLIKELY(s->elemsize >= 2 * sizeof *w &&
 	                 w[1] == mcache_free_key))
 		unallocated(p, "tri_free"); /* listed, or flushed and not reused */
-	if (!free_listed(c, s, idx, w) && TRI_UNLIKELY(!mcentral_free(s, idx)))
+	if (!free_listed(c, s, idx, w, check_bits) &&
+	    TRI_UNLIKELY(!mcentral_free(s, idx)))
 		unallocated(p, "tri_free");
 	counter_add_local(&c->stats.small_frees[sizeclass], 1);
 }
@@ -529,7 +533,12 @@ TRI_INLINE void free_object(void *p)
  * inside it. */
 TRI_API void tri_free(void *p)
 {
-	free_object(p);
+	free_object(p, true);
+}
+
+void free_fast(void *p)
+{
+	free_object(p, false);
 }
 
 static size_t usable_size_checked(mspan *s, const void *p, const char *who)
@@ -625,7 +634,7 @@ static void *realloc_object(void *p, size_t n, bool zero)
 	if (!q)
 		return NULL; /* p untouched */
 	memcpy(q, p, old < n ? old : n);
-	free_object(p);
+	free_object(p, zero); /* the preload's realloc: free_fast's checks */
 	return q;
 }
 

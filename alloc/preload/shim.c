@@ -489,7 +489,7 @@ static TRI_NOINLINE void free_slow(void *p)
 PRELOAD_API void free(void *p)
 {
 	if (TRI_LIKELY(mcache_tls && !slow_frees && !is_boot(p))) {
-		tri_free(p); /* NULL included */
+		free_fast(p); /* NULL included */
 		return;
 	}
 	free_slow(p);

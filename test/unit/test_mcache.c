@@ -377,6 +377,45 @@ START_TEST(flushed_double_free_aborts)
 }
 END_TEST
 
+/* free_fast (the preload's free) keeps glibc's checks: a block freed
+ * twice while listed, and a pointer inside an object, still abort. */
+static void fast_double_free(void)
+{
+	void *a = malloc_uninit(48);
+	free_fast(a);
+	free_fast(a);
+}
+
+START_TEST(fast_double_free_aborts)
+{
+	fast_double_free();
+}
+END_TEST
+
+static void fast_interior_free(void)
+{
+	char *a = malloc_uninit(48);
+	free_fast(a + 16);
+}
+
+START_TEST(fast_interior_free_aborts)
+{
+	fast_interior_free();
+}
+END_TEST
+
+/* free_fast lists as tri_free does, and the block comes back first. */
+START_TEST(fast_free_is_reused_first)
+{
+	void *a = malloc_uninit(200);
+	uint32_t n = list_of(a)->n;
+	free_fast(a);
+	ck_assert_uint_eq(list_of(a)->n, n + 1);
+	ck_assert_ptr_eq(malloc_uninit(200), a);
+	free_fast(a);
+}
+END_TEST
+
 static void tiny_double_free(void)
 {
 	char *a = tri_malloc_noscan(3);
@@ -414,6 +453,9 @@ int main(void)
 	tcase_add_test(tc, mark_and_samples_bypass_the_list);
 	tcase_add_test_raise_signal(tc, listed_double_free_aborts, SIGABRT);
 	tcase_add_test_raise_signal(tc, flushed_double_free_aborts, SIGABRT);
+	tcase_add_test(tc, fast_free_is_reused_first);
+	tcase_add_test_raise_signal(tc, fast_double_free_aborts, SIGABRT);
+	tcase_add_test_raise_signal(tc, fast_interior_free_aborts, SIGABRT);
 	suite_add_tcase(s, tc);
 	return unit_run(s);
 }
