@@ -617,6 +617,33 @@ static bool realloc_in_place_ok(const mspan *s, const void *p, size_t n,
 	return sizeclass_of(n) == spanclass_sizeclass(s->spanclass);
 }
 
+/* Grow large object p (span s) to n bytes without moving it, when the
+ * pages after it are free: no copy, and for a big block none of the page
+ * faults a copy into released memory costs. Accounted as malloc_large
+ * accounts an allocation of the extra bytes. */
+static bool grow_large_in_place(mspan *s, size_t n, bool zero)
+{
+	size_t old = s->elemsize, dirty;
+	size_t npages = (n + PAGE_SIZE - 1) / PAGE_SIZE;
+	if (n > max_alloc || !mheap_grow_large(s, npages, &dirty))
+		return false;
+	if (zero && dirty)
+		memset((void *)(s->base + old), 0, dirty); /* I1 */
+	size_t extra = s->elemsize - old;
+	mcache *c = mcache_tls;
+	if (atomic_load_relaxed(&span_alloc_black)) { /* span.h */
+		atomic_add_full(&span_black_bytes, extra);
+		if (c)
+			mcache_assist_debit(c, extra);
+	}
+	mheap_live_add((intptr_t)extra); /* mheap.h I5 */
+	if (mheap_over_trigger())
+		tri_m.b.want_gc = 1;
+	if (c)
+		counter_add_local(&c->stats.large_alloc_bytes, extra);
+	return true;
+}
+
 static void *realloc_object(void *p, size_t n, bool zero)
 {
 	if (!p)
@@ -630,6 +657,9 @@ static void *realloc_object(void *p, size_t n, bool zero)
 			memset((char *)p + n, 0, old - n);
 		return p;
 	}
+	if (n > old && spanclass_sizeclass(s->spanclass) == 0 &&
+	    grow_large_in_place(s, n, zero))
+		return p;
 	void *q = mallocgc(n, noscan, zero);
 	if (!q)
 		return NULL; /* p untouched */

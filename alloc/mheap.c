@@ -128,6 +128,28 @@ mspan *mheap_alloc_span(size_t npages, unsigned sizeclass, spanclass_t spc)
 	return s;
 }
 
+bool mheap_grow_large(mspan *s, size_t npages, size_t *dirty)
+{
+	size_t extra = npages - s->npages, scav;
+	uintptr_t end = s->base + s->npages * PAGE_SIZE;
+	base_mutex_lock(&mheap_lock);
+	bool ok = pages_alloc_at(end, extra, &scav);
+	if (ok) {
+		*dirty = arena_take_range(end, extra * PAGE_SIZE);
+		arena_set_spans(end, extra, s);
+		s->npages = npages;
+		s->elemsize = npages * PAGE_SIZE;
+		s->limit = s->base + s->elemsize;
+	}
+	base_mutex_unlock(&mheap_lock);
+	if (!ok)
+		return false;
+	atomic_add_full(&inuse_bytes, extra * PAGE_SIZE); /* I2 */
+	if (scav)
+		scavenge_after_alloc(0, scav);
+	return true;
+}
+
 void mheap_free_span(mspan *s)
 {
 	mheap_free_span_release(s, false);

@@ -40,6 +40,13 @@ bool mheap_init(void);
  * NULL if memory ran out (errno is not touched). */
 mspan *mheap_alloc_span(size_t npages, unsigned sizeclass, spanclass_t spc);
 
+/* Grow large span s in place to npages (realloc): true if the pages
+ * right after it were free, then *dirty is the bytes at the start of the
+ * new part that may hold old data (the rest is zero). The span's size and
+ * limit are stored with plain stores: only its owner (the caller, inside
+ * the heap-critical region) and a concurrent marker read them, and the
+ * marker reads either size consistently. */
+bool mheap_grow_large(mspan *s, size_t npages, size_t *dirty);
 /* Give an in-use span's pages back to the page allocator. */
 void mheap_free_span(mspan *s);
 /* The same, releasing the pages to the OS first when `release` (one

@@ -245,17 +245,10 @@ static void unfile_run(mspan *s)
 	}
 }
 
-uintptr_t pages_alloc(size_t npages, size_t *scav)
+/* Take the first npages of free run s (unfiled and refiled here). */
+static uintptr_t take_front(mspan *s, size_t npages, size_t *scav)
 {
 	*scav = 0;
-	mspan *s = NULL;
-	size_t b = npages < PAGES_BINS ? bin_find(npages) : 0;
-	if (b)
-		s = bins[b];
-	else
-		s = treap_find(npages);
-	if (!s)
-		return 0;
 	unfile_run(s);
 	uintptr_t base = s->base;
 	free_pages -= npages;
@@ -274,6 +267,30 @@ uintptr_t pages_alloc(size_t npages, size_t *scav)
 	s->npages -= npages;
 	file_run(s);
 	return base;
+}
+
+uintptr_t pages_alloc(size_t npages, size_t *scav)
+{
+	*scav = 0;
+	mspan *s = NULL;
+	size_t b = npages < PAGES_BINS ? bin_find(npages) : 0;
+	if (b)
+		s = bins[b];
+	else
+		s = treap_find(npages);
+	return s ? take_front(s, npages, scav) : 0;
+}
+
+static mspan *free_run_at(uintptr_t p);
+
+bool pages_alloc_at(uintptr_t base, size_t npages, size_t *scav)
+{
+	*scav = 0;
+	mspan *s = free_run_at(base);
+	if (!s || s->base != base || s->npages < npages)
+		return false;
+	take_front(s, npages, scav);
+	return true;
 }
 
 /* The free run ending just before p (or starting at p), if any. */

@@ -38,6 +38,9 @@
  * (the caller grows the heap and calls pages_free on the new memory).
  * *scav gets how many of them had been released to the OS (I5). */
 TRI_LOCKED uintptr_t pages_alloc(size_t npages, size_t *scav);
+/* Take the npages at base if a free run starts there and is long enough
+ * (a large object growing in place); false otherwise. *scav as above. */
+TRI_LOCKED bool pages_alloc_at(uintptr_t base, size_t npages, size_t *scav);
 /* Give [base, base + npages pages) back (coalescing). scavenged says the
  * pages hold no memory (fresh from the OS); pages of a freed span do.
  * Returns false only if a span struct could not be allocated for a new

@@ -135,6 +135,29 @@ START_TEST(best_fit_prefers_small_runs)
 }
 END_TEST
 
+/* pages_alloc_at takes the front of the run that starts exactly there
+ * (a bin run and a treap run), and refuses an address inside a run, in
+ * use, or a run too short. */
+START_TEST(alloc_at_takes_the_front_of_a_run)
+{
+	size_t scav;
+	uintptr_t a = palloc(4), hole = palloc(200), b = palloc(4);
+	ck_assert(a && hole && b);
+	ck_assert(pages_free(hole, 200, false));
+	ck_assert(!pages_alloc_at(hole + PAGE_SIZE, 1, &scav)); /* inside */
+	ck_assert(!pages_alloc_at(b, 1, &scav));                /* in use */
+	ck_assert(!pages_alloc_at(hole, 201, &scav));           /* too long */
+	size_t before = pages_free_count();
+	ck_assert(pages_alloc_at(hole, 150, &scav)); /* treap run, split */
+	ck_assert_uint_eq(pages_free_count(), before - 150);
+	ck_assert(pages_check());
+	ck_assert(pages_alloc_at(hole + 150 * PAGE_SIZE, 50, &scav)); /* bin */
+	ck_assert(!pages_alloc_at(hole + 200 * PAGE_SIZE, 1, &scav));
+	ck_assert_uint_eq(pages_free_count(), before - 200);
+	ck_assert(pages_check());
+}
+END_TEST
+
 START_TEST(many_treap_runs)
 {
 	/* 100 runs of >= 128 pages with holes between: the treap holds many
@@ -267,6 +290,7 @@ int main(void)
 	tcase_add_test(tc, coalesces_back_to_one_run);
 	tcase_add_test(tc, best_fit_prefers_small_runs);
 	tcase_add_test(tc, many_treap_runs);
+	tcase_add_test(tc, alloc_at_takes_the_front_of_a_run);
 	tcase_add_test(tc, scavenged_pages_counted_merged_and_cleared);
 	tcase_add_test(tc, scavenger_search_goes_highest_first);
 	suite_add_tcase(s, tc);

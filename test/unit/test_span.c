@@ -182,6 +182,41 @@ START_TEST(large_span)
 }
 END_TEST
 
+/* realloc of a large object grows it in place when the pages after it
+ * are free: same address, contents kept, the new part zero (tri_realloc)
+ * and owned by the object (usable size, interior lookups); otherwise it
+ * moves. */
+START_TEST(large_realloc_grows_in_place)
+{
+	char *a = tri_malloc(64 * TRI_KiB);
+	char *b = tri_malloc(256 * TRI_KiB);
+	char *fence = tri_malloc(64 * TRI_KiB);
+	ck_assert_ptr_eq(b, a + 64 * TRI_KiB); /* consecutive in a fresh heap */
+	memset(a, 0x11, 64 * TRI_KiB);
+	memset(b, 0x22, 256 * TRI_KiB);
+	tri_free(b); /* a dirty free run right after a */
+	char *g = tri_realloc(a, 200 * TRI_KiB);
+	ck_assert_ptr_eq(g, a);
+	ck_assert_uint_eq(tri_usable_size(g), 200 * TRI_KiB);
+	for (size_t i = 0; i < 200 * TRI_KiB; i++)
+		ck_assert_int_eq(g[i], i < 64 * TRI_KiB ? 0x11 : 0);
+	ck_assert_ptr_eq(tri_base(g + 150 * TRI_KiB), g);
+	mspan *s = arena_span_of((uintptr_t)g + 199 * TRI_KiB);
+	ck_assert_ptr_eq(s, arena_span_of((uintptr_t)g));
+	ck_assert(span_check(s));
+	/* 120 KiB are free after it, then the fence: 400 KiB must move. */
+	char *m = tri_realloc(g, 400 * TRI_KiB);
+	ck_assert_ptr_ne(m, g);
+	ck_assert_int_eq(m[0], 0x11);
+	ck_assert_int_eq(m[199 * TRI_KiB], 0);
+	tri_free(m);
+	tri_free(fence);
+	tri_stats_t st;
+	tri_read_stats(&st);
+	ck_assert_uint_eq(st.heap_alloc, 0);
+}
+END_TEST
+
 START_TEST(central_reuses_freed_span)
 {
 	/* Fill one 64-byte span through the public API, free one object:
@@ -218,6 +253,7 @@ int main(void)
 	tcase_add_test(tc, sweep_folds_marks_and_frees);
 	tcase_add_test(tc, large_span);
 	tcase_add_test(tc, central_reuses_freed_span);
+	tcase_add_test(tc, large_realloc_grows_in_place);
 	suite_add_tcase(s, tc);
 	return unit_run(s);
 }
