@@ -148,8 +148,9 @@ static TRI_NOINLINE uintptr_t next_free(mcache *c, unsigned ci)
 
 /* Make the slot at p ready for its new owner: zeroed (I1), or for an
  * uninitialised request only its first two words, where a free list keeps
- * its link and mcache_free_key (a stale key would make the object's own
- * free look like a double free). */
+ * its link and mcache_free_key (a stale link would look like a pointer to
+ * the collector; a stale key in a live object would hide a double free of
+ * it from the checks below). */
 TRI_INLINE void clear_slot(uintptr_t p, size_t size, bool zero)
 {
 	if (zero) {
@@ -160,11 +161,14 @@ TRI_INLINE void clear_slot(uintptr_t p, size_t size, bool zero)
 	}
 }
 
-/* An object this thread freed (mcache.h I4), handed out again. */
+/* An object this thread freed (mcache.h I4), handed out again; a listed
+ * object without the key was freed twice (mcache.h I6). */
 TRI_INLINE void *reuse_listed(mcache *c, spanclass_t spc,
-                                       mcache_freelist *l, bool zero)
+                              mcache_freelist *l, bool zero)
 {
 	void **p = l->head;
+	if (TRI_UNLIKELY((uintptr_t)p[1] != mcache_free_key))
+		mcache_double_free(p);
 	l->head = p[0];
 	l->n--;
 	clear_slot((uintptr_t)p, class_to_size[spanclass_sizeclass(spc)],
@@ -473,8 +477,8 @@ static TRI_NOINLINE void free_slow(void *p)
  * no concurrent mark runs (I5: read inside the region, so a stop cannot
  * fall between the test and the listing). Sampled objects keep the span
  * path, where their free is booked (gc/profile.c). check_bits: confirm
- * in the span's bitmaps that the slot is allocated (I2); without it only
- * the caller's key test guards against a double free (free_fast). */
+ * in the span's bitmaps that the slot is allocated (I2); without it
+ * (free_fast) only the key guards against a double free (mcache.h I6). */
 TRI_INLINE bool free_listed(mcache *c, mspan *s, uintptr_t idx,
                             uintptr_t *p, bool check_bits)
 {
@@ -519,7 +523,7 @@ TRI_INLINE void free_object(void *p, bool check_bits)
 	unsigned sizeclass = spanclass_sizeclass(s->spanclass);
 	uintptr_t *w = p;
 	if (TRI_UNLIKELY(s->elemsize >= 2 * sizeof *w &&
-	                 w[1] == mcache_free_key))
+	                 w[1] == mcache_free_key)) /* mcache.h I6 */
 		unallocated(p, "tri_free"); /* listed, or flushed and not reused */
 	if (!free_listed(c, s, idx, w, check_bits) &&
 	    TRI_UNLIKELY(!mcentral_free(s, idx)))

@@ -133,11 +133,19 @@ static void add_stats(mcache_stats *out, const mcache_stats *in)
 	}
 }
 
+void mcache_double_free(const void *p)
+{
+	base_fatal("tri_free(%p): object freed twice (found when it left the "
+	          "thread's free list)", p);
+}
+
 void mcache_free_trim(mcache *c, unsigned spc, uint32_t keep)
 {
 	mcache_freelist *l = &c->free[spc];
 	while (l->n > keep) {
 		void **p = l->head;
+		if (TRI_UNLIKELY((uintptr_t)p[1] != mcache_free_key)) /* I6 */
+			mcache_double_free(p);
 		l->head = p[0];
 		l->n--;
 		mspan *s = arena_span_of((uintptr_t)p);

@@ -26,6 +26,14 @@
  *       object handed out during a mark always comes from a span and is
  *       allocated black. Listing runs inside the heap-critical region
  *       (base.h), so no stop finds a list half-linked.
+ *   I6. A listed object holds mcache_free_key in word 1 until it is
+ *       allocated again. tri_free aborts on a block that has it (freed
+ *       twice, on any thread's list or flushed and not reused), and the
+ *       key is tested again when an object leaves a list (reuse, trim,
+ *       flush): two frees of one block that race on two threads both
+ *       list it, and whichever copy leaves second finds word 1 cleared by
+ *       the first (or overwritten by its new owner): one line, abort,
+ *       before the block can be handed out twice.
  * Concurrency: the owner thread alone, except the counters (I3) and the
  * registry links (mcache_list_lock).
  */
@@ -79,10 +87,8 @@ typedef struct mcache {
 } mcache;
 
 extern mspan mcache_empty_span;
-/* Word 1 of every object on a free list (I4), and of every object flushed
- * from one until it is allocated again (allocation zeroes it): a free that
- * finds it there is a double free. Random per process, odd, so it is never
- * an aligned pointer. */
+/* Word 1 of every object on a free list (I4, I6). Random per process,
+ * odd, so it is never an aligned pointer. */
 extern uintptr_t mcache_free_key;
 extern __thread mcache *mcache_tls __attribute__((tls_model("initial-exec")));
 
@@ -98,6 +104,8 @@ bool mcache_release(void);
 void mcache_flush(mcache *c);
 /* Flush every registered cache: the collector, with the world stopped. */
 void mcache_flush_all(void);
+/* A listed object p without the key (I6): report the double free, abort. */
+TRI_NORETURN void mcache_double_free(const void *p);
 /* Give listed objects of span class spc back to their spans as explicit
  * frees until `keep` are left (owner, inside the heap-critical region, or
  * mcache_flush). */
