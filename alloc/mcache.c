@@ -304,17 +304,30 @@ void mcache_fork_parent(void)
 	base_mutex_fork_unlock(&mcache_list_lock);
 }
 
+/* A cache whose thread did not survive the fork: its cached spans go
+ * back to the central lists, to be swept like any other (a span left
+ * cached would never be swept, and its mark bits, never cleared, would
+ * make the next cycle take its live objects for already scanned). Only
+ * the spans: the thread may have stopped half-way through its free list
+ * or tiny block, whose objects the collector reclaims as garbage. A span
+ * the thread was allocating from is settled at the freeindex it last
+ * stored, below which are all the objects it handed out. */
+static void drop_vanished(mcache *c)
+{
+	add_stats(&retired, &c->stats);
+	for (unsigned ci = 0; ci < NUM_CENTRALS; ci++)
+		if (c->alloc[ci] != &mcache_empty_span)
+			mcentral_uncache_span(c->alloc[ci], c);
+}
+
 void mcache_fork_child(void)
 {
 	base_mutex_reinit(&mcache_list_lock);
 	mcache *self = mcache_tls;
-	if (self) /* the child starts with empty lists (see the header) */
-		for (unsigned spc = 0; spc < NUM_SPAN_CLASSES; spc++)
-			mcache_free_trim(self, spc, 0);
 	for (mcache *c = mcache_list, *next; c; c = next) {
 		next = c->next;
 		if (c != self)
-			add_stats(&retired, &c->stats);
+			drop_vanished(c);
 	}
 	mcache_list = self;
 	if (self)

@@ -160,12 +160,9 @@ void mcache_tiny_put(mcache *c, mspan *s, uintptr_t idx, const char *caller,
                      const void *p);
 /* fork() handlers (see base.h). In the child only the forking thread
  * exists: the other threads' caches are folded into `retired` and dropped
- * from the registry (their cached spans stay cached: that memory is not
- * reused in the child, it is not corrupted). The forking thread's free
- * lists go back to their spans at once: with its inherited lists kept
- * until the child's first cycle, test/preload/forker's children crashed
- * on a corrupt list about one run in eight (cause not found; see
- * docs/internals.md). */
+ * from the registry, and their cached spans go back to the central lists
+ * (mcache.c drop_vanished: a span left cached is never swept, and its
+ * stale mark bits hide its live objects' pointers from the next cycle). */
 void mcache_fork_prepare(void);
 void mcache_fork_parent(void);
 void mcache_fork_child(void);

@@ -435,6 +435,69 @@ START_TEST(fast_free_is_reused_first)
 }
 END_TEST
 
+/* fork() while another thread holds a cached span: in the child that
+ * thread is gone, but an object it allocated can still be live (handed to
+ * this thread). Its span must be swept like any other, or its mark bits
+ * stay set from the child's first cycle and the next cycle takes the
+ * object for already scanned: what only it references is then freed while
+ * reachable. */
+struct holder {
+	void *ref; /* the only pointer to a second object */
+};
+static struct holder *volatile handed;
+static pthread_mutex_t hold_mu = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t hold_cv = PTHREAD_COND_INITIALIZER;
+static int hold_stage;
+
+static void *hand_over_and_wait(void *arg)
+{
+	(void)arg;
+	handed = tri_malloc(sizeof(struct holder)); /* from this thread's span */
+	pthread_mutex_lock(&hold_mu);
+	hold_stage = 1;
+	pthread_cond_broadcast(&hold_cv);
+	while (hold_stage != 2)
+		pthread_cond_wait(&hold_cv, &hold_mu);
+	pthread_mutex_unlock(&hold_mu);
+	return NULL;
+}
+
+START_TEST(fork_child_sweeps_spans_of_vanished_threads)
+{
+	pthread_t t;
+	ck_assert_int_eq(pthread_create(&t, NULL, hand_over_and_wait, NULL), 0);
+	pthread_mutex_lock(&hold_mu);
+	while (hold_stage != 1)
+		pthread_cond_wait(&hold_cv, &hold_mu);
+	pthread_mutex_unlock(&hold_mu);
+	handed->ref = tri_malloc(4096); /* reachable only through handed */
+	memset(handed->ref, 0x5c, 4096);
+	pid_t pid = fork();
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		for (int i = 0; i < 3; i++) {
+			tri_collect();
+			for (int k = 0; k < 64; k++) /* reuse any freed slot */
+				memset(tri_malloc(4096), 0x11, 4096);
+		}
+		const unsigned char *r = handed->ref;
+		for (int i = 0; i < 4096; i++)
+			if (r[i] != 0x5c)
+				_exit(4);
+		_exit(mheap_check() && mcentral_check() ? 0 : 3);
+	}
+	int status;
+	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+	ck_assert(WIFEXITED(status));
+	ck_assert_int_eq(WEXITSTATUS(status), 0);
+	pthread_mutex_lock(&hold_mu);
+	hold_stage = 2;
+	pthread_cond_broadcast(&hold_cv);
+	pthread_mutex_unlock(&hold_mu);
+	pthread_join(t, NULL);
+}
+END_TEST
+
 static void tiny_double_free(void)
 {
 	char *a = tri_malloc_noscan(3);
@@ -464,6 +527,7 @@ int main(void)
 	tcase_add_test(tc, tiny_blocks_are_reclaimed);
 	tcase_add_test_raise_signal(tc, tiny_double_free_aborts, SIGABRT);
 	tcase_add_test(tc, fork_while_threads_allocate);
+	tcase_add_test(tc, fork_child_sweeps_spans_of_vanished_threads);
 	tcase_add_test(tc, refill_reclaims_in_place);
 	tcase_add_test(tc, freed_object_is_reused_first);
 	tcase_add_test(tc, uninit_reuse_clears_only_the_list_words);
