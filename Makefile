@@ -4,7 +4,7 @@
 #   make check         unit suites (debug, UBSan, ASan builds), API tests,
 #                      exported-symbol check, a bounded stress run
 #                      (stress-short: 10 s per stress program, 20 s of
-#                      torture)
+#                      torture, 10 s more with the free lists on)
 #   make preload       libtricolor-malloc.so under real programs, in each
 #                      mode (test/preload/run.sh; part of make check)
 #   make stress        the long stress run: ten minutes of torture
@@ -179,7 +179,10 @@ STRESS_SRCS := $(wildcard test/stress/*.c)
 STRESS_BINS := $(STRESS_SRCS:test/stress/%.c=$(B)/stress/%)
 # Every stress program takes SEED THREADS MAX_SIZE SECONDS.
 # stress-short (run by make check): seed 1, 4 threads, objects up to
-# 300 kB; stress_alloc and stress_gc 10 seconds each, torture 20 seconds.
+# 300 kB; stress_alloc and stress_gc 10 seconds each, torture 20 seconds,
+# then torture 10 seconds more without clobberfree (which turns the
+# thread free lists off, mcache.c), so its explicit frees go through the
+# lists while concurrent cycles run.
 # stress: the long run, ten minutes of torture (STRESS_SECONDS, 600) and
 # a fifth of that for each other program, with STRESS_SEED,
 # STRESS_THREADS and STRESS_SIZE (1, 4, 300000).
@@ -191,6 +194,8 @@ stress-short: $(STRESS_BINS)
 	@set -e; for t in $(STRESS_BINS); do echo "== $$t"; \
 	    case $$t in */torture) s=20;; *) s=10;; esac; \
 	    ./$$t 1 4 300000 $$s; done
+	@echo "== $(B)/stress/torture (free lists on)"
+	@GODEBUG=gccheckmark=1 ./$(B)/stress/torture 2 4 300000 10
 
 stress: $(STRESS_BINS)
 	@set -e; for t in $(STRESS_BINS); do echo "== $$t"; \
