@@ -25,6 +25,9 @@
 #    TRICOLOR_LEAK_EXITCODE sets the exit status.
 # 5. forker.c: fork from several threads, in each mode.
 # 6. A bad TRICOLOR_MALLOC value warns once and runs in gc mode.
+# 7. exceptions.cc: C++ exceptions thrown and caught on several threads,
+#    in each mode (the preload carries its own hidden copy of libgcc's
+#    unwinder); skipped when there is no C++ compiler.
 #
 # Ends with "N passed, N failed" (and ", N skipped"); exits 1 if any failed.
 # POSIX sh.
@@ -357,6 +360,26 @@ if [ "$(echo "$out" | grep -c 'TRICOLOR_MALLOC=bogus')" = 1 ] &&
 	ok "bad TRICOLOR_MALLOC: one warning, runs"
 else
 	bad "bad TRICOLOR_MALLOC: $out"
+fi
+
+# ---- 7. C++ exceptions ----
+CXX=${CXX:-c++}
+if ! command -v "$CXX" >/dev/null 2>&1; then
+	skipped "exceptions: no C++ compiler ($CXX)"
+elif ! "$CXX" -std=c++17 -O1 -g -Wall -Wextra -Werror -pthread \
+	"$ROOT/test/preload/exceptions.cc" -o "$T/exceptions"; then
+	bad "build exceptions"
+else
+	for mode in glibc $MODES; do
+		run exceptions "$mode" "$T/exceptions" 4 5000
+		if [ "$(cat "$WORK/exceptions.$mode.rc")" = 0 ] &&
+			grep -q '^ok 20000$' "$WORK/exceptions.$mode.out"; then
+			ok "exceptions $mode"
+		else
+			bad "exceptions $mode: $(cat "$WORK/exceptions.$mode.out")" \
+				"$(grep -v '^gc ' "$WORK/exceptions.$mode.err" | head -3)"
+		fi
+	done
 fi
 
 if [ "${KEEP:-0}" = 1 ]; then
