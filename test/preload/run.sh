@@ -341,17 +341,25 @@ st=$?
 if [ $st = 23 ]; then ok "leaky leakcheck: TRICOLOR_LEAK_EXITCODE=23"
 else bad "leaky leakcheck: TRICOLOR_LEAK_EXITCODE=23 gave $st"; fi
 
+# each_mode NAME LINE CMD...: run CMD with glibc and in each mode; each
+# run must exit 0 and print LINE.
+each_mode() {
+	name=$1 line=$2
+	shift 2
+	for mode in glibc $MODES; do
+		run "$name" "$mode" "$@"
+		if [ "$(cat "$WORK/$name.$mode.rc")" = 0 ] &&
+			grep -q "^$line\$" "$WORK/$name.$mode.out"; then
+			ok "$name $mode"
+		else
+			bad "$name $mode: $(cat "$WORK/$name.$mode.out")" \
+				"$(grep -v '^gc ' "$WORK/$name.$mode.err" | head -3)"
+		fi
+	done
+}
+
 # ---- 5. fork from threads ----
-for mode in glibc $MODES; do
-	run forker "$mode" "$T/forker" 4 3
-	if [ "$(cat "$WORK/forker.$mode.rc")" = 0 ] &&
-		grep -q '^ok 12$' "$WORK/forker.$mode.out"; then
-		ok "forker $mode"
-	else
-		bad "forker $mode: $(cat "$WORK/forker.$mode.out")" \
-			"$(grep -v '^gc ' "$WORK/forker.$mode.err" | head -3)"
-	fi
-done
+each_mode forker 'ok 12' "$T/forker" 4 3
 
 # ---- 6. a bad mode ----
 out=$(TRICOLOR_MALLOC=bogus LD_PRELOAD="$PRELOAD" /bin/echo hi 2>&1)
@@ -370,16 +378,7 @@ elif ! "$CXX" -std=c++17 -O1 -g -Wall -Wextra -Werror -pthread \
 	"$ROOT/test/preload/exceptions.cc" -o "$T/exceptions"; then
 	bad "build exceptions"
 else
-	for mode in glibc $MODES; do
-		run exceptions "$mode" "$T/exceptions" 4 5000
-		if [ "$(cat "$WORK/exceptions.$mode.rc")" = 0 ] &&
-			grep -q '^ok 20000$' "$WORK/exceptions.$mode.out"; then
-			ok "exceptions $mode"
-		else
-			bad "exceptions $mode: $(cat "$WORK/exceptions.$mode.out")" \
-				"$(grep -v '^gc ' "$WORK/exceptions.$mode.err" | head -3)"
-		fi
-	done
+	each_mode exceptions 'ok 20000' "$T/exceptions" 4 5000
 fi
 
 if [ "${KEEP:-0}" = 1 ]; then
