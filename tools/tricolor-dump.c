@@ -215,6 +215,19 @@ static void bad(const dump *d, size_t off, const char *fmt, ...)
 	exit(2);
 }
 
+/* A record of `head` bytes and then the 32-bit count at `count` items of
+ * `width` bytes each: its length must be exactly that, or the record is
+ * bad (what: the record's name, and what is counted). */
+static void check_counted(const dump *d, size_t off, size_t len, size_t head,
+                          const uint8_t *count, size_t width,
+                          const char *what)
+{
+	if (len < head || (len - head) % width ||
+	    rd32(count) != (len - head) / width)
+		bad(d, off, "%s record length %zu does not match its count",
+		    what, len);
+}
+
 static int cmp_obj(const void *a, const void *b)
 {
 	const obj *x = a, *y = b;
@@ -261,9 +274,7 @@ static void parse_record(dump *d, unsigned tag, const uint8_t *p, size_t len,
 		d->rate = rd64(p + 32);
 		break;
 	case DUMP_STATS: {
-		if (len < 4 || (len - 4) % 8 || rd32(p) != (len - 4) / 8)
-			bad(d, off, "STATS record length %zu does not match its "
-			    "count", len);
+		check_counted(d, off, len, 4, p, 8, "STATS");
 		uint32_t n = rd32(p);
 		for (uint32_t i = 0; i < n && i < DUMP_NSTATS; i++)
 			d->stats[i] = rd64(p + 4 + 8 * i);
@@ -271,9 +282,7 @@ static void parse_record(dump *d, unsigned tag, const uint8_t *p, size_t len,
 		break;
 	}
 	case DUMP_OBJECT: {
-		if (len < 24 || (len - 24) % 16 || rd32(p + 20) != (len - 24) / 16)
-			bad(d, off, "OBJECT record length %zu does not match its "
-			    "pointer count", len);
+		check_counted(d, off, len, 24, p + 20, 16, "OBJECT pointer");
 		GROW(d->objs, d->nobjs, d->cobjs);
 		obj *o = &d->objs[d->nobjs++];
 		o->addr = rd64(p);
@@ -300,10 +309,11 @@ static void parse_record(dump *d, unsigned tag, const uint8_t *p, size_t len,
 		if (len < 27)
 			bad(d, off, "ROOT record too short (%zu bytes)", len);
 		uint16_t nl = rd16(p + 21);
-		if (len < 27u + nl || (len - 27 - nl) % 16 ||
-		    rd32(p + 23 + nl) != (len - 27 - nl) / 16)
-			bad(d, off, "ROOT record length %zu does not match its "
-			    "name and pointer count", len);
+		if (len < 27u + nl) /* the count follows the name */
+			bad(d, off, "ROOT record length %zu shorter than its "
+			    "name", len);
+		check_counted(d, off, len, 27u + nl, p + 23 + nl, 16,
+		              "ROOT pointer");
 		if (p[0] < 1 || p[0] >= DUMP_ROOT_NKINDS)
 			bad(d, off, "unknown root kind %u", p[0]);
 		GROW(d->roots, d->nroots, d->croots);
@@ -329,9 +339,7 @@ static void parse_record(dump *d, unsigned tag, const uint8_t *p, size_t len,
 		break;
 	}
 	case DUMP_BUCKET: {
-		if (len < 52 || (len - 52) % 8 || rd32(p + 48) != (len - 52) / 8)
-			bad(d, off, "BUCKET record length %zu does not match its "
-			    "stack depth", len);
+		check_counted(d, off, len, 52, p + 48, 8, "BUCKET stack");
 		GROW(d->buckets, d->nbuckets, d->cbuckets);
 		bucket *b = &d->buckets[d->nbuckets++];
 		b->id = rd64(p);
