@@ -630,12 +630,20 @@ TRI_API int tri_set_gc_percent(int percent)
 }
 
 /* fn(arg) with no cycle running and every other registered thread
- * stopped, the caller's registers spilled on its stack (leakcheck.c). */
-static TRI_NOINLINE void stopped_call(void (*fn)(void *), void *arg)
+ * stopped, the caller's registers spilled on its stack (as
+ * with_registers_saved); `settle`: every cache flushed and every span
+ * swept first (heap dumps), else the heap as the threads left it
+ * (leakcheck.c). The caller holds world_lock and threads_lock. */
+static TRI_NOINLINE void stopped_call(void (*fn)(void *), void *arg,
+                                      bool settle)
 {
 	__builtin_unwind_init();
 	threads_save_self();
 	threads_stop_world();
+	if (settle) {
+		mcache_flush_all();
+		sweep_finish();
+	}
 	fn(arg);
 	threads_start_world();
 	compiler_barrier();
@@ -645,7 +653,7 @@ void gc_with_world_stopped(void (*fn)(void *), void *arg)
 {
 	base_mutex_lock(&world_lock);
 	threads_lock();
-	stopped_call(fn, arg);
+	stopped_call(fn, arg, false);
 	threads_unlock();
 	base_mutex_unlock(&world_lock);
 }
@@ -660,24 +668,12 @@ void gc_read_stats(gc_stats *out)
 
 /* ---- the world stopped for a heap dump ---- */
 
-static TRI_NOINLINE void run_stopped_saved(void (*fn)(void *), void *arg)
-{
-	__builtin_unwind_init(); /* as with_registers_saved */
-	threads_save_self();
-	threads_stop_world();
-	mcache_flush_all();
-	sweep_finish();
-	fn(arg);
-	threads_start_world();
-	compiler_barrier();
-}
-
 void gc_run_stopped(void (*fn)(void *arg), void *arg)
 {
 	base_mutex_lock(&world_lock); /* I1: no cycle meanwhile */
 	sweep_finish();
 	threads_lock();
-	run_stopped_saved(fn, arg);
+	stopped_call(fn, arg, true);
 	threads_unlock();
 	sweep_wake(); /* reopen the sweep gate sweep_finish closed */
 	base_mutex_unlock(&world_lock);
