@@ -164,15 +164,14 @@ TRI_INLINE void clear_slot(uintptr_t p, size_t size, bool zero)
 /* An object this thread freed (mcache.h I4), handed out again; a listed
  * object without the key was freed twice (mcache.h I6). */
 TRI_INLINE void *reuse_listed(mcache *c, spanclass_t spc,
-                              mcache_freelist *l, bool zero)
+                              mcache_freelist *l, size_t size, bool zero)
 {
 	void **p = l->head;
 	if (TRI_UNLIKELY((uintptr_t)p[1] != mcache_free_key))
 		mcache_double_free(p);
 	l->head = p[0];
 	l->n--;
-	clear_slot((uintptr_t)p, class_to_size[spanclass_sizeclass(spc)],
-	           zero);
+	clear_slot((uintptr_t)p, size, zero);
 	counter_add_local(&c->stats.small_allocs[spc >> 1], 1);
 	return p;
 }
@@ -183,9 +182,11 @@ TRI_INLINE void *malloc_small(mcache *c, size_t n, bool noscan, bool zero)
 	mcache_freelist *l = &c->free[spc];
 	/* A sampled allocation comes from the cached span instead: its
 	 * special goes on a span this thread holds (span.h). */
-	if (l->head &&
-	    !mcache_sample_due(c, class_to_size[spanclass_sizeclass(spc)]))
-		return reuse_listed(c, spc, l, zero);
+	if (l->head) {
+		size_t size = class_to_size[spanclass_sizeclass(spc)];
+		if (!mcache_sample_due(c, size))
+			return reuse_listed(c, spc, l, size, zero);
+	}
 	mspan *s = c->alloc[spc];
 	uintptr_t p = span_next_free_fast(s);
 	if (TRI_UNLIKELY(!p)) {
@@ -202,6 +203,24 @@ TRI_INLINE void *malloc_small(mcache *c, size_t n, bool noscan, bool zero)
 	return (void *)p;
 }
 
+/* Account n more bytes of large objects, a new object or one grown in
+ * place: black bytes and the assist debt during a mark (span.h),
+ * heap_live and the trigger (mheap.h I5), the thread's counter (c may be
+ * NULL for a growth on a thread without a cache). */
+static void note_large_bytes(mcache *c, size_t n)
+{
+	if (atomic_load_relaxed(&span_alloc_black)) {
+		atomic_add_full(&span_black_bytes, n);
+		if (c)
+			mcache_assist_debit(c, n);
+	}
+	mheap_live_add((intptr_t)n);
+	if (mheap_over_trigger())
+		tri_m.b.want_gc = 1;
+	if (c)
+		counter_add_local(&c->stats.large_alloc_bytes, n);
+}
+
 static TRI_NOINLINE void *malloc_large(mcache *c, size_t n, bool noscan,
                                        bool zero)
 {
@@ -213,16 +232,10 @@ static TRI_NOINLINE void *malloc_large(mcache *c, size_t n, bool noscan,
 		return out_of_memory();
 	if (s->zero_bytes && zero)
 		memset((void *)s->base, 0, s->zero_bytes); /* I1 */
-	if (atomic_load_relaxed(&span_alloc_black)) { /* span.h */
+	if (atomic_load_relaxed(&span_alloc_black)) /* span.h */
 		span_mark_word(s, 0, 1);
-		atomic_add_full(&span_black_bytes, s->elemsize);
-		mcache_assist_debit(c, s->elemsize);
-	}
-	mheap_live_add((intptr_t)s->elemsize); /* mheap.h I5 */
-	if (mheap_over_trigger())
-		tri_m.b.want_gc = 1;
+	note_large_bytes(c, s->elemsize);
 	counter_add_local(&c->stats.large_allocs, 1);
-	counter_add_local(&c->stats.large_alloc_bytes, s->elemsize);
 	if (mcache_sample_due(c, s->elemsize)) /* before anyone can free it */
 		profile_alloc(c, s, s->base);
 	mheap_large_add(s);
@@ -623,8 +636,8 @@ static bool realloc_in_place_ok(const mspan *s, const void *p, size_t n,
 
 /* Grow large object p (span s) to n bytes without moving it, when the
  * pages after it are free: no copy, and for a big block none of the page
- * faults a copy into released memory costs. Accounted as malloc_large
- * accounts an allocation of the extra bytes. */
+ * faults a copy into released memory costs. The extra bytes are
+ * accounted as an allocation (note_large_bytes). */
 static bool grow_large_in_place(mspan *s, size_t n, bool zero)
 {
 	size_t old = s->elemsize, dirty;
@@ -633,18 +646,7 @@ static bool grow_large_in_place(mspan *s, size_t n, bool zero)
 		return false;
 	if (zero && dirty)
 		memset((void *)(s->base + old), 0, dirty); /* I1 */
-	size_t extra = s->elemsize - old;
-	mcache *c = mcache_tls;
-	if (atomic_load_relaxed(&span_alloc_black)) { /* span.h */
-		atomic_add_full(&span_black_bytes, extra);
-		if (c)
-			mcache_assist_debit(c, extra);
-	}
-	mheap_live_add((intptr_t)extra); /* mheap.h I5 */
-	if (mheap_over_trigger())
-		tri_m.b.want_gc = 1;
-	if (c)
-		counter_add_local(&c->stats.large_alloc_bytes, extra);
+	note_large_bytes(mcache_tls, s->elemsize - old);
 	return true;
 }
 
