@@ -741,22 +741,27 @@ static const sigset_t *keep_suspend(int how, const sigset_t *set,
 	return copy;
 }
 
+/* The C library's `name` (looked up once into *real) with the suspend
+ * signal kept out of set; ra is the interposed call's return address. */
+static int masked(mask_fn *real, const char *name, int how,
+                  const sigset_t *set, sigset_t *old, const void *ra)
+{
+	if (!*real)
+		*real = (mask_fn)next_symbol(name);
+	sigset_t copy;
+	return (*real)(how, keep_suspend(how, set, &copy, ra), old);
+}
+
 PRELOAD_API int pthread_sigmask(int how, const sigset_t *set, sigset_t *old)
 {
 	static mask_fn real;
-	if (!real)
-		real = (mask_fn)next_symbol("pthread_sigmask");
-	sigset_t copy;
-	return real(how, keep_suspend(how, set, &copy,
-	                              __builtin_return_address(0)), old);
+	return masked(&real, "pthread_sigmask", how, set, old,
+	              __builtin_return_address(0));
 }
 
 PRELOAD_API int sigprocmask(int how, const sigset_t *set, sigset_t *old)
 {
 	static mask_fn real;
-	if (!real)
-		real = (mask_fn)next_symbol("sigprocmask");
-	sigset_t copy;
-	return real(how, keep_suspend(how, set, &copy,
-	                              __builtin_return_address(0)), old);
+	return masked(&real, "sigprocmask", how, set, old,
+	              __builtin_return_address(0));
 }
