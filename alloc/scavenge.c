@@ -110,6 +110,17 @@ void scavenge_ready(void)
 	pthread_mutex_unlock(&scav_mu);
 }
 
+/* Sleep until not_before (scav_mu held; wake-ups for a new pass do not
+ * cut the pacing short). */
+static void wait_not_before(void)
+{
+	struct timespec until = abs_time(not_before);
+	while (clock_ns(CLOCK_MONOTONIC) < not_before)
+		if (pthread_cond_clockwait(&scav_cv, &scav_mu, CLOCK_MONOTONIC,
+		                           &until) == ETIMEDOUT)
+			break;
+}
+
 /* Step 1: wait for a pass newer than *seen, then for the pacing. */
 static void wait_for_pass(uint64_t *seen)
 {
@@ -117,14 +128,7 @@ static void wait_for_pass(uint64_t *seen)
 	while (pass == *seen)
 		pthread_cond_wait(&scav_cv, &scav_mu);
 	*seen = pass;
-	for (;;) {
-		uint64_t now = clock_ns(CLOCK_MONOTONIC);
-		if (now >= not_before)
-			break;
-		struct timespec until = abs_time(not_before);
-		pthread_cond_clockwait(&scav_cv, &scav_mu, CLOCK_MONOTONIC,
-		                       &until);
-	}
+	wait_not_before();
 	pthread_mutex_unlock(&scav_mu);
 }
 
@@ -134,11 +138,7 @@ static void pace(uint64_t worked_ns)
 	uint64_t sleep = worked_ns * (100 / SCAV_PERCENT - 1);
 	pthread_mutex_lock(&scav_mu);
 	not_before = clock_ns(CLOCK_MONOTONIC) + sleep;
-	struct timespec until = abs_time(not_before);
-	while (clock_ns(CLOCK_MONOTONIC) < not_before)
-		if (pthread_cond_clockwait(&scav_cv, &scav_mu, CLOCK_MONOTONIC,
-		                           &until) == ETIMEDOUT)
-			break;
+	wait_not_before();
 	pthread_mutex_unlock(&scav_mu);
 }
 
