@@ -162,6 +162,8 @@ void mheap_free_span_release(mspan *s, bool release)
 	span_free_bits(s);
 	bool released = release &&
 	                os_release((void *)s->base, s->npages * PAGE_SIZE);
+	if (released) /* counted once the OS took them, as mheap_scavenge */
+		scavenge_note_work(s->npages * PAGE_SIZE);
 	base_mutex_lock(&mheap_lock);
 	set_page_in_use(s->base, false);
 	bool filed = pages_free(s->base, s->npages, released);

@@ -197,10 +197,12 @@ bool scavenge_release_freed(size_t freed)
 	uint64_t slack = inuse / SCAV_FREE_SLACK_DIV;
 	if (slack < SCAV_FREE_SLACK_MIN)
 		slack = SCAV_FREE_SLACK_MIN;
-	if (freed < SCAV_FREE_MIN_BYTES || r <= inuse + slack)
-		return false;
-	atomic_add_full(&work_bytes, freed);
-	return true;
+	return freed >= SCAV_FREE_MIN_BYTES && r > inuse + slack;
+}
+
+void scavenge_note_work(size_t bytes)
+{
+	atomic_add_full(&work_bytes, bytes);
 }
 
 uint64_t scavenge_all(void)

@@ -90,8 +90,11 @@ void scavenge_after_alloc(size_t grown, size_t reused);
 #define SCAV_FREE_MIN_BYTES ((size_t)128 * TRI_KiB)
 
 /* tri_free of a large object of `freed` bytes (malloc.c): should its
- * pages go back to the OS with it? Counts them as scavenger work if so. */
+ * pages go back to the OS with it? */
 bool scavenge_release_freed(size_t freed);
+/* Bytes released outside mheap_scavenge (a freed span's, mheap.c): count
+ * them as scavenger work for the scavtrace line. */
+void scavenge_note_work(size_t bytes);
 
 /* Release every free page (tri_free_os_memory); returns bytes released. */
 uint64_t scavenge_all(void);
