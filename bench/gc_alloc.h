@@ -111,6 +111,22 @@ static inline uint64_t bench_clock_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
+/* Sleep until bench_clock_ns() reaches deadline_ns. */
+static inline void bench_sleep_until(uint64_t deadline_ns)
+{
+	struct timespec ts;
+
+	for (;;) { /* a stop-the-world signal may cut a sleep short */
+		uint64_t now = bench_clock_ns();
+
+		if (now >= deadline_ns)
+			return;
+		ts.tv_sec = (time_t)((deadline_ns - now) / 1000000000u);
+		ts.tv_nsec = (long)((deadline_ns - now) % 1000000000u);
+		nanosleep(&ts, NULL);
+	}
+}
+
 /*
  * The pause history since the baseline, in glibc memory (never scanned; it
  * holds no heap pointers). bench_pause_lock guards it: the sampler thread

@@ -209,21 +209,6 @@ static long tree_nodes(const node_t *n, uint64_t h)
 	return l < 0 || r < 0 ? -1 : 1 + l + r;
 }
 
-static void sleep_until(uint64_t deadline_ns)
-{
-	struct timespec ts;
-
-	for (;;) { /* a stop-the-world signal may cut a sleep short */
-		uint64_t now = bench_clock_ns();
-
-		if (now >= deadline_ns)
-			return;
-		ts.tv_sec = (time_t)((deadline_ns - now) / 1000000000u);
-		ts.tv_nsec = (long)((deadline_ns - now) % 1000000000u);
-		nanosleep(&ts, NULL);
-	}
-}
-
 static worker_t workers[MAX_THREADS];
 
 int main(int argc, char **argv)
@@ -273,7 +258,7 @@ int main(int argc, char **argv)
 		                        &workers[t]) != 0)
 			bench_die("cannot create a mutator thread");
 	}
-	sleep_until(bench_clock_ns() + (uint64_t)seconds * 1000000000u);
+	bench_sleep_until(bench_clock_ns() + (uint64_t)seconds * 1000000000u);
 	atomic_store(&stop, 1);
 	for (int t = 0; t < nthreads; t++) {
 		pthread_join(workers[t].thread, NULL);

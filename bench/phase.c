@@ -291,21 +291,6 @@ static uint64_t churn_one(void)
 	return n->size + n->buf_size;
 }
 
-static void sleep_until(uint64_t deadline_ns)
-{
-	struct timespec ts;
-
-	for (;;) { /* a stop-the-world signal may cut a sleep short */
-		uint64_t now = bench_clock_ns();
-
-		if (now >= deadline_ns)
-			return;
-		ts.tv_sec = (time_t)((deadline_ns - now) / 1000000000u);
-		ts.tv_nsec = (long)((deadline_ns - now) % 1000000000u);
-		nanosleep(&ts, NULL);
-	}
-}
-
 /* Churn at IDLE_RATE MiB/s until deadline_ns. */
 static void churn_idle(uint64_t deadline_ns)
 {
@@ -316,7 +301,7 @@ static void churn_idle(uint64_t deadline_ns)
 		for (uint64_t b = 0; b < per_tick;)
 			b += churn_one();
 		tick += (uint64_t)TICK_MS * 1000000u;
-		sleep_until(tick < deadline_ns ? tick : deadline_ns);
+		bench_sleep_until(tick < deadline_ns ? tick : deadline_ns);
 	}
 }
 
