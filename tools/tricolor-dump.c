@@ -6,7 +6,7 @@
  *
  *   tricolor-dump [--json] summary FILE
  *   tricolor-dump [--json] top FILE
- *   tricolor-dump [--json] path FILE ADDRESS
+ *   tricolor-dump [--json] path FILE ADDRESS  (hex, 0x optional)
  *   tricolor-dump [--json] diff OLD NEW
  *   tricolor-dump pprof FILE [OUT]        (OUT defaults to stdout)
  *
@@ -35,6 +35,7 @@
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
 #endif
+#include <ctype.h>
 #include <elf.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -898,12 +899,26 @@ static void describe_root(const dump *d, const root *r, uint64_t slot,
 		         (unsigned long long)r->hi, (unsigned long long)slot);
 }
 
+/* An address as this tool prints it: hexadecimal, with or without 0x
+ * (path prints 0xc000..., summary c000...). Nothing else: no sign, no
+ * space, no decimal. */
+static bool parse_addr(const char *s, unsigned long long *out)
+{
+	const char *p = s;
+	if (p[0] == '0' && (p[1] == 'x' || p[1] == 'X'))
+		p += 2;
+	size_t n = strspn(p, "0123456789abcdefABCDEF");
+	if (n == 0 || p[n])
+		return false;
+	errno = 0;
+	*out = strtoull(p, NULL, 16);
+	return !errno;
+}
+
 static int cmd_path(dump *d, const char *addr_s)
 {
-	char *end;
-	errno = 0;
-	unsigned long long a = strtoull(addr_s, &end, 0);
-	if (errno || end == addr_s || *end)
+	unsigned long long a;
+	if (!parse_addr(addr_s, &a))
 		die("path: bad address '%s'", addr_s);
 	const obj *target = obj_containing(d, a);
 	if (!target) {

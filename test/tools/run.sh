@@ -27,6 +27,27 @@ $T --json path "$W/chain.dump" "$addr" | grep -q '"reachable":true' ||
 	fail "path --json"
 ok "path names the global root and the 5-object chain"
 
+# path takes an address with or without 0x: summary prints them without
+bare=${addr#0x}
+[ "$bare" != "$addr" ] || fail "dumpprog printed no 0x: $addr"
+out=$($T path "$W/chain.dump" "$bare") || fail "path $bare exited $?"
+echo "$out" | tail -1 | grep -q -- "-> $addr " || fail "path $bare: $out"
+out=$($T path "$W/chain.dump" "0X$bare") || fail "path 0X$bare exited $?"
+echo "$out" | tail -1 | grep -q -- "-> $addr " || fail "path 0X$bare: $out"
+big=$($T summary "$W/chain.dump" | sed -n '/^largest objects:/{n;n;p;q}' |
+	awk '{print $1}')
+[ -n "$big" ] || fail "summary lists no largest object"
+$T path "$W/chain.dump" "$big" >/dev/null 2>"$W/err"
+st=$?
+[ $st -le 1 ] || fail "path refuses summary's address $big: $(cat "$W/err")"
+for badaddr in '' 0x xyz 12g -1 ' 12' '0x 12' 0x0x12 1ffffffffffffffff; do
+	$T path "$W/chain.dump" "$badaddr" >/dev/null 2>"$W/err"
+	st=$?
+	[ $st -eq 2 ] && grep -q 'bad address' "$W/err" ||
+		fail "path accepts bad address '$badaddr' (status $st)"
+done
+ok "path takes summary's addresses, with or without 0x, and refuses junk"
+
 # diff: the planted leak grows, by class and by site
 $P diff "$W/old.dump" "$W/new.dump" || fail "dumpprog diff"
 out=$($T diff "$W/old.dump" "$W/new.dump") || fail "diff exited $?"
