@@ -11,7 +11,8 @@
 #                      (STRESS_SECONDS, 600), a fifth of that for each
 #                      other stress program; also STRESS_SEED,
 #                      STRESS_THREADS, STRESS_SIZE
-#   make demo          the demo program with its statistics
+#   make demo          the demo program with its statistics (builds
+#                      libtricolor-malloc.so too, for the README)
 #   make build/coroutines   the coroutine example (docs/coroutines.md)
 #   make bench         benchmarks for tricolor and its peers (not tests)
 #   make fuzz          libFuzzer on the heap dump reader (clang;
@@ -264,8 +265,9 @@ $(B)/demo: docs/examples/demo.c $(B)/libtricolor.a include/tricolor.h
 	$(CC) $(BASE_CFLAGS) $(CFLAGS) -Iinclude $< $(B)/libtricolor.a \
 	    $(LDLIBS) -o $@
 
+# Builds libtricolor-malloc.so too, for README.md's LD_PRELOAD line.
 demo: deps
-	@$(MAKE) --no-print-directory $(B)/demo
+	@$(MAKE) --no-print-directory $(B)/demo $(B)/libtricolor-malloc.so
 	./$(B)/demo
 
 # The coroutine example (docs/coroutines.md): not built by default.
@@ -287,11 +289,21 @@ deps-quiet:
 	    sh tools/deps.sh $(PKGS)
 
 # ---- install ----
-$(B)/tricolor.pc: tricolor.pc.in
+# tricolor.pc: the shared library (--static adds what cc -static needs);
+# tricolor-static.pc: the archive, named by its path, whatever the link
+# (README.md, docs/api.md). Written again at every install, since PREFIX,
+# LIBDIR or INCDIR may differ from the last one.
+PC_FILES := $(B)/tricolor.pc $(B)/tricolor-static.pc
+$(PC_FILES): $(B)/%.pc: %.pc.in pc-force
+	@mkdir -p $(dir $@)
 	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@LIBDIR@|$(LIBDIR)|' \
 	    -e 's|@INCDIR@|$(INCDIR)|' -e 's|@VERSION@|$(VERSION)|' $< > $@
+.PHONY: pc-force
+pc-force:
 
-install: all $(B)/tricolor.pc
+# As root and without DESTDIR, ldconfig: a program linked against
+# libtricolor.so in /usr/local/lib finds it at once.
+install: all $(PC_FILES)
 	install -d $(DESTDIR)$(INCDIR) $(DESTDIR)$(LIBDIR)/pkgconfig
 	install -m 644 include/tricolor.h $(DESTDIR)$(INCDIR)/
 	install -m 644 $(B)/libtricolor.a $(DESTDIR)$(LIBDIR)/
@@ -300,15 +312,18 @@ install: all $(B)/tricolor.pc
 	ln -sf libtricolor.so.$(VERSION) \
 	    $(DESTDIR)$(LIBDIR)/libtricolor.so.$(SOMAJOR)
 	ln -sf libtricolor.so.$(SOMAJOR) $(DESTDIR)$(LIBDIR)/libtricolor.so
-	install -m 644 $(B)/tricolor.pc $(DESTDIR)$(LIBDIR)/pkgconfig/
+	install -m 644 $(PC_FILES) $(DESTDIR)$(LIBDIR)/pkgconfig/
 	install -m 755 $(B)/libtricolor-malloc.so $(DESTDIR)$(LIBDIR)/
 	install -d $(DESTDIR)$(BINDIR)
 	install -m 755 $(B)/tricolor-dump $(DESTDIR)$(BINDIR)/
+	@if [ -z "$(DESTDIR)" ] && [ "$$(id -u)" = 0 ] && \
+	    command -v ldconfig >/dev/null 2>&1; then ldconfig; fi
 
 uninstall:
 	rm -f $(DESTDIR)$(INCDIR)/tricolor.h $(DESTDIR)$(LIBDIR)/libtricolor.* \
 	    $(DESTDIR)$(LIBDIR)/libtricolor-malloc.so \
 	    $(DESTDIR)$(LIBDIR)/pkgconfig/tricolor.pc \
+	    $(DESTDIR)$(LIBDIR)/pkgconfig/tricolor-static.pc \
 	    $(DESTDIR)$(BINDIR)/tricolor-dump
 
 clean:

@@ -4,7 +4,9 @@
 # profiles of test/tools/dumpprog (a program written against tricolor.h
 # alone), go tool pprof against GODEBUG=memprofile when go is installed,
 # that bad dumps are refused with one line and exit status 2, and runs the
-# reader's bounded mutation fuzzer (test/fuzz/mutate.c) over the corpus.
+# reader's bounded mutation fuzzer (test/fuzz/mutate.c) over the corpus,
+# and test/tools/install.sh (make install to a temporary PREFIX, programs
+# linked against it shared and static).
 set -u
 B=$1
 FUZZ_SECONDS=${2:-5}
@@ -116,4 +118,7 @@ fi
 "$B/tools/fuzz_mutate" "$FUZZ_SECONDS" 1 test/fuzz/corpus/*.dump ||
 	fail "fuzz_mutate"
 ok "reader survives the mutation fuzz"
+# make install into a temporary PREFIX, then link shared and static
+sh test/tools/install.sh "$B" || fail "test/tools/install.sh"
+ok "install and the documented link lines (test/tools/install.sh)"
 echo "tools-check: all $n checks passed"
