@@ -32,8 +32,10 @@
  *      (pthread_getattr_np, dlsym, the first pthread_create all call
  *      malloc), the calling thread's boot_depth is non-zero and its
  *      allocations come from a static arena (boot_alloc): tricolor never
- *      recurses into itself. Freeing the newest bootstrap block gives it
- *      back; older ones stay (a few KiB per process).
+ *      recurses into itself. Every thread's registration passes through
+ *      it (pthread_getattr_np reallocs and frees its CPU set), so a freed
+ *      bootstrap block is kept on a free list of its size class and
+ *      handed out again (P6).
  *   4. Threads: pthread_create is interposed so that each new thread
  *      registers before its start routine runs (so the collector stops it
  *      and scans its registers even if it never allocates) and marks itself
@@ -63,9 +65,33 @@
  *       did not ask for a profile, and each sample costs an unwind (about
  *       1.4 us, and libgcc's unwinder and every library's unwind tables
  *       paged in: a third of the server workload's RSS over glibc).
+ *   P6. boot_arena holds at most the blocks that were ever live at once,
+ *       per class, never an amount per thread or per call: a block of
+ *       class c has room for MALLOC_ALIGN << c bytes and is aligned to
+ *       that, or to OS_PAGE if less (boot_natural_align); once carved
+ *       (boot_top only grows) it is either handed out (size = bytes
+ *       asked) or on boot_lists[c] (size = BOOT_FREED), and a free puts
+ *       it back on that list, where the next request of the class takes
+ *       it. The lists are lock-free stacks whose head packs a tag
+ *       counting its changes with the top block's index, so a pop that
+ *       read a block's link before another thread took the block fails
+ *       its CAS (no ABA); no lock means that a thread stopped by the
+ *       collector, or gone in a fork child, never blocks a bootstrap
+ *       allocation (at worst the child loses the block it was moving).
+ *   P7. Thread churn leaves nothing behind: a thread registers at its
+ *       start (trampoline) and unregisters in its exit destructor
+ *       (gc/threads.c), which gives back its cache (mcache_release) and
+ *       record (fixalloc: reused by the next thread, after it left the
+ *       thread list under threads_lock, which every walker of the list
+ *       holds); past its exit handlers a thread registers for one call
+ *       only (thread_leave); and what registration allocates on the way
+ *       comes from boot_arena and goes back to it (P6). So RSS stays flat
+ *       over any number of short-lived threads (test/preload/churn.c).
  *
  * Locks: big_mu (a plain mutex, taken with no heap lock held; os_map may
  * be called under it) protects big_aligned. init_once is pthread_once.
+ * The bootstrap arena takes no lock: boot_top and boot_lists change by
+ * CAS only (P6).
  * fork(): the preload's atfork handlers take the leak locks and big_mu
  * before tricolor's own handlers take the heap's, and release them after.
  * This file is the preload's OS boundary: it includes <signal.h> and
@@ -110,46 +136,135 @@ static __thread unsigned boot_depth
 	__attribute__((tls_model("initial-exec")));
 static __thread bool exiting __attribute__((tls_model("initial-exec")));
 
-/* ---- the bootstrap arena (step 3) ---- */
+/* ---- the bootstrap arena (step 3, P6) ---- */
 
 #define BOOT_BYTES (1024 * 1024)
+#define BOOT_CLASSES 16 /* block capacities 16 B << class: 16 B .. 512 KiB */
+#define BOOT_MAX ((size_t)MALLOC_ALIGN << (BOOT_CLASSES - 1))
+#define BOOT_FREED UINT32_MAX /* boot_hdr.size of a listed block */
+#define BOOT_INDEX_BITS 16    /* a list head: tag << 16 | block index */
+#define BOOT_INDEX_MASK (((uintptr_t)1 << BOOT_INDEX_BITS) - 1)
+
 typedef struct boot_hdr {
-	uint32_t start; /* offset of the block in boot_arena */
-	uint32_t end;   /* offset past the block */
-	size_t size;    /* bytes asked for */
+	atomic_word link; /* listed: the next block's index (0: none) */
+	uint32_t cls;     /* capacity MALLOC_ALIGN << cls; set once */
+	uint32_t size;    /* bytes asked for; BOOT_FREED while listed */
 } boot_hdr;
 
-static char boot_arena[BOOT_BYTES] TRI_ALIGNED(64);
-static atomic_word boot_top; /* offset of the first free byte */
+_Static_assert(sizeof(boot_hdr) == MALLOC_ALIGN, "blocks stay 16-aligned");
+_Static_assert(BOOT_BYTES / MALLOC_ALIGN <= BOOT_INDEX_MASK + 1,
+               "a block index fits a list head's index bits");
+
+static char boot_arena[BOOT_BYTES] TRI_ALIGNED(OS_PAGE);
+static atomic_word boot_top; /* offset of the first byte never carved */
+static atomic_word boot_lists[BOOT_CLASSES]; /* freed blocks (P6) */
 
 static bool is_boot(const void *p)
 {
 	return (uintptr_t)p - (uintptr_t)boot_arena < BOOT_BYTES;
 }
 
-static void *boot_alloc(size_t n, size_t align)
+/* A block is named by its payload's offset / MALLOC_ALIGN (never 0: the
+ * header comes first). */
+static uintptr_t boot_index(const boot_hdr *h)
 {
-	if (align < MALLOC_ALIGN)
-		align = MALLOC_ALIGN;
-	if (n > BOOT_BYTES || align > BOOT_BYTES / 4)
-		goto full;
+	return ((uintptr_t)(h + 1) - (uintptr_t)boot_arena) / MALLOC_ALIGN;
+}
+
+static boot_hdr *boot_block(uintptr_t index)
+{
+	return (boot_hdr *)(boot_arena + index * MALLOC_ALIGN) - 1;
+}
+
+static unsigned boot_class(size_t n)
+{
+	unsigned c = 0;
+	while ((size_t)MALLOC_ALIGN << c < n)
+		c++;
+	return c;
+}
+
+/* Every block of class c is aligned at least this much (P6). */
+static size_t boot_natural_align(unsigned c)
+{
+	size_t cap = (size_t)MALLOC_ALIGN << c;
+	return cap < OS_PAGE ? cap : OS_PAGE;
+}
+
+/* The next head of a list: the tag counts every change (P6). */
+static uintptr_t boot_head(uintptr_t old, uintptr_t index)
+{
+	return ((old >> BOOT_INDEX_BITS) + 1) << BOOT_INDEX_BITS | index;
+}
+
+static boot_hdr *boot_pop(unsigned c)
+{
+	for (;;) {
+		uintptr_t old = atomic_load_acquire(&boot_lists[c]); /* pairs:
+		                                        boot_push's CAS */
+		uintptr_t index = old & BOOT_INDEX_MASK;
+		if (!index)
+			return NULL;
+		boot_hdr *h = boot_block(index);
+		/* h may be popped and reused meanwhile: then the tag moved
+		 * on and the CAS fails (P6), whatever link held. */
+		uintptr_t next = atomic_load_relaxed(&h->link) & BOOT_INDEX_MASK;
+		if (atomic_cas_full(&boot_lists[c], old, boot_head(old, next)) ==
+		    old)
+			return h;
+	}
+}
+
+static void boot_push(boot_hdr *h)
+{
+	volatile atomic_word *list = &boot_lists[h->cls];
+	for (;;) {
+		uintptr_t old = atomic_load_relaxed(list);
+		atomic_store_relaxed(&h->link, old & BOOT_INDEX_MASK);
+		if (atomic_cas_full(list, old, boot_head(old, boot_index(h))) ==
+		    old)
+			return;
+	}
+}
+
+/* A new block of class c whose payload is aligned to align (>= the
+ * class's natural alignment), from the never-carved rest of the arena. */
+static boot_hdr *boot_carve(unsigned c, size_t align)
+{
 	for (;;) {
 		uintptr_t top = atomic_load_relaxed(&boot_top);
 		uintptr_t p = align_up((uintptr_t)boot_arena + top +
 		                       sizeof(boot_hdr), align);
-		uintptr_t end = align_up(p + n, MALLOC_ALIGN) -
+		uintptr_t end = p + ((size_t)MALLOC_ALIGN << c) -
 		                (uintptr_t)boot_arena;
 		if (end > BOOT_BYTES)
-			goto full;
+			return NULL;
 		if (atomic_cas_full(&boot_top, top, end) != top)
 			continue;
 		boot_hdr *h = (boot_hdr *)p - 1;
-		h->start = (uint32_t)top;
-		h->end = (uint32_t)end;
-		h->size = n;
-		memset((void *)p, 0, n); /* a freed block may be reused */
-		return (void *)p;
+		h->cls = c;
+		return h;
 	}
+}
+
+static void *boot_alloc(size_t n, size_t align)
+{
+	if (align < MALLOC_ALIGN)
+		align = MALLOC_ALIGN;
+	size_t want = n > align ? n : align;
+	if (want > BOOT_MAX)
+		goto full;
+	unsigned c = boot_class(want);
+	size_t natural = boot_natural_align(c);
+	boot_hdr *h = align <= natural ? boot_pop(c) : NULL;
+	if (!h)
+		h = boot_carve(c, align > natural ? align : natural);
+	if (!h)
+		goto full;
+	TRI_ASSERT(h->cls == c && (uintptr_t)(h + 1) % align == 0); /* P6 */
+	h->size = (uint32_t)n;
+	memset(h + 1, 0, n); /* a reused block holds its old contents */
+	return h + 1;
 full:
 	base_fatal("malloc preload: bootstrap arena exhausted (%zu bytes "
 	          "asked while tricolor initialises)", n);
@@ -158,7 +273,11 @@ full:
 static void boot_free(void *p)
 {
 	boot_hdr *h = (boot_hdr *)p - 1;
-	atomic_cas_full(&boot_top, h->end, h->start); /* newest only */
+	if ((uintptr_t)p % MALLOC_ALIGN || h->cls >= BOOT_CLASSES ||
+	    h->size == BOOT_FREED)
+		base_fatal("free(%p): not a bootstrap block, or freed twice", p);
+	h->size = BOOT_FREED;
+	boot_push(h);
 }
 
 static size_t boot_size(const void *p)
