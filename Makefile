@@ -70,13 +70,16 @@ all: $(B)/libtricolor.a $(B)/libtricolor.so $(B)/tricolor-dump \
 define variant_rules
 $(B)/$(1)/%.o: %.c $(HDRS) | deps-quiet
 	@mkdir -p $$(dir $$@)
-	$(CC) $(BASE_CFLAGS) $$($(1)_CFLAGS) -c $$< -o $$@
+	$(CC) $(BASE_CFLAGS) $$($(1)_CFLAGS) $$(OBJ_EXTRA) -c $$< -o $$@
 $(1)_OBJS := $(LIB_SRCS:%.c=$(B)/$(1)/%.o)
 # Internal archive: every symbol visible, for unit tests and API tests.
 $(B)/$(1)/libtricolor-internal.a: $$($(1)_OBJS)
 	rm -f $$@ && ar rcs $$@ $$^
 endef
 $(foreach v,rel $(VARIANTS),$(eval $(call variant_rules,$(v))))
+# The blocking-call wrappers end their section in a cleanup that must also
+# run when a thread is cancelled inside the call (gc/blocking.c step 2).
+$(foreach v,rel $(VARIANTS),$(B)/$(v)/gc/blocking.o): OBJ_EXTRA := -fexceptions
 
 # ---- the shipped libraries ----
 $(B)/libtricolor.so: $(rel_OBJS)
@@ -128,7 +131,7 @@ $(foreach v,$(VARIANTS),$(eval $(call unit_rules,$(v))))
 # (other threads' stacks, data, bss), which ASan may report; empty this list
 # once that scanning is ASan-clean.
 API_ASAN_EXCLUDE := test_gc test_gcenv test_sweep test_concurrent test_coro \
-                    test_scavenge test_profile
+                    test_scavenge test_profile test_blocking
 
 UNIT_BINS := $(foreach v,$(VARIANTS),$(UNIT_SRCS:test/unit/%.c=$(B)/$(v)/test/%))
 API_BINS := $(API_SRCS:test/api/%.c=$(B)/api/%) \

@@ -104,6 +104,9 @@ mcache *mcache_get_slow(void)
 {
 	if (mcache_tls)
 		return mcache_tls;
+	threads_exitsyscall_for_heap(); /* threads.h I8 */
+	if (mcache_tls)
+		return mcache_tls;
 	if (tri_init() != 0 || threads_register_self() != 0)
 		return NULL;
 	mcache *c = fixalloc_alloc(&mcache_alloc);
@@ -170,8 +173,12 @@ void mcache_flush(mcache *c)
 void mcache_flush_all(void)
 {
 	base_mutex_lock(&mcache_list_lock);
-	for (mcache *c = mcache_list; c; c = c->next)
+	for (mcache *c = mcache_list; c; c = c->next) {
+		if (c->parked && c->parked_clean)
+			continue; /* I7: nothing cached since its flush */
 		mcache_flush(c);
+		c->parked_clean = c->parked;
+	}
 	base_mutex_unlock(&mcache_list_lock);
 }
 

@@ -34,6 +34,11 @@
  *       list it, and whichever copy leaves second finds word 1 cleared by
  *       the first (or overwritten by its new owner): one line, abort,
  *       before the block can be handed out twice.
+ *   I7. A parked cache (its owner in a blocking call, gc/threads.h I8)
+ *       is not used by its owner until unparked; mcache_flush_all flushes
+ *       it at the first stop and skips it after (parked_clean), so a
+ *       thousand threads blocked in calls cost one flush each, not one
+ *       per cycle.
  * Concurrency: the owner thread alone, except the counters (I3) and the
  * registry links (mcache_list_lock).
  */
@@ -84,6 +89,10 @@ typedef struct mcache {
 	                               may allocate during mark before it
 	                               owes scan work (gc/mark.c); owner */
 	struct mcache *next, *prev; /* registry; mcache_list_lock */
+	bool parked;                /* I7: the owner is in a blocking call;
+	                               owner, read with the world stopped */
+	bool parked_clean;          /* I7: flushed since it was parked; world
+	                               stopped (set), owner (cleared) */
 } mcache;
 
 extern mspan mcache_empty_span;
@@ -102,6 +111,19 @@ bool mcache_release(void);
 /* Give back c's tiny block and every cached span (owner, or any thread
  * while the owner is stopped outside the heap-critical region). */
 void mcache_flush(mcache *c);
+/* The owner enters a blocking call (gc/threads.h I8) and leaves it: a
+ * parked cache is not used until it is unparked, so one flush while it is
+ * parked is enough (I7). unpark runs before the cache is used again. */
+TRI_INLINE void mcache_park(mcache *c)
+{
+	c->parked = true;
+}
+
+TRI_INLINE void mcache_unpark(mcache *c)
+{
+	c->parked = false;
+	c->parked_clean = false;
+}
 /* Flush every registered cache: the collector, with the world stopped. */
 void mcache_flush_all(void);
 /* A listed object p without the key (I6): report the double free, abort. */

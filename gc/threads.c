@@ -31,11 +31,27 @@
 __thread m_state tri_m __attribute__((tls_model("initial-exec")));
 
 #define MAX_TLS_RANGES 8
+/* gthread.status (I5-I8): what the thread is doing, as the collector
+ * sees it. A futex word. */
+enum {
+	GS_RUNNING = 0,   /* program code: stopped by the signal */
+	GS_SYSCALL = 1,   /* in a blocking call: sp and registers published */
+	GS_SCAN = 2,      /* with GS_SYSCALL: the collector owns the stack */
+	GS_SIGNALLED = 4, /* running, sent the suspend signal */
+	GS_WAITING = 8,   /* with GS_SYSCALL|GS_SCAN: back from the call,
+	                     sleeping on the word until GS_SCAN clears */
+};
+#define NUM_SAVED_REGS 40 /* room for the callee-saved registers */
+
 struct gthread {
 	pthread_t id;
 	uintptr_t stack_lo, stack_hi;  /* the thread's stack mapping */
-	volatile uintptr_t stack_sp;   /* published when stopped (I3) */
+	volatile uintptr_t stack_sp;   /* published when stopped (I3) or at
+	                                  entersyscall (I5) */
 	atomic_word stop_req;          /* odd: asked to stop (I4) */
+	volatile unsigned int status;  /* GS_*; atomic (I5-I8) */
+	uintptr_t regs[NUM_SAVED_REGS]; /* saved at entersyscall (I5) */
+	mcache *parked_cache;          /* owner: mcache_tls while in a call */
 	uintptr_t tls_lo[MAX_TLS_RANGES], tls_hi[MAX_TLS_RANGES];
 	unsigned ntls;
 	struct gthread *next, *prev;   /* threads_lock */
@@ -47,6 +63,14 @@ static gthread *all_threads;      /* I1; threads_mu */
 static atomic_word nthreads;
 static fixalloc gthread_alloc;
 static __thread gthread *self __attribute__((tls_model("initial-exec")));
+/* Owner thread: nesting depth of blocking sections (tri_enter_blocking and
+ * the wrappers); the outermost one changes the status. */
+static __thread unsigned syscall_depth
+	__attribute__((tls_model("initial-exec")));
+/* Owner thread (and its suspend handler): set when the handler stopped
+ * the thread; threads_take_stopped reads and clears it. */
+static __thread volatile sig_atomic_t stopped_since
+	__attribute__((tls_model("initial-exec")));
 static pthread_key_t exit_key;    /* unregisters at thread exit */
 
 static int sig_suspend = SIGPWR, sig_restart = SIGXCPU;
@@ -101,6 +125,7 @@ TRI_SIGNAL_SAFE static void suspend_handler(int sig, siginfo_t *si,
 		 * frame above us; spill ours too. */
 		__builtin_unwind_init();
 		t->stack_sp = stack_pointer_below();
+		stopped_since = 1;
 		AO_nop_full();
 		sem_post(&ack_sem);
 		for (;;) {
@@ -224,36 +249,204 @@ static void wait_acks(unsigned n)
 	AO_nop_full(); /* every stack_sp is visible */
 }
 
+static bool status_cas(gthread *t, unsigned old, unsigned new)
+{
+	return AO_int_compare_and_swap_full(&t->status, old, new);
+}
+
+/* Take t's stack for the collector (I6): a thread in a blocking call is
+ * claimed without a signal (Go's suspendG of a _Gsyscall goroutine);
+ * a running one is signalled. True if it was signalled (an ack follows). */
+static bool claim(gthread *t)
+{
+	for (;;) {
+		unsigned s = AO_int_load(&t->status);
+		if (s == GS_SYSCALL && status_cas(t, s, GS_SYSCALL | GS_SCAN))
+			return false;
+		if (s == GS_RUNNING && status_cas(t, s, GS_SIGNALLED)) {
+			request_stop(t);
+			return true;
+		}
+		if (s != GS_SYSCALL && s != GS_RUNNING) /* I4: one claim */
+			base_fatal("stop the world: thread status %u", s);
+	}
+}
+
+/* Give t its stack back: a claimed thread may return from its call (and
+ * is woken if it already waits, I7); a signalled one is released. The
+ * caller then wakes the signalled ones (wake_stopped). */
+static bool unclaim(gthread *t)
+{
+	unsigned s = AO_int_load(&t->status);
+	if (s & GS_SCAN) {
+		while (!status_cas(t, s, GS_SYSCALL))
+			s = AO_int_load(&t->status); /* GS_WAITING came */
+		if (s & GS_WAITING)
+			syscall(SYS_futex, &t->status, FUTEX_WAKE_PRIVATE, 1,
+			        NULL, NULL, 0);
+		return false;
+	}
+	TRI_ASSERT(s == GS_SIGNALLED);
+	AO_int_store_release(&t->status, GS_RUNNING); /* pairs: entersyscall */
+	release_stop(t);
+	return true;
+}
+
 void threads_stop_world(void)
 {
 	unsigned n = 0;
 	for (gthread *t = all_threads; t; t = t->next)
-		if (t != self) {
-			request_stop(t);
+		if (t != self && claim(t))
 			n++;
-		}
 	wait_acks(n);
 }
 
 void threads_start_world(void)
 {
+	bool signalled = false;
 	for (gthread *t = all_threads; t; t = t->next)
-		if (t != self)
-			release_stop(t);
-	wake_stopped();
+		if (t != self && unclaim(t))
+			signalled = true;
+	if (signalled)
+		wake_stopped();
 }
 
 void threads_suspend(gthread *t)
 {
 	TRI_ASSERT(t != self);
-	request_stop(t);
-	wait_acks(1);
+	if (claim(t))
+		wait_acks(1);
 }
 
 void threads_resume(gthread *t)
 {
-	release_stop(t);
-	wake_stopped();
+	if (unclaim(t))
+		wake_stopped();
+}
+
+/* ---- blocking calls: Go's entersyscall / exitsyscall (I5-I8) ---- */
+
+/* threads_entersyscall, and tri_enter_blocking (the same code): the
+ * callee-saved registers are saved on the first instructions, while they
+ * still hold the caller's values (any C prologue could push one and
+ * reuse it, and its frame is gone once the call returns), then
+ * entersyscall_saved(saved, sp) runs with sp the caller's stack pointer
+ * after the return. */
+void entersyscall_saved(const uintptr_t *saved, uintptr_t sp)
+	__attribute__((used));
+#if defined(__x86_64__)
+#define NUM_PUSHED 6
+__asm__(".text\n"
+        ".globl threads_entersyscall\n"
+        ".hidden threads_entersyscall\n"
+        ".type threads_entersyscall, @function\n"
+        ".globl tri_enter_blocking\n"
+        ".type tri_enter_blocking, @function\n"
+        "threads_entersyscall:\n"
+        "tri_enter_blocking:\n"
+        "\tpushq %rbx\n\tpushq %rbp\n\tpushq %r12\n"
+        "\tpushq %r13\n\tpushq %r14\n\tpushq %r15\n"
+        "\tmovq %rsp, %rdi\n"        /* saved */
+        "\tleaq 56(%rsp), %rsi\n"    /* above the return address */
+        "\tsubq $8, %rsp\n"          /* 16-byte aligned at the call */
+        "\tcall entersyscall_saved\n"
+        "\taddq $56, %rsp\n"         /* the registers are unchanged */
+        "\tret\n"
+        ".size threads_entersyscall, .-threads_entersyscall\n"
+        ".size tri_enter_blocking, .-tri_enter_blocking\n");
+#else
+/* Elsewhere, best effort: a jmp_buf in this frame holds the registers
+ * (frame registers pointer-mangled by the C library). */
+#define NUM_PUSHED (sizeof(jmp_buf) / sizeof(uintptr_t))
+_Static_assert(sizeof(jmp_buf) <= NUM_SAVED_REGS * sizeof(uintptr_t),
+               "jmp_buf does not fit gthread.regs");
+TRI_NOINLINE void threads_entersyscall(void)
+{
+	jmp_buf jb;
+	setjmp(jb);
+	entersyscall_saved((const uintptr_t *)(void *)&jb,
+	                   (uintptr_t)__builtin_frame_address(0));
+}
+
+TRI_API void tri_enter_blocking(void)
+{
+	threads_entersyscall();
+}
+#endif
+
+bool threads_in_syscall(void)
+{
+	return syscall_depth > 0;
+}
+
+/* Wait until a stop that has signalled us is over (its signal is pending
+ * or being handled): entering now would let it interrupt the call. */
+static void wait_unsignalled(gthread *t)
+{
+	while (AO_int_load(&t->status) == GS_SIGNALLED)
+		sched_yield(); /* the signal is taken on the way back */
+}
+
+void entersyscall_saved(const uintptr_t *saved, uintptr_t sp)
+{
+	gthread *t = self;
+	if (syscall_depth++ > 0)
+		return; /* nested */
+	stopped_since = 0;
+	if (!t || tri_m.b.locks)
+		return; /* not registered, or in the heap's region (I8) */
+	memcpy(t->regs, saved, NUM_PUSHED * sizeof *saved);
+	t->stack_sp = sp;
+	t->parked_cache = mcache_tls; /* I8: the heap's slow path ends it */
+	if (mcache_tls)
+		mcache_park(mcache_tls); /* mcache.h I7 */
+	mcache_tls = NULL;
+	while (!status_cas(t, GS_RUNNING, GS_SYSCALL)) /* I5 */
+		wait_unsignalled(t);
+}
+
+/* Back from the call: wait while the collector owns the stack (I7). */
+static void take_back(gthread *t)
+{
+	for (;;) {
+		unsigned s = AO_int_load(&t->status);
+		if (s == GS_RUNNING)
+			return; /* the heap's slow path took it back (I8) */
+		if (s == GS_SYSCALL) {
+			if (status_cas(t, s, GS_RUNNING))
+				break;
+			continue;
+		}
+		if (!(s & GS_WAITING) && !status_cas(t, s, s | GS_WAITING))
+			continue;
+		syscall(SYS_futex, &t->status, FUTEX_WAIT_PRIVATE,
+		        s | GS_WAITING, NULL, NULL, 0);
+	}
+	mcache *c = t->parked_cache;
+	if (c)
+		mcache_unpark(c); /* before it is used (mcache.h I7) */
+	mcache_tls = c;
+	t->parked_cache = NULL;
+}
+
+void threads_exitsyscall(void)
+{
+	TRI_ASSERT(syscall_depth > 0);
+	if (--syscall_depth == 0 && self)
+		take_back(self);
+}
+
+void threads_exitsyscall_for_heap(void)
+{
+	if (syscall_depth > 0 && self)
+		take_back(self);
+}
+
+bool threads_take_stopped(void)
+{
+	bool s = stopped_since;
+	stopped_since = 0;
+	return s;
 }
 
 gthread *threads_first(void)
@@ -360,6 +553,9 @@ bool threads_run_guarded(void (*fn)(void *), void *arg)
 
 void threads_roots_of(const gthread *t, root_range_fn fn, void *arg)
 {
+	if (AO_int_load(&t->status) & GS_SYSCALL) /* I6 */
+		fn((uintptr_t)t->regs, (uintptr_t)(t->regs + NUM_PUSHED),
+		   ROOT_STACK, arg);
 	uintptr_t sp = t->stack_sp, hi;
 	if (sp >= t->stack_lo && sp < t->stack_hi) {
 		stacks_find(sp, &hi); /* if registered too: running, not saved */
@@ -463,6 +659,10 @@ int threads_unregister_self(void)
 	if (!t) {
 		errno = EINVAL;
 		return -1;
+	}
+	if (syscall_depth) { /* left a blocking section by cancellation */
+		take_back(t);
+		syscall_depth = 0;
 	}
 	m_acquire();
 	wbbuf_flush(&t->wb); /* what it recorded is shaded before it goes */
@@ -580,6 +780,7 @@ void threads_fork_child(void)
 	if (self) {
 		self->id = pthread_self();
 		self->next = self->prev = NULL;
+		self->status = GS_RUNNING; /* forked outside any call */
 	}
 }
 
@@ -601,4 +802,21 @@ TRI_API int tri_thread_register(void)
 TRI_API int tri_thread_unregister(void)
 {
 	return threads_unregister_self();
+}
+
+TRI_API void tri_exit_blocking(void)
+{
+	if (syscall_depth == 0) {
+		base_warn("tri_exit_blocking without tri_enter_blocking: ignored");
+		return;
+	}
+	threads_exitsyscall();
+}
+
+TRI_API void *tri_do_blocking(void *(*fn)(void *), void *arg)
+{
+	threads_entersyscall();
+	void *r = fn(arg);
+	threads_exitsyscall();
+	return r;
 }

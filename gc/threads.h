@@ -14,8 +14,18 @@
  * registers on that stack, above the pointer) and sleeps on a futex word
  * until its stop request is released (one FUTEX_WAKE restarts every
  * thread); one inside the region defers, and stops itself at
- * m_release. Blocking system calls are interrupted by the handler and
- * restarted (SA_RESTART) after it.
+ * m_release.
+ *
+ * Blocking calls (Go's entersyscall / exitsyscall): a registered thread
+ * that enters a blocking call (the wrappers of gc/blocking.c,
+ * tri_enter_blocking) first saves its callee-saved registers in its
+ * record, publishes its stack pointer and moves its status from running
+ * to "in a call". Stopping the world, or suspending one thread, claims
+ * such a thread by setting its scan bit: no signal, no wait; the thread
+ * keeps blocking meanwhile. On return it clears its status, or, if the
+ * scan bit is set, sleeps on the status word until the collector clears
+ * it. So a thread blocked in a call is never interrupted by the collector
+ * and never delays a stop.
  *
  * Invariants:
  *   I1. A thread is in the list iff it is registered; it is added and
@@ -33,6 +43,23 @@
  *       suspends one thread at a time the same way (threads_suspend, to
  *       scan its stack or flush its barrier buffer). Either is done with
  *       threads_lock held, so requests never overlap.
+ *   I5. A thread's status is "in a call" only between its entersyscall
+ *       and exitsyscall, with its stack pointer and callee-saved
+ *       registers published before the status changes (the CAS releases
+ *       them); it enters only from "running", never while signalled (it
+ *       lets the pending stop happen first) nor inside the heap-critical
+ *       region.
+ *   I6. The collector owns a thread's stack while the thread is stopped
+ *       in the handler or its status has the scan bit; both are set and
+ *       cleared under threads_lock (I4). Its roots are then its stack from
+ *       the published sp up, its TLS and, in a call, its saved registers.
+ *   I7. A thread back from a call runs program code only after a CAS
+ *       from "in a call" (scan bit clear) to "running".
+ *   I8. A thread in a call has no allocation cache (mcache_tls NULL, the
+ *       cache parked in its record): any heap operation takes the slow
+ *       path, which ends the call state first (waiting out a stop), so
+ *       the heap is never touched by a thread the collector counts as
+ *       stopped. The call goes on as a running thread's would.
  * Lock order: world (gc.c) -> threads_lock -> the allocator's locks.
  */
 #ifndef TRI_THREADS_H
@@ -78,6 +105,18 @@ void threads_resume(gthread *t);
  * controller, sweeper), detached, with every signal blocked: it is never
  * registered, so it must never be stopped. False if it could not start. */
 bool threads_start_internal(void *(*fn)(void *), void *arg);
+
+/* Blocking calls (I5-I8), nested: the outermost pair changes the status.
+ * entersyscall saves the caller's registers: call it from the function
+ * whose frame stays live across the call. */
+void threads_entersyscall(void);
+void threads_exitsyscall(void);
+bool threads_in_syscall(void);
+/* The heap's slow path, on a thread in a call: end the call state (I8). */
+void threads_exitsyscall_for_heap(void);
+/* Whether the suspend handler stopped this thread since the last call
+ * (clears it): an EINTR then came from the collector. */
+bool threads_take_stopped(void);
 
 /* The signal that stops registered threads (the malloc preload keeps
  * programs from blocking it). */

@@ -152,12 +152,45 @@ TRI_API int tri_pthread_create(pthread_t *thread, const pthread_attr_t *attr,
                                void *(*start)(void *), void *arg);
 
 /*
+ * Blocking sections, Go's system-call state (bdwgc's GC_do_blocking). A
+ * registered thread about to wait for a long time (in a system call, a
+ * lock, a foreign library) publishes its stack and registers; cycles then
+ * scan it without stopping it (no signal, so no EINTR, and no delay to
+ * the pause), and when it leaves the section it waits while a cycle has
+ * the world stopped. Sections nest; the outermost pair counts.
+ *
+ * tricolor already does this around the blocking calls of the C library
+ * that programs use (nanosleep, sleep, usleep, clock_nanosleep, pause,
+ * poll, ppoll, select, pselect, epoll_wait, epoll_pwait, read, readv,
+ * write, writev, recv, recvfrom, recvmsg, send, sendto, sendmsg, accept,
+ * accept4, connect, wait, waitpid, waitid, sigsuspend, sigwait,
+ * sigwaitinfo, sigtimedwait, pthread_join, pthread_cond_wait,
+ * pthread_cond_timedwait, sem_wait, sem_timedwait, and the _chk forms of
+ * the fortified ones): both libraries and the malloc preload export
+ * wrappers of them under the C library's names (docs/api.md). Use these
+ * for other calls.
+ *
+ * Between enter and exit the thread must not store, move or hide pointers
+ * to tricolor objects (the collector may be reading its stack), nor use
+ * TRI_STORE. Allocating or freeing is allowed: it ends the section early
+ * (the rest of the call runs as ordinary code). Unregistered threads and
+ * calls made inside the heap's own code pass through. tri_exit_blocking
+ * without a matching enter prints one line and does nothing.
+ */
+TRI_API void tri_enter_blocking(void);
+TRI_API void tri_exit_blocking(void);
+/* fn(arg) inside a blocking section; returns what fn returns. */
+TRI_API void *tri_do_blocking(void *(*fn)(void *), void *arg);
+
+/*
  * The two signals that stop and restart registered threads during a cycle.
  * Defaults: SIGPWR (suspend) and SIGXCPU (restart), as bdwgc uses on Linux.
  * (This release wakes stopped threads through a futex; the restart
  * signal's handler is installed and the signal stays reserved.)
  * The program must not use them for anything else, nor block them in
- * registered threads. To change them, call this before the first
+ * registered threads. A thread inside a blocking section (above) is never
+ * signalled; one in an unwrapped blocking system call may see it return
+ * EINTR, as with any handled signal. To change them, call this before the first
  * allocation or tri_init. Returns 0, or -1 with errno = EINVAL (bad or equal
  * signal numbers) or EBUSY (the heap is already initialised).
  */
