@@ -294,6 +294,8 @@ static bool mark_termination(cycle *c)
 	unsigned grey = 0;
 	stacks_begin_scan();
 	for (gthread *t = threads_first(); t; t = threads_next(t)) {
+		if (threads_blocked_since_scan(t))
+			continue; /* threads.h I9: scanned, buffer flushed */
 		grey += wbbuf_flush(threads_wbbuf(t));
 		threads_roots_of(t, rescan_root, &w);
 	}

@@ -215,6 +215,7 @@ static void scan_threads(gcwork *w)
 	for (gthread *t = threads_first(); t; t = threads_next(t)) {
 		threads_suspend(t);
 		threads_roots_of(t, add_thread_root, w);
+		threads_note_scanned(t); /* threads.h I9 */
 		wbbuf_flush(threads_wbbuf(t));
 		threads_resume(t);
 	}

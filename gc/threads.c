@@ -52,6 +52,9 @@ struct gthread {
 	volatile unsigned int status;  /* GS_*; atomic (I5-I8) */
 	uintptr_t regs[NUM_SAVED_REGS]; /* saved at entersyscall (I5) */
 	mcache *parked_cache;          /* owner: mcache_tls while in a call */
+	uintptr_t call_gen;            /* owner: bumped at each entry (I9) */
+	uintptr_t scanned_gen;         /* collector: call_gen at the last
+	                                  concurrent scan, 0 if running (I9) */
 	uintptr_t tls_lo[MAX_TLS_RANGES], tls_hi[MAX_TLS_RANGES];
 	unsigned ntls;
 	struct gthread *next, *prev;   /* threads_lock */
@@ -401,6 +404,7 @@ void entersyscall_saved(const uintptr_t *saved, uintptr_t sp)
 	if (mcache_tls)
 		mcache_park(mcache_tls); /* mcache.h I7 */
 	mcache_tls = NULL;
+	t->call_gen++; /* I9: published by the CAS */
 	while (!status_cas(t, GS_RUNNING, GS_SYSCALL)) /* I5 */
 		wait_unsignalled(t);
 }
@@ -440,6 +444,18 @@ void threads_exitsyscall_for_heap(void)
 {
 	if (syscall_depth > 0 && self)
 		take_back(self);
+}
+
+void threads_note_scanned(gthread *t)
+{
+	bool in_call = AO_int_load(&t->status) & GS_SYSCALL;
+	t->scanned_gen = in_call ? t->call_gen : 0;
+}
+
+bool threads_blocked_since_scan(const gthread *t)
+{
+	return (AO_int_load(&t->status) & GS_SYSCALL) && t->scanned_gen &&
+	       t->scanned_gen == t->call_gen; /* I9 */
 }
 
 bool threads_take_stopped(void)
@@ -639,6 +655,10 @@ int threads_register_self(void)
 	t->id = pthread_self();
 	t->stack_sp = t->stack_hi;
 	t->stop_req = 0;
+	t->status = GS_RUNNING;
+	t->call_gen = 1;
+	t->scanned_gen = 0;
+	t->parked_cache = NULL;
 	wbbuf_reset(&t->wb);
 	self = t; /* before the list: a stop signal may come at once */
 	wbbuf_attach(&t->wb);

@@ -60,6 +60,13 @@
  *       path, which ends the call state first (waiting out a stop), so
  *       the heap is never touched by a thread the collector counts as
  *       stopped. The call goes on as a running thread's would.
+ *   I9. A thread whose status has been "in a call" with the same
+ *       call_gen since the concurrent mark scanned its stack has run no
+ *       code above its published sp since: mark termination need not
+ *       scan it again. (Another thread may store into its frames through
+ *       a pointer, but what it stores was reachable or allocated black,
+ *       and the barrier shades what it deletes: Go's reason for never
+ *       rescanning a stack.)
  * Lock order: world (gc.c) -> threads_lock -> the allocator's locks.
  */
 #ifndef TRI_THREADS_H
@@ -114,6 +121,11 @@ void threads_exitsyscall(void);
 bool threads_in_syscall(void);
 /* The heap's slow path, on a thread in a call: end the call state (I8). */
 void threads_exitsyscall_for_heap(void);
+/* With t's stack owned by the collector: its stack has just been scanned
+ * by the concurrent mark; whether it is still in the call it was in then
+ * (I9: mark termination skips its rescan). */
+void threads_note_scanned(gthread *t);
+bool threads_blocked_since_scan(const gthread *t);
 /* Whether the suspend handler stopped this thread since the last call
  * (clears it): an EINTR then came from the collector. */
 bool threads_take_stopped(void);
