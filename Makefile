@@ -292,7 +292,7 @@ deps-quiet:
 	    sh tools/deps.sh $(PKGS)
 
 # ---- install ----
-# tricolor.pc: the shared library (--static adds what cc -static needs);
+# tricolor.pc: the shared library (--static adds what a static link needs);
 # tricolor-static.pc: the archive, named by its path, whatever the link
 # (README.md, docs/api.md). Written again at every install, since PREFIX,
 # LIBDIR or INCDIR may differ from the last one.

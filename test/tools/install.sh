@@ -6,8 +6,6 @@
 #            -Wl,-rpath and with LD_LIBRARY_PATH
 #   static:  cc prog.c $(pkg-config --cflags --libs tricolor-static),
 #            and with --static too: needs no libtricolor.so (ldd)
-#   -static: cc -static prog.c $(pkg-config --cflags --static --libs
-#            tricolor), when the C library's archive is installed
 # and checks that DESTDIR stages the same files with the final paths in
 # the .pc files, and that uninstall removes what install put there.
 set -u
@@ -88,19 +86,6 @@ for flags in "--cflags --libs" "--cflags --static --libs"; do
 	runs "$W/static" "static ($flags)"
 done
 ok "tricolor-static links the archive (no libtricolor.so in ldd), with or without --static"
-
-# fully static: cc -static with --static
-if $CC -static "$W/prog.c" $(pc --cflags --static --libs tricolor) \
-	-o "$W/fullstatic" 2>"$W/err"; then
-	! ldd "$W/fullstatic" >/dev/null 2>&1 ||
-		fail "cc -static made a dynamic binary"
-	runs "$W/fullstatic" "cc -static"
-	ok "cc -static with pkg-config --static --libs tricolor"
-elif grep -q 'cannot find -l' "$W/err"; then
-	echo "ok install - cc -static skipped: no static C library ($(head -1 "$W/err"))"
-else
-	fail "cc -static: $(cat "$W/err")"
-fi
 
 # DESTDIR stages under DESTDIR with the final paths in the .pc files
 D=$W/dest
