@@ -4,7 +4,10 @@
  *
  * Invariants:
  *   I1. Nothing here allocates: base_fatal and base_format use only the
- *       caller's stack and write(2), so they work with the heap corrupt.
+ *       caller's stack and the write system call, so they work with the
+ *       heap corrupt. It is made directly (syscall), never through the
+ *       blocking-call wrappers (gc/blocking.c): a wrapper that cannot find
+ *       the C library's function reports it here.
  *   I2. At TRI_DEBUG >= 2 a thread only acquires a lock whose rank is higher
  *       than every lock it holds (the order is listed in base.h).
  */
@@ -13,6 +16,7 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 /* ---- formatter ---- */
@@ -115,7 +119,7 @@ static void write_line(const char *fmt, va_list ap)
 	vformat(&b, fmt, ap);
 	line[b.len++] = '\n';
 	for (size_t off = 0; off < b.len;) {
-		ssize_t n = write(2, line + off, b.len - off);
+		long n = syscall(SYS_write, 2, line + off, b.len - off); /* I1 */
 		if (n <= 0)
 			break;
 		off += (size_t)n;
