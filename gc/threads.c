@@ -190,9 +190,16 @@ static bool install_handlers(void)
 	return true;
 }
 
+/* Owner thread: rounds of thread-specific destructors seen at exit. */
+static __thread unsigned exit_rounds
+	__attribute__((tls_model("initial-exec")));
+
+/* I10: set again once, so glibc runs a second round and calls again. */
 static void exit_destructor(void *arg)
 {
-	(void)arg;
+	if (++exit_rounds < 2 && self == arg &&
+	    pthread_setspecific(exit_key, arg) == 0)
+		return;
 	threads_unregister_self();
 }
 
@@ -731,12 +738,6 @@ typedef struct start_args {
 	int err;
 } start_args;
 
-static void unregister_cleanup(void *unused)
-{
-	(void)unused;
-	threads_unregister_self();
-}
-
 static void *thread_start(void *p)
 {
 	start_args *sa = p;
@@ -747,11 +748,7 @@ static void *thread_start(void *p)
 	sem_post(&sa->ready); /* sa is gone once posted */
 	if (err)
 		return NULL;
-	void *ret;
-	pthread_cleanup_push(unregister_cleanup, NULL);
-	ret = start(arg);
-	pthread_cleanup_pop(1);
-	return ret;
+	return start(arg); /* the exit destructor unregisters (I10) */
 }
 
 TRI_API int tri_pthread_create(pthread_t *thread, const pthread_attr_t *attr,

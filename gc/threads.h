@@ -67,6 +67,15 @@
  *       a pointer, but what it stores was reachable or allocated black,
  *       and the barrier shades what it deletes: Go's reason for never
  *       rescanning a stack.)
+ *   I10. A thread that exits registered stays registered through the
+ *       first round of thread-specific destructors and is unregistered in
+ *       the second (the exit destructor sets its key once more): a value
+ *       another key's destructor puts back in round one (held only in the
+ *       thread's struct pthread, inside the stack range scanned) stays a
+ *       root until round two frees it. One extra round, not all of
+ *       glibc's PTHREAD_DESTRUCTOR_ITERATIONS (4): a thread that first
+ *       registers inside a destructor must still get its unregistering
+ *       round, and so it does unless it registers in round 3 or 4.
  * Lock order: world (gc.c) -> threads_lock -> the allocator's locks.
  */
 #ifndef TRI_THREADS_H

@@ -144,8 +144,8 @@ TRI_API int tri_thread_unregister(void);
 
 /*
  * pthread_create, with the new thread registered before start runs and
- * unregistered when it ends (returns, calls pthread_exit, or is
- * cancelled). arg stays reachable until the new thread has it. Returns
+ * unregistered when it exits, as any registered thread is (after its
+ * first round of thread-specific destructors). arg stays reachable until the new thread has it. Returns
  * pthread_create's result.
  */
 TRI_API int tri_pthread_create(pthread_t *thread, const pthread_attr_t *attr,
