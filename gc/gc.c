@@ -137,7 +137,11 @@ static void commit_pacer(void)
 	last_inputs.heap_free = mheap_free_bytes();
 	last_inputs.concurrent = want_concurrent();
 	pacer_commit_cycle(&last_inputs);
-	scavenge_pace(last_heap_inuse, pacer_goal(), last_heap_goal, memlimit);
+	/* Go skips memory-limit scavenging while the CPU limiter limits:
+	 * releasing pages that the program takes back at once only adds
+	 * page faults and TLB shootdowns to a collector already at its cap */
+	int64_t scav_limit = pacer_limiter_engaged() ? MEMLIMIT_NONE : memlimit;
+	scavenge_pace(last_heap_inuse, pacer_goal(), last_heap_goal, scav_limit);
 }
 
 /* World stopped, mark done: every span becomes unswept (mheap.h I3), the
@@ -155,7 +159,8 @@ static void flip(cycle *c)
 	last_inputs = (pacer_inputs){
 		.marked = c->marked, .heap_scan = c->scan_work,
 		.stack_scan = c->stacks, .globals_scan = c->globals,
-		.heap_alloc = c->marked, .heap_live = c->marked,
+		/* Go's heapAlloc: the objects not swept yet count (F3) */
+		.heap_alloc = c->heap1, .heap_live = c->marked,
 		.sweep_done = false,
 	};
 	commit_pacer();
@@ -192,8 +197,11 @@ static TRI_NOINLINE void with_registers_saved(cycle *c)
 	compiler_barrier(); /* no tail call: this frame stays until here */
 }
 
+/* The limiter (pacer.h F10) takes the whole of it as one stop: the
+ * sweep it finishes first included; no assists in this mode. */
 static void stw_cycle(cycle *c)
 {
+	pacer_limiter_start_transition(nanotime(), 0, 0, false);
 	sweep_finish(); /* Go sweeps what is left before it stops (I1) */
 	sweep_done();
 	mark_start_helpers();
@@ -201,6 +209,7 @@ static void stw_cycle(cycle *c)
 	threads_lock();
 	with_registers_saved(c);
 	threads_unlock();
+	pacer_limiter_finish_transition(nanotime());
 }
 
 /* ---- the concurrent cycle (gc.h), run by the controller thread ---- */
@@ -244,22 +253,40 @@ static void rescan_root(uintptr_t lo, uintptr_t hi, enum root_kind kind,
  * as the heap grows, and updates the CPU limiter every 10 ms. */
 static uint64_t limiter_assist_seen, limiter_idle_seen, limiter_last;
 
+/* The workers' assist and idle CPU time since the limiter last took it
+ * (controller thread only; the counters restart at bgmark_start). */
+static void limiter_cpu(uint64_t *assist, uint64_t *idle, uint64_t *da,
+                        uint64_t *di)
+{
+	bgmark_cpu_so_far(assist, idle);
+	*da = *assist >= limiter_assist_seen ? *assist - limiter_assist_seen
+	                                     : *assist;
+	*di = *idle >= limiter_idle_seen ? *idle - limiter_idle_seen : *idle;
+}
+
 static void update_limiter(bool gc_running)
 {
 	uint64_t now = nanotime();
 	if (now - limiter_last < 10000000)
 		return;
-	uint64_t assist, idle;
-	bgmark_cpu_so_far(&assist, &idle);
-	uint64_t da = assist >= limiter_assist_seen ? assist - limiter_assist_seen
-	                                            : assist;
-	uint64_t di = idle >= limiter_idle_seen ? idle - limiter_idle_seen
-	                                        : idle;
+	uint64_t assist, idle, da, di;
+	limiter_cpu(&assist, &idle, &da, &di);
 	if (pacer_limiter_update(now, da, di, gc_running)) {
 		limiter_assist_seen = assist;
 		limiter_idle_seen = idle;
 		limiter_last = now;
 	}
+}
+
+/* A pause of a concurrent cycle (Go's GC transitions, pacer.h F10). */
+static void limiter_stop_begin(bool gc_running)
+{
+	uint64_t now = nanotime(), assist, idle, da, di;
+	limiter_cpu(&assist, &idle, &da, &di);
+	pacer_limiter_start_transition(now, da, di, gc_running);
+	limiter_assist_seen = assist;
+	limiter_idle_seen = idle;
+	limiter_last = now;
 }
 
 static void revise(void)
@@ -343,11 +370,18 @@ static void concurrent_cycle(cycle *c)
 	roots_snapshot_globals();
 	unsigned dedicated;
 	double frac;
+	limiter_stop_begin(false);
 	sweep_termination(c, &dedicated, &frac);
+	pacer_limiter_finish_transition(nanotime());
 	bgmark_start(dedicated, frac, c->t_mark);
-	do
+	limiter_assist_seen = limiter_idle_seen = 0; /* counters restarted */
+	bool done;
+	do {
 		bgmark_wait_quiescent(revise);
-	while (!mark_termination(c));
+		limiter_stop_begin(true);
+		done = mark_termination(c);
+		pacer_limiter_finish_transition(nanotime());
+	} while (!done);
 	if (!c->workers_stopped)
 		bgmark_stop(&c->bg_ns, &c->idle_ns, &c->assist_ns);
 }
@@ -417,6 +451,15 @@ static void trace(const cycle *c, uint64_t num, double frac)
 
 static void controller_start(void);
 
+/* The trigger test: heap_live past the trigger and, in stop-the-world
+ * mode, room in the GC CPU limiter (pacer.h F12; `wait`: world_lock
+ * held, else a busy limiter says yes and the locked test decides). */
+static bool trigger_fires(bool wait)
+{
+	return mheap_over_trigger() &&
+	       (want_concurrent() || pacer_limiter_admit_stw(nanotime(), wait));
+}
+
 /* One whole cycle under the world lock (I1), in the mode asked for. */
 static void run_cycle(bool forced)
 {
@@ -479,8 +522,7 @@ static void *controller_main(void *arg)
 		update_limiter(false);
 		base_mutex_lock(&world_lock);
 		bool periodic = !forced && periodic_due();
-		if (forced || periodic ||
-		    (gcpercent >= 0 && mheap_over_trigger())) {
+		if (forced || periodic || trigger_fires(true)) {
 			if (periodic && debug.gctrace) /* Go's line */
 				(void)!write(2, "GC forced\n", 10);
 			run_cycle(forced);
@@ -547,14 +589,14 @@ static void gc_collect(bool forced)
 		return;
 	}
 	base_mutex_lock(&world_lock);
-	if (forced || (gcpercent >= 0 && mheap_over_trigger()))
+	if (forced || trigger_fires(true))
 		run_cycle(forced);
 	base_mutex_unlock(&world_lock);
 }
 
 void gc_maybe_collect(void)
 {
-	if (mheap_over_trigger())
+	if (trigger_fires(false))
 		gc_collect(false);
 }
 

@@ -281,6 +281,15 @@ void pacer_bucket_resize(pacer_bucket *b, int nprocs)
 	b->enabled = b->capacity > 0 && b->fill == b->capacity;
 }
 
+bool pacer_stw_admits(const pacer_bucket *b, uint64_t burst_ns,
+                      uint64_t cost_ns)
+{
+	if (b->capacity == 0)
+		return true; /* not sized yet: never limits */
+	uint64_t cost = cost_ns < burst_ns ? cost_ns : burst_ns;
+	return b->fill <= burst_ns - cost;
+}
+
 bool pacer_periodic_due(uint64_t now_ns, uint64_t last_end_ns, int gogc)
 {
 	return gogc >= 0 && last_end_ns != 0 && now_ns > last_end_ns &&
@@ -309,14 +318,24 @@ static struct {
            .pi = PACER_PI_CONS_MARK_INIT,
            .triggered = PACER_NEVER};
 
-/* The limiter's state (F10). */
+/* The limiter's state (F10, F12). */
 static struct {
 	atomic_word lock;        /* try-lock: 1 held (Go's limiter lock) */
 	atomic_word enabled;     /* bucket.enabled for racy readers */
+	atomic_word delays;      /* F12 delays so far, for racy readers */
 	pacer_bucket bucket;     /* lock */
 	uint64_t last_update_ns; /* lock; 0 = no window open yet */
 	int nprocs;              /* lock */
+	bool transitioning;      /* lock: a stop holds it (I5) */
+	uint64_t stop_start_ns;  /* lock: when that stop began */
+	uint64_t cycle_cost;     /* lock: the current cycle's stops (F10) */
+	uint64_t stw_cost;       /* lock: the last whole cycle's (F12) */
+	bool delaying;           /* lock: a refused cycle waits (I6) */
+	atomic_word engaged;     /* limited since last asked (swap) */
 } limiter;
+
+/* Does the memory-limit goal bind (F4's first branch)? For F12. */
+static atomic_word limit_binds_word;
 
 static bool limiter_trylock(void)
 {
@@ -326,6 +345,13 @@ static bool limiter_trylock(void)
 static void limiter_unlock(void)
 {
 	atomic_store_release(&limiter.lock, 0); /* pairs: the next CAS */
+}
+
+/* Not inside a stop (I5): other holders keep it a few instructions. */
+static void limiter_lock_wait(void)
+{
+	while (!limiter_trylock())
+		;
 }
 
 /* Racy readers' copies (relaxed; doubles as bit patterns). */
@@ -379,6 +405,8 @@ static void publish(void)
 		                            pacer.runway);
 	atomic_store_relaxed(&goal_word, goal);
 	atomic_store_relaxed(&trigger_word, trigger);
+	atomic_store_relaxed(&limit_binds_word,
+	                     pacer.memlimit_goal < pacer.percent_goal);
 	atomic_store_relaxed(&mheap_trigger, trigger);
 }
 
@@ -414,12 +442,15 @@ void pacer_init(int gogc, int64_t memlimit)
 	store_double(&assist_wpb_word, 0);
 	store_double(&assist_bpw_word, 0);
 	atomic_store_relaxed(&last_end_word, 0);
-	while (!limiter_trylock())
-		;
+	limiter_lock_wait();
 	limiter.bucket = (pacer_bucket){0};
 	limiter.last_update_ns = 0;
 	limiter.nprocs = 0;
+	limiter.transitioning = limiter.delaying = false;
+	atomic_store_relaxed(&limiter.engaged, 0);
+	limiter.cycle_cost = limiter.stw_cost = 0;
 	atomic_store_relaxed(&limiter.enabled, 0);
+	atomic_store_relaxed(&limiter.delays, 0);
 	limiter_unlock();
 	pacer_inputs in = {
 	    .gogc = gogc, .memlimit = memlimit, .sweep_done = true};
@@ -513,6 +544,8 @@ static bool limiter_update_locked(uint64_t now_ns, uint64_t assist_ns,
 		                     gc_running, &mutator, &gc);
 		pacer_bucket_fill(&limiter.bucket, mutator, gc);
 	}
+	if (limiter.bucket.enabled)
+		atomic_store_relaxed(&limiter.engaged, 1);
 	limiter.last_update_ns = now_ns;
 	atomic_store_relaxed(&limiter.enabled, limiter.bucket.enabled);
 	return true;
@@ -520,8 +553,7 @@ static bool limiter_update_locked(uint64_t now_ns, uint64_t assist_ns,
 
 void pacer_limiter_reset(uint64_t now_ns, int nprocs)
 {
-	while (!limiter_trylock())
-		; /* an update holds it for a few instructions */
+	limiter_lock_wait();
 	limiter_update_locked(now_ns, 0, 0, false);
 	limiter.nprocs = nprocs;
 	pacer_bucket_resize(&limiter.bucket, nprocs);
@@ -545,6 +577,92 @@ bool pacer_limiting(void)
 	return atomic_load_relaxed(&limiter.enabled) != 0;
 }
 
+/* ---- the stops and stop-the-world admission (F10, F12) ---- */
+
+void pacer_limiter_start_transition(uint64_t now_ns, uint64_t assist_ns,
+                                    uint64_t idle_ns, bool gc_running)
+{
+	limiter_lock_wait();
+	TRI_ASSERT(!limiter.transitioning); /* I5: world lock held */
+	limiter_update_locked(now_ns, assist_ns, idle_ns, gc_running);
+	if (!gc_running) { /* a cycle begins (F10): no delay is open */
+		limiter.cycle_cost = 0;
+		limiter.delaying = false;
+	}
+	limiter.transitioning = true;
+	limiter.stop_start_ns = limiter.last_update_ns;
+	/* held until finish (I5) */
+}
+
+void pacer_limiter_finish_transition(uint64_t now_ns)
+{
+	TRI_ASSERT(limiter.transitioning); /* I5 */
+	uint64_t start = limiter.stop_start_ns;
+	if (now_ns > start) {
+		uint64_t gc = (now_ns - start) * (uint64_t)limiter.nprocs;
+		pacer_bucket_fill(&limiter.bucket, 0, (int64_t)gc);
+		limiter.cycle_cost = add_sat(limiter.cycle_cost, gc);
+		limiter.last_update_ns = now_ns;
+	}
+	limiter.stw_cost = limiter.cycle_cost;
+	if (limiter.bucket.enabled)
+		atomic_store_relaxed(&limiter.engaged, 1);
+	limiter.transitioning = false;
+	atomic_store_relaxed(&limiter.enabled, limiter.bucket.enabled);
+	limiter_unlock();
+}
+
+/* F12 with the lock held: the window to now is mutator time. */
+static bool admit_stw_locked(uint64_t now_ns)
+{
+	TRI_ASSERT(!limiter.transitioning); /* I5 */
+	limiter_update_locked(now_ns, 0, 0, false);
+	uint64_t burst =
+	    (uint64_t)(limiter.nprocs > 0 ? limiter.nprocs : 0) *
+	    PACER_STW_BURST_PER_PROC;
+	bool ok = pacer_stw_admits(&limiter.bucket, burst, limiter.stw_cost);
+	if (!ok && !limiter.delaying) /* I6: a delay opens */
+		atomic_store_relaxed(&limiter.delays,
+		                     atomic_load_relaxed(&limiter.delays) + 1);
+	limiter.delaying = !ok;
+	if (!ok)
+		atomic_store_relaxed(&limiter.engaged, 1);
+	return ok;
+}
+
+bool pacer_limiter_admit_stw(uint64_t now_ns, bool wait)
+{
+	if (!atomic_load_relaxed(&limit_binds_word))
+		return true; /* F12 applies to the memory-limit goal only */
+	if (wait)
+		limiter_lock_wait();
+	else if (!limiter_trylock())
+		return true; /* busy: the caller asks again under the lock */
+	bool ok = admit_stw_locked(now_ns);
+	limiter_unlock();
+	return ok;
+}
+
+uint64_t pacer_limiter_delays(void)
+{
+	return atomic_load_relaxed(&limiter.delays);
+}
+
+pacer_bucket pacer_limiter_bucket(void)
+{
+	limiter_lock_wait();
+	pacer_bucket b = limiter.bucket;
+	limiter_unlock();
+	return b;
+}
+
+bool pacer_limiter_engaged(void)
+{
+	/* no lock: the collector asks from inside a stop too (I5) */
+	return atomic_swap_full(&limiter.engaged, 0) != 0 ||
+	       pacer_limiting();
+}
+
 /* ---- invariants ---- */
 
 static bool ratio_ok(double r)
@@ -562,10 +680,7 @@ bool pacer_check(void)
 	if (pacer.started)                  /* I3 */
 		ok = ok && ratio_ok(pacer_assist_work_per_byte()) &&
 		     ratio_ok(pacer_assist_bytes_per_work());
-	while (!limiter_trylock())
-		;
-	pacer_bucket b = limiter.bucket;
-	limiter_unlock();
+	pacer_bucket b = pacer_limiter_bucket();
 	ok = ok && b.fill <= b.capacity && /* I4 */
 	     b.enabled == (b.capacity > 0 && b.fill == b.capacity);
 	return ok;

@@ -9,14 +9,23 @@
  *
  * Per cycle, the collector (gc/gc.c):
  *   1. pacer_init at startup; pacer_limiter_reset with the CPU count.
- *   2. Allocation starts a cycle when heap_live >= mheap_trigger.
- *   3. Sweep termination: pacer_start_cycle gives the worker split (F7)
- *      and the first assist ratio (F8).
+ *   2. Allocation starts a cycle when heap_live >= mheap_trigger. In
+ *      stop-the-world mode with the memory limit setting the goal, only
+ *      if pacer_limiter_admit_stw says the CPU limiter has room for it
+ *      (F12); else the heap overshoots the goal and the next trigger
+ *      test asks again. Forced cycles never wait.
+ *   3. Every stop of the world (the whole stop-the-world cycle, from the
+ *      sweep it finishes before stopping to the restart; each pause of a
+ *      concurrent one) is bracketed by pacer_limiter_start_transition /
+ *      _finish_transition (F10's stops). Sweep termination:
+ *      pacer_start_cycle gives the worker split (F7) and the first
+ *      assist ratio (F8).
  *   4. Mark: pacer_revise as heap_live and scan work grow; assists use
  *      the ratios unless pacer_limiting(); pacer_limiter_update about
- *      every 10 ms and at each cycle start and end (F10).
+ *      every 10 ms (F10).
  *   5. Mark termination: pacer_end_cycle (F9), then pacer_commit_cycle
- *      for the next goal, runway and trigger (F2-F6).
+ *      for the next goal, runway and trigger (F2-F6); the memory limit
+ *      goes on to the scavenger unless pacer_limiter_engaged().
  *   6. An idle heap gets a cycle when pacer_periodic(now) (F11).
  *
  * Formulas (GOGC = gogc; sizes in bytes; `/` on integers rounds down):
@@ -73,10 +82,29 @@
  *         gc = assist_ns + (cycle running ? 0.25 * window * nprocs : 0)
  *         mutator = window * nprocs - idle_ns - gc
  *         fill = clamp(fill + gc - mutator, 0, capacity)
+ *       A stop of the world from start to end (Go's GC transitions):
+ *       the window up to start closes as above, then
+ *         gc = (end - start) * nprocs,  mutator = 0
+ *       and no other update happens in between. The stops of one cycle
+ *       add up to its cost (F12), reset by a stop that starts a cycle.
  *       limiting while full: assists are skipped (GC CPU stays near 50 %).
  *       A bucket of capacity 0 (not sized yet) never fills.
  *   F11 periodic cycle: GOGC >= 0 and more than 2 minutes since the last
  *       cycle ended (forcegcperiod).
+ *   F12 stop-the-world admission (no assists to skip: the limiter delays
+ *       cycles instead), when the memory-limit goal is the goal (F4):
+ *         burst = nprocs * 100 ms                (PACER_STW_BURST_PER_PROC)
+ *         cost  = min(the last cycle's stops * nprocs (F10), burst)
+ *         a triggered cycle starts  <=>  fill + cost <= burst
+ *       with fill updated to now first (the time since the last stop is
+ *       mutator time). Otherwise the heap overshoots the goal and the
+ *       next trigger test (each refill past the trigger) asks again. So
+ *       a cycle whose stop lasted p waits until the bucket has drained
+ *       p * nprocs, i.e. the program ran for at least p since: GC takes
+ *       at most about half the wall time once the first `burst` of
+ *       excess GC time is spent (~100 ms of stops, not Go's 1 s: in
+ *       this mode a burst is the program standing still). Forced
+ *       cycles, the percent goal and concurrent mode never wait.
  *
  * Invariants (pacer_check):
  *   I1. trigger <= goal; outside a cycle in stop-the-world mode,
@@ -86,6 +114,15 @@
  *       assist_bytes_per_work are > 0 and finite (F8's floors).
  *   I4. The limiter's fill <= capacity, and it is limiting exactly when
  *       full (capacity > 0).
+ *   I5. Between pacer_limiter_start_transition and _finish_transition
+ *       the limiter is held: updates fail and leave the bucket alone, so
+ *       the stop is charged once, as GC time. Transitions happen under
+ *       the world lock only, so a caller holding it never finds one open.
+ *   I6. F12: pacer_limiter_admit_stw admits a cycle under a binding
+ *       memory limit only when fill + cost <= burst at that moment, so
+ *       the cycle's own stops can take fill past burst by about one
+ *       cycle's cost at most; a refusal opens a delay, closed by the next
+ *       admission or cycle (each delay counted once).
  *
  * Concurrency: writes to the pacer state (init, commit, start, end) run
  * with the world lock held (Go: STW or mheap_.lock). pacer_revise may run
@@ -93,7 +130,9 @@
  * pacer_start_cycle wrote before marking began and stores the two ratios.
  * Readers (goal, trigger, ratios, limiting, periodic) load atomic words
  * relaxed; doubles travel as their bit pattern. The limiter has its own
- * try-lock (Go's), so any thread may call pacer_limiter_update.
+ * try-lock (Go's), so any thread may call pacer_limiter_update; a stop
+ * holds it from start to finish (I5), everything else for a few
+ * instructions, so a waiter under the world lock spins briefly.
  *
  * Deviations from Go: the goal and trigger are computed at commit (and at
  * cycle start), not on demand from live statistics; with no memory limit
@@ -102,7 +141,8 @@
  * using all the CPU, measures no cons/mark (Go divides by zero there); the
  * minimum runway (F4) applies in concurrent mode only; a limiter resized
  * to exactly its fill is limiting (Go keeps the old flag); the scannable
- * heap taken at cycle start is not revised as the cycle allocates.
+ * heap taken at cycle start is not revised as the cycle allocates; F12
+ * has no Go counterpart (Go has no stop-the-world mode).
  */
 #ifndef TRI_PACER_H
 #define TRI_PACER_H
@@ -121,6 +161,7 @@
 #define PACER_MIN_SCAN_LEFT    1000 /* revise's scanWorkRemaining floor */
 #define PACER_MAX_OVERSHOOT    1.1  /* revise's maxOvershoot */
 #define PACER_LIMITER_PER_PROC 1000000000ull   /* capacityPerProc: 1 s */
+#define PACER_STW_BURST_PER_PROC 100000000ull  /* F12's burst: 100 ms */
 #define PACER_FORCE_PERIOD_NS  120000000000ull /* forcegcperiod: 2 min */
 #define PACER_NEVER            (~(uint64_t)0)
 
@@ -217,6 +258,10 @@ void pacer_limiter_window(uint64_t window_ns, int nprocs, uint64_t assist_ns,
 void pacer_bucket_fill(pacer_bucket *b, int64_t mutator_ns, int64_t gc_ns);
 /* New capacity for nprocs; full (or over) turns limiting on. */
 void pacer_bucket_resize(pacer_bucket *b, int nprocs);
+/* F12: may a stop-the-world cycle costing cost_ns start, with this burst?
+ * Always true for a bucket of capacity 0. */
+bool pacer_stw_admits(const pacer_bucket *b, uint64_t burst_ns,
+                      uint64_t cost_ns);
 
 bool pacer_periodic_due(uint64_t now_ns, uint64_t last_end_ns, int gogc);
 
@@ -283,10 +328,36 @@ bool pacer_limiter_update(uint64_t now_ns, uint64_t assist_ns, uint64_t idle_ns,
                           bool gc_running);
 bool pacer_limiting(void);
 
+/* F10's stops (Go's startGCTransition, finishGCTransition), world lock
+ * held: start closes the window at now_ns as pacer_limiter_update would
+ * (waiting for a racing update) and holds the limiter (I5); finish
+ * charges the stop as GC time on every CPU, adds it to the cycle's cost
+ * (a new cost when the start had !gc_running: a cycle begins) and
+ * releases the limiter. */
+void pacer_limiter_start_transition(uint64_t now_ns, uint64_t assist_ns,
+                                    uint64_t idle_ns, bool gc_running);
+void pacer_limiter_finish_transition(uint64_t now_ns);
+/* F12, any thread, at a trigger test in stop-the-world mode: true when
+ * the memory-limit goal does not bind or the limiter has room for
+ * another cycle (the window up to now_ns is closed as mutator time
+ * first). `wait`: wait for a racing update (world lock held, I5); else a
+ * busy limiter answers true, for the caller to ask again under the lock.
+ * A refusal starts a delay; pacer_limiter_delays counts them. */
+bool pacer_limiter_admit_stw(uint64_t now_ns, bool wait);
+uint64_t pacer_limiter_delays(void);
+/* Has the limiter limited since the last call (the bucket full, or F12
+ * refusing a cycle), or does it now? Any thread, lock-free (a stop may
+ * be open); the collector asks at each commit, to keep the memory limit
+ * from the scavenger while it is so (Go's allocSpan skips limit
+ * scavenging then). */
+bool pacer_limiter_engaged(void);
+/* A copy of the bucket (waits for the limiter: not inside a stop). */
+pacer_bucket pacer_limiter_bucket(void);
+
 /* F11 against the last pacer_end_cycle's now_ns and the current GOGC. */
 bool pacer_periodic(uint64_t now_ns);
 
-/* I1-I4 (world lock held). */
+/* I1-I4 (world lock held; I5 is asserted at each stop, I6 is F12). */
 bool pacer_check(void);
 
 #endif /* TRI_PACER_H */

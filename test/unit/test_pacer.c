@@ -1,8 +1,9 @@
 /*
  * test_pacer.c -- the pacer (gc/pacer.h): each pure formula F1-F11 against
  * values worked out by hand (the arithmetic is in the comment beside each
- * expected value), then the stateful layer: commit, cycle start, revise,
- * end, the CPU limiter and the periodic cycle.
+ * expected value), F12 included, then the stateful layer: commit, cycle
+ * start, revise, end, the CPU limiter with its stops and stop-the-world
+ * admission, and the periodic cycle.
  */
 #include <math.h>
 
@@ -580,6 +581,29 @@ START_TEST(limiter_fills_over_half)
 }
 END_TEST
 
+/* ---- F12: stop-the-world admission ---- */
+
+START_TEST(stw_admits)
+{
+	const uint64_t burst = 2 * PACER_STW_BURST_PER_PROC; /* 2 procs */
+	pacer_bucket b = {0};
+	ck_assert(pacer_stw_admits(&b, burst, burst)); /* not sized yet */
+	pacer_bucket_resize(&b, 2);
+	ck_assert(pacer_stw_admits(&b, burst, 50000000)); /* 0 + 5e7 */
+	pacer_bucket_fill(&b, 0, 150000000);
+	ck_assert(pacer_stw_admits(&b, burst, 50000000)); /* = 2e8 */
+	ck_assert(!pacer_stw_admits(&b, burst, 50000001));
+	/* a cost past the burst counts as the burst: an empty bucket only */
+	ck_assert(!pacer_stw_admits(&b, burst, 10 * burst));
+	pacer_bucket_fill(&b, 150000000, 0);
+	ck_assert_uint_eq(b.fill, 0);
+	ck_assert(pacer_stw_admits(&b, burst, 10 * burst));
+	/* filled past the burst (by concurrent cycles): nothing fits */
+	pacer_bucket_fill(&b, 0, 1000000000);
+	ck_assert(!pacer_stw_admits(&b, burst, 0));
+}
+END_TEST
+
 /* ---- F11: the periodic cycle ---- */
 
 START_TEST(periodic)
@@ -891,6 +915,93 @@ START_TEST(limiter_state)
 }
 END_TEST
 
+/* F10's stops: the window before closes as usual, the stop counts as
+ * GC time on every CPU, and nothing else updates meanwhile (I5). */
+START_TEST(limiter_transition)
+{
+	const uint64_t t0 = 1000000000, ms = 1000000;
+	pacer_init(-1, 64 * MiB); /* GOGC off: the limit's goal binds */
+	pacer_limiter_reset(t0, 2);
+	/* a concurrent cycle's window: 10 ms * 2 * 0.25 = 5e6 GC, 1.5e7
+	 * mutator: stays empty */
+	pacer_limiter_start_transition(t0 + 10 * ms, 0, 0, true);
+	ck_assert(!pacer_limiter_update(t0 + 15 * ms, 0, 0, false)); /* I5 */
+	/* busy limiter: yes, for the caller to ask under the world lock */
+	ck_assert(pacer_limiter_admit_stw(t0 + 15 * ms, false));
+	pacer_limiter_finish_transition(t0 + 30 * ms); /* 20 ms * 2 */
+	ck_assert_uint_eq(pacer_limiter_bucket().fill, 40 * ms);
+	ck_assert(pacer_check());
+	/* 5 ms of program drains 1e7 */
+	ck_assert(pacer_limiter_update(t0 + 35 * ms, 0, 0, false));
+	ck_assert_uint_eq(pacer_limiter_bucket().fill, 30 * ms);
+	/* a stop-the-world cycle of 90 ms: 1.8e8 more, fill 2.1e8 */
+	pacer_limiter_start_transition(t0 + 35 * ms, 0, 0, false);
+	pacer_limiter_finish_transition(t0 + 125 * ms);
+	ck_assert_uint_eq(pacer_limiter_bucket().fill, 210 * ms);
+	ck_assert(!pacer_limiting()); /* Go's 2e9 is far */
+	/* F12: cost 1.8e8 needs fill <= 2e7: 95 ms of program */
+	ck_assert_uint_eq(pacer_limiter_delays(), 0);
+	ck_assert(!pacer_limiter_admit_stw(t0 + 200 * ms, true));
+	ck_assert(!pacer_limiter_admit_stw(t0 + 219 * ms, true));
+	ck_assert_uint_eq(pacer_limiter_delays(), 1); /* one delay */
+	ck_assert(pacer_limiter_engaged());
+	ck_assert(!pacer_limiter_engaged()); /* asked: cleared */
+	ck_assert(pacer_limiter_admit_stw(t0 + 220 * ms, true));
+	ck_assert_uint_eq(pacer_limiter_bucket().fill, 20 * ms);
+	ck_assert(!pacer_limiter_engaged());
+	ck_assert_uint_eq(pacer_limiter_delays(), 1);
+}
+END_TEST
+
+/* F12 only delays for the memory limit: the percent goal binding, a full
+ * bucket admits every cycle. */
+START_TEST(limiter_stw_percent_goal)
+{
+	const uint64_t t0 = 1000000000;
+	pacer_init(100, 1024 * MiB); /* 4 MiB goal < the limit's */
+	pacer_limiter_reset(t0, 2);
+	pacer_limiter_start_transition(t0, 0, 0, false);
+	pacer_limiter_finish_transition(t0 + 3000000000ull); /* full */
+	ck_assert(pacer_limiting());
+	ck_assert(pacer_limiter_admit_stw(t0 + 3000000001ull, true));
+	ck_assert_uint_eq(pacer_limiter_delays(), 0);
+	commit_stw(600 * MiB, 100, 1024 * MiB); /* 1200 > 1023: the limit */
+	ck_assert(!pacer_limiter_admit_stw(t0 + 3000000002ull, true));
+	ck_assert_uint_eq(pacer_limiter_delays(), 1);
+}
+END_TEST
+
+/* A limit below the live heap in stop-the-world mode: every trigger test
+ * (each 1 ms of program) wants a cycle, whose stop lasts 20 ms, for 10 s.
+ * F12 holds the stops to about half the time: the burst (2e8 on 2 CPUs,
+ * 100 ms) plus one cycle over it at most, and lets them take no less
+ * than half less a cycle. Without F12: 20/21 of the time. */
+START_TEST(limiter_stw_caps_half)
+{
+	const uint64_t t0 = 1000000000, ms = 1000000, end = t0 + 10000 * ms;
+	pacer_init(-1, MiB);
+	pacer_limiter_reset(t0, 2);
+	uint64_t t = t0, stopped = 0, cycles = 0;
+	while (t < end) {
+		t += ms; /* the program runs to its next trigger test */
+		if (!pacer_limiter_admit_stw(t, true))
+			continue;
+		pacer_limiter_start_transition(t, 0, 0, false);
+		t += 20 * ms;
+		pacer_limiter_finish_transition(t);
+		stopped += 20 * ms;
+		cycles++;
+		ck_assert(pacer_check());
+	}
+	uint64_t total = t - t0;
+	ck_assert_uint_le(stopped, total / 2 + 120 * ms);
+	ck_assert_uint_ge(stopped, total / 2 - 20 * ms);
+	/* past the burst, every cycle waited once */
+	ck_assert_uint_ge(pacer_limiter_delays(), cycles - 10);
+	ck_assert_uint_le(pacer_limiter_delays(), cycles);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("pacer");
@@ -918,6 +1029,7 @@ int main(void)
 	tcase_add_test(tc, limiter_bucket);
 	tcase_add_test(tc, limiter_resize);
 	tcase_add_test(tc, limiter_fills_over_half);
+	tcase_add_test(tc, stw_admits);
 	tcase_add_test(tc, periodic);
 	tc = tcase(s, "state", 10);
 	tcase_add_checked_fixture(tc, setup, teardown);
@@ -929,5 +1041,8 @@ int main(void)
 	tcase_add_test(tc, cycle_min_runway);
 	tcase_add_test(tc, cycle_forced_no_measure);
 	tcase_add_test(tc, limiter_state);
+	tcase_add_test(tc, limiter_transition);
+	tcase_add_test(tc, limiter_stw_percent_goal);
+	tcase_add_test(tc, limiter_stw_caps_half);
 	return run_suite(s);
 }
