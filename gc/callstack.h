@@ -28,10 +28,25 @@
  *   C2. pcs[0] is the caller of the function `skip` frames above
  *       callstack_capture's own caller; entries are return addresses (the
  *       instruction after the call), as pprof expects for non-leaf frames.
+ *   C4. When tricolor is a shared object of its own (libtricolor.so, the
+ *       malloc preload), callstack_capture_above and
+ *       callstack_capture_program never store a leading frame whose call
+ *       (pc - 1) lies in that object's code: pcs[0] is the program's call
+ *       site however many of tricolor's frames (the preload's malloc, its
+ *       slow paths, the sampler, the unwinder linked in) lie between. In
+ *       a static link (tricolor inside the program) there is no such
+ *       range, and entry points are compared instead.
+ *   C5. callstack_symbolize never allocates and takes the loader's lock
+ *       (dladdr1): call it with the world running. It names the function
+ *       whose symbol's [value, value + size) holds the call, from the
+ *       mapped file's .symtab (static functions included), else its
+ *       .dynsym, else dladdr's nearest exported symbol.
  */
 #ifndef TRI_CALLSTACK_H
 #define TRI_CALLSTACK_H
 
+#include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #define CALLSTACK_MAX 32 /* frames kept per stack (Go's maxStack) */
@@ -48,12 +63,34 @@
  * pointer without telling the unwinder (assembly without CFI) yields
  * garbage frames, and stopping there keeps most of them from sending the
  * unwinder to unmapped memory (C2). */
-#define CALLSTACK_TRIM 8
+#define CALLSTACK_TRIM 16
 int callstack_capture_above(uintptr_t *pcs, int max, const uintptr_t *entries,
                             int n, uintptr_t stack_hi);
 
-/* Warm the unwinder (first use may dlopen/allocate inside libgcc). */
+/* The name of the function that made the call returning to pc, and the
+ * call's offset in it (C5): false if no table names it. */
+bool callstack_symbolize(uintptr_t pc, char *name, size_t cap,
+                         uintptr_t *off);
+
+/* The canonical frame address (the caller's stack pointer at the call:
+ * the caller's frame is at and above it) of the innermost of the calling
+ * thread's first CALLSTACK_MAX frames that runs the function starting at
+ * fn; 0 if none does. */
+uintptr_t callstack_frame_of(uintptr_t fn);
+
+/* Warm the unwinder (first use may dlopen/allocate inside libgcc), and
+ * find the code range of the object tricolor runs in when that object is
+ * not the main program (C4). Takes the loader's lock: at init only. */
 void callstack_init(void);
+/* Set the library's code range [lo, hi) by hand (0, 0: none); tests, and
+ * a caller that knows better. */
+void callstack_set_library(uintptr_t lo, uintptr_t hi);
+/* Whether return address pc is a call from the library's code (C4). */
+bool callstack_in_library(uintptr_t pc);
+/* The calling program's return addresses, innermost first: this
+ * function's own frame and every leading frame in the library's code
+ * are dropped (C4); at most max stored. Unguarded (callstack_capture). */
+int callstack_capture_program(uintptr_t *pcs, int max);
 
 /* Up to max return addresses of the calling thread, skipping the innermost
  * `skip` frames above the caller; returns how many were stored. */

@@ -11,15 +11,18 @@
  *   2. Report, world stopped (gc_with_world_stopped): the root jobs of a
  *      stop-the-world cycle (roots_prepare: for the preload, every writable
  *      mapping that is not tricolor's, and every registered thread's stack
- *      and registers) are scanned word by word; a word inside a recorded
- *      object (tri_base finds its start) marks it REACHED and pushes it;
- *      pushed objects are scanned whole. Then every record left unreached
- *      is scanned in turn, and what it reaches (and was not reached from
- *      the roots) is marked INDIRECT: LeakSanitizer's direct / indirect.
- *      The leaks are copied to a list and the marks cleared.
+ *      and registers), less the thread stacks (L4) and the exit path's
+ *      frames (L7), are scanned word by word, after the loader's blocks
+ *      (L5); a word inside a recorded object (tri_base finds its start)
+ *      marks it REACHED and pushes it; pushed objects are scanned whole.
+ *      Then every record left unreached is scanned in turn, and what it
+ *      reaches (and was not reached from the roots) is marked INDIRECT:
+ *      LeakSanitizer's direct / indirect. The leaks are copied to a list
+ *      and the marks cleared.
  *   3. World running again: the list is grouped by (stack, kind), sorted
- *      by bytes and printed; dladdr names the frames (it takes the
- *      loader's lock, so never with the world stopped).
+ *      by bytes and printed; the frames are named from the objects' ELF
+ *      symbol tables (callstack_symbolize: dladdr takes the loader's lock,
+ *      so never with the world stopped).
  *
  * Invariants:
  *   L1. Every table lives in os_map memory (tricolor's metadata): the
@@ -30,14 +33,35 @@
  *   L3. Records and stacks change only inside the heap-critical region
  *       (base.h), so while the world is stopped no thread is half-way
  *       through a change and no stopped thread holds a leak lock.
- *
- * Locks: each shard's mutex and stacks_mu, rank LEAK (base.h): taken
+ *   L4. No part of a noted thread stack mapping is a root as a mapping:
+ *       every thread that records notes its stack's top (tops), and a
+ *       writable mapping ending there (or, for the main thread, the
+ *       [stack] mapping holding it) is skipped in the mapping roots. A
+ *       live thread's stack is still scanned from its stack pointer up to
+ *       its top, TLS and thread descriptor included (its ROOT_STACK job);
+ *       an exited thread's stack, which glibc keeps mapped for reuse, is
+ *       not scanned at all (LeakSanitizer scans live threads only).
+ *   L5. Blocks whose allocating frame is in the dynamic loader (PT_INTERP)
+ *       are roots, as in LeakSanitizer: a thread's dynamic TLS vector is
+ *       referenced only from its descriptor, in its stack mapping (L4).
+ *   L6. A TRICOLOR_LEAK_* value that is not a whole number in range gets
+ *       one warning line; the default or the nearest bound is used.
+ *   L7. When the report runs inside exit() (the preload's at-exit
+ *       report), the reporting thread's stack is scanned from exit's
+ *       caller's frame up: the frames below (exit's, the handler's, the
+ *       report's own) hold stale words from main's frames.
+
+ * Locks: each shard's mutex, stacks_mu and tops_mu, rank LEAK (base.h): taken
  * inside the heap-critical region with no other heap lock held, never
  * nested with each other; os_map (rank OS) may be called under them.
  */
 #include "leakcheck.h"
 
 #include <dlfcn.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <link.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -46,8 +70,10 @@
 #include "callstack.h"
 #include "gc.h"
 #include "roots.h"
+#include "threads.h"
 
 #define LEAK_SHARDS 64
+#define LEAK_STACKS_MAX 4096 /* thread stack mappings excluded (L4) */
 #define REACHED 1u
 #define INDIRECT 2u
 
@@ -72,8 +98,18 @@ typedef struct leak_stack {
 
 static shard shards[LEAK_SHARDS];
 static bool enabled; /* written once, before any thread records */
-static uintptr_t self_lo, self_hi;
 static int max_frames = LEAK_FRAMES_DEFAULT;
+
+/* L4: the top of every thread stack that recorded an allocation (a
+ * glibc thread stack is one mapping ending there, its TLS and thread
+ * descriptor at the top). tops_mu; os_map memory (L1). */
+static base_mutex tops_mu;
+static uintptr_t *tops;
+static size_t ntops, tops_cap;
+static __thread uintptr_t noted_top __attribute__((tls_model("initial-exec")));
+
+/* L5: the dynamic loader's code (PT_INTERP's object), found at enable. */
+static uintptr_t loader_lo, loader_hi;
 
 static base_mutex stacks_mu;
 static leak_stack *stacks;     /* stacks_mu; index = id - 1 */
@@ -100,6 +136,54 @@ bool leakcheck_enabled(void)
 	return enabled;
 }
 
+struct loader_find {
+	const char *interp;
+	bool first;
+};
+
+static int loader_cb(struct dl_phdr_info *info, size_t size, void *arg)
+{
+	(void)size;
+	struct loader_find *f = arg;
+	for (unsigned i = 0; i < info->dlpi_phnum; i++) {
+		const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+		if (f->first && ph->p_type == PT_INTERP)
+			f->interp = (const char *)(info->dlpi_addr + ph->p_vaddr);
+		if (f->first || !f->interp || !info->dlpi_name ||
+		    strcmp(info->dlpi_name, f->interp) != 0 ||
+		    ph->p_type != PT_LOAD || !(ph->p_flags & PF_X))
+			continue;
+		uintptr_t lo = info->dlpi_addr + ph->p_vaddr;
+		if (!loader_lo || lo < loader_lo)
+			loader_lo = lo;
+		if (lo + ph->p_memsz > loader_hi)
+			loader_hi = lo + ph->p_memsz;
+	}
+	f->first = false;
+	return 0;
+}
+
+int leakcheck_env(const char *name, int lo, int hi, int dflt)
+{
+	const char *v = getenv(name);
+	if (!v || !*v)
+		return dflt;
+	char *end;
+	errno = 0;
+	long n = strtol(v, &end, 10);
+	if (end == v || *end || errno == ERANGE) { /* L6 */
+		base_warn("%s=%s: not a whole number; using %d", name, v, dflt);
+		return dflt;
+	}
+	if (n < lo || n > hi) {
+		int use = n < lo ? lo : hi;
+		base_warn("%s=%s: not from %d to %d; using %d", name, v, lo, hi,
+		          use);
+		return use;
+	}
+	return (int)n;
+}
+
 bool leakcheck_enable(uintptr_t lo, uintptr_t hi, int frames)
 {
 	if (frames > 0)
@@ -107,9 +191,12 @@ bool leakcheck_enable(uintptr_t lo, uintptr_t hi, int frames)
 	for (int i = 0; i < LEAK_SHARDS; i++)
 		base_mutex_init(&shards[i].mu, LOCK_RANK_LEAK);
 	base_mutex_init(&stacks_mu, LOCK_RANK_LEAK);
-	self_lo = lo;
-	self_hi = hi;
+	base_mutex_init(&tops_mu, LOCK_RANK_LEAK);
 	callstack_init();
+	if (hi > lo)
+		callstack_set_library(lo, hi);
+	struct loader_find f = {NULL, true};
+	dl_iterate_phdr(loader_cb, &f); /* L5 */
 	enabled = true;
 	return true;
 }
@@ -177,6 +264,41 @@ out:
 	return id;
 }
 
+/* ---- thread stacks (L4) ---- */
+
+static void note_top_locked(uintptr_t top)
+{
+	for (size_t i = 0; i < ntops; i++)
+		if (tops[i] == top)
+			return;
+	if (ntops == tops_cap) {
+		size_t cap = tops_cap ? tops_cap * 2 : 512;
+		uintptr_t *v = os_map(cap * sizeof *v);
+		if (!v)
+			return; /* that stack stays a root: conservative */
+		if (ntops)
+			memcpy(v, tops, ntops * sizeof *v);
+		if (tops)
+			os_unmap_mapped(tops, tops_cap * sizeof *tops);
+		tops = v;
+		tops_cap = cap;
+	}
+	tops[ntops++] = top;
+}
+
+/* Remember the calling thread's stack, once per thread (and again if it
+ * moved to another stack). Inside the heap-critical region (L3). */
+static void note_stack(void)
+{
+	uintptr_t top = threads_self_stack_hi((uintptr_t)&top);
+	if (!top || top == noted_top)
+		return;
+	noted_top = top;
+	base_mutex_lock(&tops_mu);
+	note_top_locked(top);
+	base_mutex_unlock(&tops_mu);
+}
+
 /* ---- the record tables ---- */
 
 static void insert_locked(shard *sh, leak_rec r)
@@ -212,14 +334,12 @@ void leakcheck_note(void *p, size_t n)
 {
 	if (!enabled || !p)
 		return;
-	/* +4: the recording library's own frames (malloc and its slow
-	 * path), dropped below */
-	uintptr_t raw[LEAK_FRAMES + 4], pcs[LEAK_FRAMES];
-	int got = callstack_capture(raw, max_frames + 4, 0), k = 0;
-	for (int i = 0; i < got && k < max_frames; i++)
-		if (raw[i] < self_lo || raw[i] >= self_hi || k > 0)
-			pcs[k++] = raw[i];
+	/* the recording library's own leading frames (malloc, its slow
+	 * paths, this function) are dropped: callstack.h C4 */
+	uintptr_t pcs[LEAK_FRAMES];
+	int k = callstack_capture_program(pcs, max_frames);
 	m_acquire(); /* L3 */
+	note_stack();
 	uint32_t id = stack_intern(pcs, k);
 	shard *sh = shard_of((uintptr_t)p);
 	base_mutex_lock(&sh->mu);
@@ -278,6 +398,7 @@ void leakcheck_fork_prepare(void)
 {
 	if (!enabled)
 		return;
+	base_mutex_fork_lock(&tops_mu);
 	base_mutex_fork_lock(&stacks_mu);
 	for (int i = 0; i < LEAK_SHARDS; i++)
 		base_mutex_fork_lock(&shards[i].mu);
@@ -290,6 +411,7 @@ void leakcheck_fork_parent(void)
 	for (int i = LEAK_SHARDS - 1; i >= 0; i--)
 		base_mutex_fork_unlock(&shards[i].mu);
 	base_mutex_fork_unlock(&stacks_mu);
+	base_mutex_fork_unlock(&tops_mu);
 }
 
 void leakcheck_fork_child(void)
@@ -299,6 +421,7 @@ void leakcheck_fork_child(void)
 	for (int i = 0; i < LEAK_SHARDS; i++)
 		base_mutex_reinit(&shards[i].mu);
 	base_mutex_reinit(&stacks_mu);
+	base_mutex_reinit(&tops_mu);
 }
 
 /* ---- marking, world stopped ---- */
@@ -310,6 +433,8 @@ typedef struct mark_state {
 	bool oom;
 	struct leak_item *items; /* the leaks found (os_map) */
 	size_t nitems, items_cap;
+	struct stack_ranges *stacks; /* L4 (os_map) */
+	uintptr_t exit_cfa; /* L7: exit()'s caller's frame, or 0 */
 } mark_state;
 
 typedef struct leak_item {
@@ -387,13 +512,111 @@ static void add_item(mark_state *ms, const leak_rec *r)
 		r->stack, (r->flags & INDIRECT) != 0, r->size};
 }
 
+/* ---- which mapped ranges are thread stacks (L4), world stopped ---- */
+
+typedef struct stack_ranges {
+	uintptr_t lo[LEAK_STACKS_MAX], hi[LEAK_STACKS_MAX];
+	size_t n;
+} stack_ranges;
+
+static void stack_line(stack_ranges *sr, const char *line)
+{
+	os_mapping m;
+	if (!os_maps_line(line, &m) || m.perms[1] != 'w' ||
+	    sr->n == LEAK_STACKS_MAX)
+		return;
+	/* a thread's stack mapping ends at its top; the main thread's top is
+	 * inside [stack], below the environment strings */
+	bool main_stack = strcmp(m.path, "[stack]") == 0;
+	for (size_t i = 0; i < ntops; i++)
+		if (tops[i] == m.hi ||
+		    (main_stack && tops[i] > m.lo && tops[i] < m.hi)) {
+			sr->lo[sr->n] = m.lo;
+			sr->hi[sr->n++] = m.hi;
+			return;
+		}
+}
+
+/* The writable mappings that end at a noted stack top, from
+ * /proc/self/maps read in pieces (no allocation). */
+static void find_stack_ranges(stack_ranges *sr)
+{
+	sr->n = 0;
+	int fd = open("/proc/self/maps", O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return; /* every stack stays a root: conservative */
+	char buf[4096], line[512];
+	size_t ll = 0;
+	ssize_t r;
+	while ((r = read(fd, buf, sizeof buf)) > 0)
+		for (ssize_t i = 0; i < r; i++) {
+			if (buf[i] != '\n') {
+				if (ll < sizeof line - 1)
+					line[ll++] = buf[i];
+				continue;
+			}
+			line[ll] = '\0';
+			stack_line(sr, line);
+			ll = 0;
+		}
+	close(fd);
+}
+
+/* L4: a job of the mapping roots inside a thread stack is skipped: a live
+ * thread's stack is scanned from its stack pointer (a ROOT_STACK job), a
+ * dead thread's (glibc caches exited threads' stacks) not at all. L7: of
+ * the reporting thread's own stack, only [exit_cfa, top) when it is
+ * inside exit(). Returns where the job's scan starts (its hi: skipped). */
+static uintptr_t root_from(const mark_state *ms, const root_job *j)
+{
+	/* stacks are disjoint: only the reporting thread's job holds its
+	 * exit_cfa (the report's own frames, a few KiB, are in that job) */
+	if (j->kind == ROOT_STACK && j->lo < ms->exit_cfa &&
+	    ms->exit_cfa <= j->hi)
+		return ms->exit_cfa; /* L7 */
+	if (j->kind != ROOT_DATA)
+		return j->lo;
+	for (size_t i = 0; i < ms->stacks->n; i++)
+		if (j->lo >= ms->stacks->lo[i] && j->lo < ms->stacks->hi[i])
+			return j->hi;
+	return j->lo;
+}
+
+/* L5: whether r was allocated by the dynamic loader itself. */
+static bool from_loader(const leak_rec *r)
+{
+	if (!r->stack || !loader_hi)
+		return false;
+	const leak_stack *st = &stacks[r->stack - 1];
+	return st->depth > 0 && st->pcs[0] - 1 - loader_lo <
+	                        loader_hi - loader_lo;
+}
+
+/* L5: the loader's blocks are roots (LeakSanitizer's rule): each thread's
+ * dynamic TLS vector lives in the thread descriptor, which for an exited
+ * thread is in a cached stack that is not scanned (L4). */
+static void mark_loader_blocks(mark_state *ms)
+{
+	for (int s = 0; s < LEAK_SHARDS; s++)
+		for (size_t i = 0; i < shards[s].cap; i++) {
+			leak_rec *r = &shards[s].v[i];
+			if (r->addr && !(r->flags & REACHED) && from_loader(r)) {
+				r->flags |= REACHED;
+				push(ms, r);
+				drain(ms);
+			}
+		}
+}
+
 static void find_leaks_stopped(void *arg)
 {
 	mark_state *ms = arg;
 	roots_prepare(true); /* world lock held: gc_with_world_stopped */
+	find_stack_ranges(ms->stacks);
 	ms->flag = REACHED;
+	mark_loader_blocks(ms);
 	for (size_t i = 0; i < roots_njobs(); i++) {
-		scan(ms, roots_job(i)->lo, roots_job(i)->hi);
+		scan(ms, root_from(ms, roots_job(i)), roots_job(i)->hi);
 		drain(ms);
 	}
 	ms->flag = INDIRECT; /* what leaked objects reach */
@@ -445,17 +668,19 @@ static void emit(out *o, const char *line)
 	o->n += len;
 }
 
+/* "#i pc in name+off (object+offset)": the name from the object's
+ * symbol tables (callstack.h C5), so static functions are named too. */
 static void print_frame(out *o, int i, uintptr_t pc)
 {
-	char line[512];
+	char line[512], name[256];
 	Dl_info di;
-	uintptr_t q = pc - 1; /* inside the call instruction */
+	uintptr_t q = pc - 1, off; /* inside the call instruction */
+	bool named = callstack_symbolize(pc, name, sizeof name, &off);
 	if (dladdr((void *)q, &di) && di.dli_fname) {
-		if (di.dli_sname)
+		if (named)
 			base_format(line, sizeof line,
 			            "    #%d 0x%lx in %s+0x%lx (%s+0x%lx)\n", i,
-			            (unsigned long)pc, di.dli_sname,
-			            (unsigned long)(q - (uintptr_t)di.dli_saddr),
+			            (unsigned long)pc, name, (unsigned long)off,
 			            di.dli_fname,
 			            (unsigned long)(q - (uintptr_t)di.dli_fbase));
 		else
@@ -568,8 +793,17 @@ uint64_t leakcheck_report(int fd, bool quiet_if_none)
 		return 0;
 	}
 	mark_state ms = {0};
-	if (tri_thread_register() == 0)
+	if (tri_thread_register() == 0) { /* the reporter's stack too (L4) */
+		m_acquire(); /* L3 */
+		note_stack();
+		m_release();
+	}
+	ms.stacks = os_map(sizeof *ms.stacks);
+	ms.exit_cfa = callstack_frame_of((uintptr_t)exit); /* L7 */
+	if (ms.stacks && tri_thread_register() == 0)
 		gc_with_world_stopped(find_leaks_stopped, &ms);
+	if (!ms.stacks)
+		ms.oom = true;
 	if (ms.oom)
 		emit(&o, "tricolor leakcheck: out of memory while marking: "
 		         "the report may be incomplete\n");
@@ -588,6 +822,8 @@ uint64_t leakcheck_report(int fd, bool quiet_if_none)
 		os_unmap_mapped(ms.stack, ms.cap * sizeof *ms.stack);
 	if (ms.items)
 		os_unmap_mapped(ms.items, ms.items_cap * sizeof *ms.items);
+	if (ms.stacks)
+		os_unmap_mapped(ms.stacks, sizeof *ms.stacks);
 	pthread_mutex_unlock(&report_mu);
 	return n;
 }

@@ -11,7 +11,7 @@
  * by allocation stack, as LeakSanitizer does. Without recording (the plain
  * library) the report says that nothing was recorded.
  *
- * Invariants: see leakcheck.c (L1-L3).
+ * Invariants: see leakcheck.c (L1-L6).
  */
 #ifndef TRI_LEAKCHECK_H
 #define TRI_LEAKCHECK_H
@@ -27,6 +27,11 @@
  * the default); unwinding is most of the cost of recording. */
 bool leakcheck_enable(uintptr_t self_lo, uintptr_t self_hi, int frames);
 bool leakcheck_enabled(void);
+/* The integer environment variable `name` (TRICOLOR_LEAK_FRAMES,
+ * TRICOLOR_LEAK_EXITCODE): dflt when unset or empty; a value that is not
+ * a whole number gets one warning line and dflt, one outside [lo, hi] one
+ * warning line and the nearest bound (L6). No heap: at init. */
+int leakcheck_env(const char *name, int lo, int hi, int dflt);
 /* Record object p of n bytes with the calling thread's stack. */
 void leakcheck_note(void *p, size_t n);
 /* Drop p's record, if any (before p is freed). */

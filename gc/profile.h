@@ -29,6 +29,10 @@
  *       prof_lock (rank LOCK_RANK_PROF; taken inside the heap-critical
  *       region or by the collector and its sweeper, so no stopped thread
  *       holds it).
+ *   I4. The profile written at exit (GODEBUG=memprofile) has every sample
+ *       taken before it published (profile_publish_all): in use is what
+ *       the program had neither freed nor had collected when it exited,
+ *       so a run that sampled anything never writes an empty profile.
  */
 #ifndef TRI_PROFILE_H
 #define TRI_PROFILE_H
@@ -74,6 +78,10 @@ void profile_alloc(struct mcache *c, struct mspan *s, uintptr_t p);
 void profile_next_cycle(void);
 void profile_flush(void);
 void profile_post_sweep(void);
+/* I4: publish every record now (world stopped between cycles; books the
+ * sampled slots' pending explicit frees first). No collection runs. The
+ * caller is outside the heap-critical region. */
+void profile_publish_all(void);
 /* Call fn for every bucket, under prof_lock: fn must not allocate from
  * the heap or take a lock. Returns the number of buckets. */
 typedef void (*profile_bucket_fn)(const mprof_bucket *b, void *arg);

@@ -347,9 +347,9 @@ static void init(void)
 	Dl_info di;
 	if (dladdr((void *)init, &di))
 		dl_iterate_phdr(self_cb, di.dli_fbase);
-	const char *code = getenv("TRICOLOR_LEAK_EXITCODE");
-	if (code && *code)
-		leak_exitcode = atoi(code);
+	if (mode == MODE_LEAKCHECK) /* before tri_init's exit writer of the
+	                               heap profile: the report runs after it */
+		atexit(leak_report_at_exit);
 	roots_set_mappings_source(maps_roots);
 	if (tri_init() != 0)
 		base_fatal("malloc preload: tricolor could not initialise");
@@ -364,10 +364,10 @@ static void init(void)
 	                   preload_fork_child) != 0)
 		base_fatal("malloc preload: pthread_atfork failed");
 	if (mode == MODE_LEAKCHECK) {
-		const char *f = getenv("TRICOLOR_LEAK_FRAMES");
-		leakcheck_enable(self_lo, self_hi, f ? atoi(f) : 0);
+		leak_exitcode = leakcheck_env("TRICOLOR_LEAK_EXITCODE", 0, 255, 0);
+		leakcheck_enable(self_lo, self_hi, leakcheck_env(
+			"TRICOLOR_LEAK_FRAMES", 1, LEAK_FRAMES, LEAK_FRAMES_DEFAULT));
 		slow_frees = true;
-		atexit(leak_report_at_exit);
 	}
 	boot_depth--;
 }

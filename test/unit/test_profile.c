@@ -2,8 +2,9 @@
  * test_profile.c -- unit suite for gc/profile.c and the stack capture it
  * uses: the sampling gap's distribution (Go's fastexprand: exponential
  * with the rate as mean), the rate's special values, the trimming of the
- * library's own frames (callstack_capture_above), and the profile
- * specials a sampled span carries.
+ * library's own frames (callstack_capture_above: by entry point and by
+ * code range), the profile specials a sampled span carries, and the
+ * at-exit publication (profile_publish_all).
  */
 #include "unit.h"
 
@@ -80,6 +81,59 @@ START_TEST(capture_starts_above_the_entry)
 }
 END_TEST
 
+/* callstack.h C4: with no entry point on the stack (the malloc preload
+ * calls tricolor's inner functions), the library's own leading frames
+ * are dropped by their code range: here fake_entry's call. */
+START_TEST(capture_drops_the_library_code)
+{
+	uintptr_t pcs[CALLSTACK_MAX];
+	entry_start = 1;
+	callstack_set_library(0, 0);
+	int n = caller_of_entry(pcs);
+	uintptr_t in_entry = pcs[0], in_caller = pcs[1];
+	uintptr_t f = (uintptr_t)caller_of_entry;
+	ck_assert_msg(in_caller > f && in_caller < f + 256, "pcs[1] %p",
+	              (void *)in_caller);
+	callstack_set_library(in_entry - 1, in_entry);
+	int m = caller_of_entry(pcs);
+	callstack_set_library(0, 0);
+	ck_assert_int_eq(m, n - 1);
+	ck_assert_uint_eq(pcs[0], in_caller);
+}
+END_TEST
+
+static void sum_size(const mprof_bucket *b, void *arg)
+{
+	uint64_t *v = arg; /* v[0]: size; v[1], v[2]: allocs, frees */
+	if (b->size == v[0]) {
+		v[1] += b->active.allocs;
+		v[2] += b->active.frees;
+	}
+}
+
+/* profile.h I4: without any cycle, profile_publish_all publishes every
+ * sampled allocation and books the explicit frees still pending in
+ * their spans (tri_free of a sampled slot sets its free bit only). */
+START_TEST(publish_all_without_a_cycle)
+{
+	ck_assert_int_eq(tri_set_profile_rate(1), 0);
+	void *p[50];
+	for (int i = 0; i < 50; i++)
+		p[i] = tri_malloc(1400);
+	uint64_t v[3] = {arena_span_of((uintptr_t)p[0])->elemsize, 0, 0};
+	for (int i = 0; i < 20; i++)
+		tri_free(p[i]);
+	profile_for_each_bucket(sum_size, v);
+	ck_assert_uint_eq(v[1], 0); /* nothing published yet */
+	profile_publish_all();
+	v[1] = v[2] = 0;
+	profile_for_each_bucket(sum_size, v);
+	ck_assert_uint_eq(v[1], 50);
+	ck_assert_uint_eq(v[2], 20);
+	__asm__ __volatile__("" ::"r"(p) : "memory");
+}
+END_TEST
+
 static void touch(void *p)
 {
 	*(volatile int *)p = 1;
@@ -136,6 +190,8 @@ int main(void)
 	tcase_add_test(tc, gap_is_exponential_with_the_rate_as_mean);
 	tcase_add_test(tc, special_rates);
 	tcase_add_test(tc, capture_starts_above_the_entry);
+	tcase_add_test(tc, capture_drops_the_library_code);
+	tcase_add_test(tc, publish_all_without_a_cycle);
 	tcase_add_test(tc, guarded_calls_survive_faults);
 	tcase_add_test(tc, specials_follow_sampled_objects);
 	suite_add_tcase(s, tc);
