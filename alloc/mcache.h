@@ -35,10 +35,11 @@
  *       the first (or overwritten by its new owner): one line, abort,
  *       before the block can be handed out twice.
  *   I7. A parked cache (its owner in a blocking call, gc/threads.h I8)
- *       is not used by its owner until unparked; mcache_flush_all flushes
- *       it at the first stop and skips it after (parked_clean), so a
- *       thousand threads blocked in calls cost one flush each, not one
- *       per cycle.
+ *       is not used by its owner until unparked; it is flushed once
+ *       (parked_clean), before the next stop by the collector while the
+ *       owner is claimed (threads_flush_parked), else at the stop by
+ *       mcache_flush_all, which skips it after: a thousand threads
+ *       blocked in calls cost one flush each, outside the pauses.
  * Concurrency: the owner thread alone, except the counters (I3) and the
  * registry links (mcache_list_lock).
  */
@@ -92,7 +93,8 @@ typedef struct mcache {
 	bool parked;                /* I7: the owner is in a blocking call;
 	                               owner, read with the world stopped */
 	bool parked_clean;          /* I7: flushed since it was parked; world
-	                               stopped (set), owner (cleared) */
+	                               stopped or owner claimed (set: gc/
+	                               threads.c), owner (cleared) */
 } mcache;
 
 extern mspan mcache_empty_span;

@@ -27,6 +27,10 @@
 # 5. malloc: bench/malloc.sh -- multi-threaded malloc/free workloads with
 #    libtricolor-malloc.so (off and gc modes), glibc, jemalloc, mimalloc,
 #    tcmalloc and bdwgc preloaded; one table (markdown: $OUT/malloc.md).
+# 6. blocking: bench/blocking.c -- what a blocking section costs per
+#    wrapped call against the C library's call (glibc), and the pause with
+#    2 and 1000 threads blocked in read, in each mode (markdown:
+#    $OUT/blocking.md). About half a minute.
 #
 # Peers whose library or toolchain is missing are skipped, never failed; so
 # is a tricolor mode in parts 2 and 3 when its benchmarks do not build or
@@ -62,6 +66,7 @@
 #   MALLOC_BENCH 0 skips part 5, the malloc-replacement benchmark
 #               (bench/malloc.sh, with its own MB_* settings)    (1)
 #   BENCH       malloc: run part 5 alone                        (all)
+#   BLOCKING_BENCH 0 skips part 6, the blocking-call benchmark      (1)
 set -eu
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -87,8 +92,10 @@ PHASE_IDLE_S=${PHASE_IDLE_S:-15}
 PHASE_SHRINK_S=${PHASE_SHRINK_S:-5}
 PHASE_DOCS=${PHASE_DOCS:-0}
 MALLOC_BENCH=${MALLOC_BENCH:-1}
+BLOCKING_BENCH=${BLOCKING_BENCH:-1}
 if [ "${BENCH:-all}" = malloc ]; then
 	ALLOC_RING=0 GC_BENCH=0 LAT_BENCH=0 PHASE_BENCH=0 MALLOC_BENCH=1
+	BLOCKING_BENCH=0
 fi
 
 SRC=$ROOT/bench/alloc_ring.c
@@ -1076,6 +1083,7 @@ main() {
 	check_switch PHASE_BENCH "$PHASE_BENCH"
 	check_switch PHASE_DOCS "$PHASE_DOCS"
 	check_switch MALLOC_BENCH "$MALLOC_BENCH"
+	check_switch BLOCKING_BENCH "$BLOCKING_BENCH"
 	case $BENCH_SIZES in
 	quick | full) ;;
 	*) die "BENCH_SIZES must be quick or full, got '$BENCH_SIZES'" ;;
@@ -1118,7 +1126,27 @@ main() {
 	else
 		echo "malloc benchmark: skipped (MALLOC_BENCH=0)"
 	fi
+	if [ "$BLOCKING_BENCH" = 1 ]; then
+		echo
+		blocking_main
+	else
+		echo "blocking: skipped (BLOCKING_BENCH=0)"
+	fi
 	echo "took $(($(date +%s) - started)) s"
+}
+
+# ---- part 6: blocking calls ----
+blocking_main() {
+	echo "== blocking: a blocking section's cost, pauses with blocked threads"
+	if ! $CC $CFLAGS -I"$TRI_INC" "$ROOT/bench/blocking.c" "$TRI_LIB" \
+		$TRI_LDLIBS -ldl -o "$OUT/blocking"; then
+		echo "blocking: did not build, skipped"
+		return 0
+	fi
+	machine_lines >"$OUT/blocking.md"
+	echo >>"$OUT/blocking.md"
+	"$OUT/blocking" "${RUNS}" | tee -a "$OUT/blocking.md"
+	echo "markdown: $OUT/blocking.md"
 }
 
 main

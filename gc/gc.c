@@ -207,6 +207,7 @@ static void stw_cycle(cycle *c)
 	mark_start_helpers();
 	roots_snapshot_globals();
 	threads_lock();
+	threads_flush_parked(); /* not in the pause */
 	with_registers_saved(c);
 	threads_unlock();
 	pacer_limiter_finish_transition(nanotime());
@@ -218,6 +219,7 @@ static void stw_cycle(cycle *c)
 static void sweep_termination(cycle *c, unsigned *dedicated, double *frac)
 {
 	threads_lock();
+	threads_flush_parked(); /* not in the pause */
 	c->t_sweep_term = nanotime();
 	threads_stop_world();
 	mcache_flush_all(); /* every span cached from now on allocates black */
@@ -313,6 +315,7 @@ static void revise(void)
 static bool mark_termination(cycle *c)
 {
 	threads_lock();
+	threads_flush_parked(); /* not in the pause */
 	c->t_mark_term = nanotime();
 	threads_stop_world();
 	c->heap1 = atomic_load_relaxed(&mheap_live);

@@ -44,20 +44,21 @@ enum {
 #define NUM_SAVED_REGS 40 /* room for the callee-saved registers */
 
 struct gthread {
-	pthread_t id;
-	uintptr_t stack_lo, stack_hi;  /* the thread's stack mapping */
-	volatile uintptr_t stack_sp;   /* published when stopped (I3) or at
-	                                  entersyscall (I5) */
-	atomic_word stop_req;          /* odd: asked to stop (I4) */
+	/* what a stop reads for every thread, together in one cache line */
 	volatile unsigned int status;  /* GS_*; atomic (I5-I8) */
-	uintptr_t regs[NUM_SAVED_REGS]; /* saved at entersyscall (I5) */
-	mcache *parked_cache;          /* owner: mcache_tls while in a call */
+	atomic_word stop_req;          /* odd: asked to stop (I4) */
+	struct gthread *next, *prev;   /* threads_lock */
 	uintptr_t call_gen;            /* owner: bumped at each entry (I9) */
 	uintptr_t scanned_gen;         /* collector: call_gen at the last
 	                                  concurrent scan, 0 if running (I9) */
+	volatile uintptr_t stack_sp;   /* published when stopped (I3) or at
+	                                  entersyscall (I5) */
+	mcache *parked_cache;          /* owner: mcache_tls while in a call */
+	pthread_t id;
+	uintptr_t stack_lo, stack_hi;  /* the thread's stack mapping */
+	uintptr_t regs[NUM_SAVED_REGS]; /* saved at entersyscall (I5) */
 	uintptr_t tls_lo[MAX_TLS_RANGES], tls_hi[MAX_TLS_RANGES];
 	unsigned ntls;
-	struct gthread *next, *prev;   /* threads_lock */
 	wbbuf wb;                      /* the thread's write-barrier buffer */
 };
 
@@ -319,6 +320,23 @@ void threads_start_world(void)
 			signalled = true;
 	if (signalled)
 		wake_stopped();
+}
+
+void threads_flush_parked(void)
+{
+	for (gthread *t = all_threads; t; t = t->next) {
+		if (t == self || AO_int_load(&t->status) != GS_SYSCALL ||
+		    !status_cas(t, GS_SYSCALL, GS_SYSCALL | GS_SCAN))
+			continue;
+		mcache *c = t->parked_cache; /* published by its entry CAS */
+		if (c && !c->parked_clean) {
+			m_acquire();
+			mcache_flush(c); /* the owner waits to unpark it (I7) */
+			c->parked_clean = true;
+			m_release();
+		}
+		unclaim(t); /* wakes it if it came back meanwhile */
+	}
 }
 
 void threads_suspend(gthread *t)

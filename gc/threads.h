@@ -99,6 +99,13 @@ void threads_unlock(void);
 /* With threads_lock held: stop / restart every other registered thread. */
 void threads_stop_world(void);
 void threads_start_world(void);
+/* With threads_lock held, the world running, just before a stop: flush
+ * the cache of every thread blocked in a call that has not been flushed
+ * since it parked it (claiming the thread for the flush, as a stop
+ * would), so the stop's mcache_flush_all skips it (mcache.h I7): a stop
+ * then costs a thread blocked in a call no more than a status word, not
+ * a walk of its whole cache. */
+void threads_flush_parked(void);
 /* Record the calling (collecting) thread's stack pointer, below the
  * caller's frame: the caller must have spilled its registers there. */
 void threads_save_self(void);

@@ -212,8 +212,11 @@ static void *holder(void *arg)
 	clear_stack();
 	atomic_fetch_add(&holders_ready, 1);
 	ssize_t r = read(pipes[i][0], &c, 1); /* blocks while cycles run */
+	/* its cache was flushed while it waited: allocate from it again */
+	node *after = build_list((uint64_t)i * 104729u + 2);
 	if (r != 1 || !list_ok(list, (uint64_t)i * 1000003u) ||
-	    !list_ok(reg, (uint64_t)i * 7919u + 1))
+	    !list_ok(reg, (uint64_t)i * 7919u + 1) ||
+	    !list_ok(after, (uint64_t)i * 104729u + 2))
 		atomic_fetch_add(&bad_lists, 1);
 	return NULL;
 }
