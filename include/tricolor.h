@@ -276,9 +276,11 @@ TRI_API void tri_collect(void);
 TRI_API void tri_free_os_memory(void);
 
 /*
- * Set GOGC: a cycle starts when the heap reaches
- *   goal = live heap after the last mark * (1 + percent / 100),
- * but never below 4 MiB * percent / 100 (Go's heap minimum). A negative
+ * Set GOGC: a cycle aims to end when the heap reaches (Go 1.18+)
+ *   goal = marked + (marked + stacks + globals) * percent / 100,
+ * with marked the live heap after the last mark and stacks and globals
+ * the bytes of roots scanned, but never below 4 MiB * percent / 100
+ * (Go's heap minimum); it starts earlier, at the pacer's trigger. A negative
  * percent turns automatic cycles off (tri_collect still works). Returns the
  * previous setting. The initial value comes from the GOGC environment
  * variable (a number or "off"; default 100).
