@@ -48,10 +48,11 @@ BASE_CFLAGS := -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -pthread \
                -fPIC -fvisibility=hidden $(AO_CFLAGS)
 LDLIBS      := $(AO_LIBS) -pthread
 
-LIB_SRCS := $(wildcard alloc/*.c gc/*.c barrier/*.c)
+LIB_SRCS := $(wildcard base/*.c alloc/*.c gc/*.c barrier/*.c prof/*.c)
 UNIT_SRCS := $(wildcard test/unit/test_*.c)
 API_SRCS := $(wildcard test/api/test_*.c)
-HDRS := $(wildcard include/*.h alloc/*.h gc/*.h barrier/*.h)
+HDRS := $(wildcard include/*.h base/*.h alloc/*.h gc/*.h barrier/*.h \
+                  prof/*.h)
 
 VARIANTS := debug ubsan asan
 debug_CFLAGS := -O1 -g -DTRI_DEBUG=3
@@ -86,16 +87,16 @@ $(B)/libtricolor.so: $(rel_OBJS)
 	$(CC) -shared -Wl,-soname,libtricolor.so.$(SOMAJOR) -o $@ $^ $(LDLIBS)
 
 # The malloc preload (docs/malloc.md): the library's objects and the shim
-# in alloc/preload/ (outside LIB_SRCS), exporting only the malloc family,
+# in preload/ (outside LIB_SRCS), exporting only the malloc family,
 # the interposed thread calls and the tri_ API. -Bsymbolic-functions: the
 # shim's calls into tricolor bind inside the library (no PLT hop per
 # malloc). -static-libgcc: the unwinder (heap profile, leakcheck stacks)
 # is linked in with hidden names, so a program that never samples does
 # not load libgcc_s (0.5 MiB less RSS on the server bench); a C++
 # program's exceptions keep using its own libgcc_s.
-PRELOAD_SRCS := $(wildcard alloc/preload/*.c)
+PRELOAD_SRCS := $(wildcard preload/*.c)
 PRELOAD_OBJS := $(PRELOAD_SRCS:%.c=$(B)/rel/%.o)
-$(PRELOAD_OBJS): $(wildcard alloc/preload/*.h)
+$(PRELOAD_OBJS): $(wildcard preload/*.h)
 $(B)/libtricolor-malloc.so: $(rel_OBJS) $(PRELOAD_OBJS)
 	$(CC) -shared -static-libgcc -Wl,-soname,libtricolor-malloc.so \
 	    -Wl,-Bsymbolic-functions -o $@ $^ $(LDLIBS)
@@ -112,7 +113,7 @@ $(B)/libtricolor.a: $(rel_OBJS)
 define unit_rules
 $(B)/$(1)/test/%: test/unit/%.c $(B)/$(1)/libtricolor-internal.a
 	@mkdir -p $$(dir $$@)
-	$(CC) $(BASE_CFLAGS) $$($(1)_CFLAGS) -Ialloc -Igc -Iinclude $$< \
+	$(CC) $(BASE_CFLAGS) $$($(1)_CFLAGS) -Ibase -Ialloc -Igc -Iprof -Iinclude $$< \
 	    $(B)/$(1)/libtricolor-internal.a $(CHECK_FLAGS) $(LDLIBS) -o $$@
 $(B)/$(1)/api/%: test/api/%.c $(B)/$(1)/libtricolor-internal.a \
                  test/testlib.h
@@ -208,7 +209,7 @@ stress: $(STRESS_BINS)
 	    ./$$t $(STRESS_SEED) $(STRESS_THREADS) $(STRESS_SIZE) $$s; done
 
 # ---- tools/tricolor-dump, the heap dump reader ----
-TOOL_HDRS := gc/heapdump.h gc/pprof_enc.h
+TOOL_HDRS := prof/heapdump.h prof/pprof_enc.h
 $(B)/tricolor-dump: tools/tricolor-dump.c $(TOOL_HDRS)
 	@mkdir -p $(dir $@)
 	$(CC) $(BASE_CFLAGS) $(CFLAGS) $< -o $@

@@ -36,7 +36,7 @@
 #ifndef TRI_ARENA_H
 #define TRI_ARENA_H
 
-#include "base.h"
+#include "../base/base.h"
 #include "sizeclass.h"
 
 #define ARENA_SHIFT 26

@@ -14,7 +14,7 @@
 #ifndef TRI_FIXALLOC_H
 #define TRI_FIXALLOC_H
 
-#include "base.h"
+#include "../base/base.h"
 
 typedef struct fixalloc {
 	base_mutex lock;

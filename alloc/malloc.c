@@ -33,7 +33,7 @@
 #include <string.h>
 
 #include "../gc/gc.h"
-#include "../gc/profile.h"
+#include "../prof/profile.h"
 #include "../include/tricolor.h"
 #include "arena.h"
 #include "mcache.h"
@@ -489,7 +489,7 @@ static TRI_NOINLINE void free_slow(void *p)
 /* List p on the thread's free list (mcache.h I4) if its class lists and
  * no concurrent mark runs (I5: read inside the region, so a stop cannot
  * fall between the test and the listing). Sampled objects keep the span
- * path, where their free is booked (gc/profile.c). check_bits: confirm
+ * path, where their free is booked (prof/profile.c). check_bits: confirm
  * in the span's bitmaps that the slot is allocated (I2); without it
  * (free_fast) only the key guards against a double free (mcache.h I6). */
 TRI_INLINE bool free_listed(mcache *c, mspan *s, uintptr_t idx,

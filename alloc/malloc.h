@@ -1,6 +1,6 @@
 /*
  * malloc.h -- malloc.c's entry points for the C library's semantics (the
- * preload, alloc/preload/shim.c): memory that is not zeroed where a freed
+ * preload, preload/shim.c): memory that is not zeroed where a freed
  * object was, as glibc's malloc and realloc give. tricolor.h's tri_malloc
  * and tri_realloc always zero (malloc.c I1).
  *

@@ -30,7 +30,7 @@
 #include <errno.h>
 #include <string.h>
 
-#include "../gc/profile.h"
+#include "../prof/profile.h"
 #include "../gc/threads.h"
 #include "../include/tricolor.h"
 #include "arena.h"

@@ -46,7 +46,7 @@
 #ifndef TRI_MCACHE_H
 #define TRI_MCACHE_H
 
-#include "base.h"
+#include "../base/base.h"
 #include "mcentral.h"
 #include "span.h"
 
@@ -84,7 +84,7 @@ typedef struct mcache {
 	uintptr_t tiny_count;
 	intptr_t next_sample;       /* Go's nextSample: bytes left before
 	                               the next heap profile sample
-	                               (gc/profile.h); owner only */
+	                               (prof/profile.h); owner only */
 	mcache_stats stats;         /* I3 */
 	int64_t assist_credit;      /* Go's gcAssistBytes: bytes this thread
 	                               may allocate during mark before it

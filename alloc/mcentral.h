@@ -30,7 +30,7 @@
 #ifndef TRI_MCENTRAL_H
 #define TRI_MCENTRAL_H
 
-#include "base.h"
+#include "../base/base.h"
 #include "span.h"
 
 #define TINY_CENTRAL NUM_SPAN_CLASSES     /* index of the tiny list */

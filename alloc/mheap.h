@@ -28,7 +28,7 @@
 #ifndef TRI_MHEAP_H
 #define TRI_MHEAP_H
 
-#include "base.h"
+#include "../base/base.h"
 #include "pages.h"
 #include "span.h"
 

@@ -13,7 +13,7 @@
 #ifndef TRI_OS_H
 #define TRI_OS_H
 
-#include "base.h"
+#include "../base/base.h"
 
 #define OS_PAGE_SIZE ((size_t)4096)
 

@@ -29,7 +29,7 @@
 #ifndef TRI_PAGES_H
 #define TRI_PAGES_H
 
-#include "base.h"
+#include "../base/base.h"
 #include "span.h"
 
 #define PAGES_BINS 128

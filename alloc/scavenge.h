@@ -41,7 +41,7 @@
 #ifndef TRI_SCAVENGE_H
 #define TRI_SCAVENGE_H
 
-#include "base.h"
+#include "../base/base.h"
 
 /* Released per lock hold. Go's scavengeQuantum is 64 KiB; madvise costs
  * about 2.5 times less per byte at 256 KiB (a TLB shootdown per call when

@@ -14,7 +14,7 @@
 #ifndef TRI_SIZECLASS_H
 #define TRI_SIZECLASS_H
 
-#include "base.h"
+#include "../base/base.h"
 
 #define PAGE_SHIFT 13
 #define PAGE_SIZE ((size_t)1 << PAGE_SHIFT) /* Go's _PageSize: 8 KiB */

@@ -36,7 +36,7 @@
 #ifndef TRI_SPAN_H
 #define TRI_SPAN_H
 
-#include "base.h"
+#include "../base/base.h"
 #include "sizeclass.h"
 
 enum span_state {
@@ -110,7 +110,7 @@ typedef struct mspan {
 	unsigned checkmark_gen;
 	struct special *specials; /* sorted by slot; whoever holds the span
 	                             (owner when CACHED, else the lock that
-	                             guards its sweep or free); gc/profile.c */
+	                             guards its sweep or free); prof/profile.c */
 
 	/* Free page runs (state SPAN_FREE), under mheap.lock. */
 	struct mspan *tleft, *tright; /* treap children (runs >= 128 pages) */
@@ -318,7 +318,7 @@ uint32_t span_sweep(mspan *s, span_sweep_counts *c);
 /* Specials (Go's mheap.go specials): per-object records kept on the
  * object's span, a list sorted by slot index. The only kind is the heap
  * profile's: the sampled object's bucket, so the free is booked when the
- * slot is freed (gc/profile.c implements these). span_sweep and
+ * slot is freed (prof/profile.c implements these). span_sweep and
  * span_reclaim look at the list only when it is non-empty. */
 typedef struct special {
 	struct special *next;

@@ -13,7 +13,7 @@
  *   I1. tri_wb_enabled changes only while the world is stopped (gc/gc.c:
  *       on at sweep termination, off at mark termination).
  *   I2. The barrier's slow path (record + store), tri_shade and
- *       tri_memmove run inside the heap-critical region (alloc/base.h), so
+ *       tri_memmove run inside the heap-critical region (base/base.h), so
  *       a thread is never stopped half-way through one: a stopped thread's
  *       buffer is consistent and the collector may flush it.
  *   I3. A buffer is written only by its owner thread, and flushed by the
@@ -26,7 +26,7 @@
 #ifndef TRI_WBBUF_H
 #define TRI_WBBUF_H
 
-#include "../alloc/base.h"
+#include "../base/base.h"
 
 #define WBBUF_ENTRIES 512 /* pointers (Go 1.19: 256 pairs) */
 

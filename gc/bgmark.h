@@ -32,7 +32,7 @@
 #ifndef TRI_BGMARK_H
 #define TRI_BGMARK_H
 
-#include "../alloc/base.h"
+#include "../base/base.h"
 
 /* World running, after sweep termination: start the workers for a mark
  * with `dedicated` dedicated workers and `fractional` CPUs (0..1) of

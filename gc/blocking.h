@@ -19,6 +19,6 @@
 #ifndef TRI_BLOCKING_H
 #define TRI_BLOCKING_H
 
-#include "../alloc/base.h"
+#include "../base/base.h"
 
 #endif /* TRI_BLOCKING_H */

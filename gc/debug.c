@@ -40,7 +40,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../alloc/base.h"
+#include "../base/base.h"
 #include "../alloc/os.h"
 #include "../alloc/span.h"
 

@@ -39,7 +39,7 @@
 #include "debug.h"
 #include "mark.h"
 #include "pacer.h"
-#include "profile.h"
+#include "../prof/profile.h"
 #include "roots.h"
 #include "stacks.h"
 #include "sweep.h"

@@ -34,7 +34,7 @@
 #ifndef TRI_GC_H
 #define TRI_GC_H
 
-#include "../alloc/base.h"
+#include "../base/base.h"
 
 bool gc_init(void);
 /* A cycle if the heap is over its trigger and GOGC is on (m_release). */

@@ -25,7 +25,7 @@
 #ifndef TRI_MARK_H
 #define TRI_MARK_H
 
-#include "../alloc/base.h"
+#include "../base/base.h"
 #include "work.h"
 
 #define OBLET_BYTES (128 * TRI_KiB)

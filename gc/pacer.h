@@ -147,7 +147,7 @@
 #ifndef TRI_PACER_H
 #define TRI_PACER_H
 
-#include "../alloc/base.h"
+#include "../base/base.h"
 
 #define HEAP_MINIMUM           (4 * TRI_MiB)  /* Go's defaultHeapMinimum */
 #define PACER_BG_UTIL          0.25           /* gcBackgroundUtilization */

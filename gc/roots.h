@@ -19,7 +19,7 @@
 #ifndef TRI_ROOTS_H
 #define TRI_ROOTS_H
 
-#include "../alloc/base.h"
+#include "../base/base.h"
 #include "threads.h"
 
 #define ROOT_JOB_BYTES (256 * TRI_KiB)

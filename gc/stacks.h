@@ -29,7 +29,7 @@
 #ifndef TRI_STACKS_H
 #define TRI_STACKS_H
 
-#include "../alloc/base.h"
+#include "../base/base.h"
 #include "threads.h"
 
 bool stacks_init(void);

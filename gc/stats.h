@@ -5,6 +5,6 @@
 #ifndef TRI_STATS_H
 #define TRI_STATS_H
 
-#include "../alloc/base.h"
+#include "../base/base.h"
 
 #endif /* TRI_STATS_H */

@@ -43,7 +43,7 @@
 #ifndef TRI_SWEEP_H
 #define TRI_SWEEP_H
 
-#include "../alloc/base.h"
+#include "../base/base.h"
 
 /* Sweep every unswept span, small and large, closing the gate for the
  * background sweeper until the next sweep_wake (I1, I3). Returns spans

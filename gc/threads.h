@@ -81,7 +81,7 @@
 #ifndef TRI_THREADS_H
 #define TRI_THREADS_H
 
-#include "../alloc/base.h"
+#include "../base/base.h"
 #include "../barrier/wbbuf.h"
 
 typedef struct gthread gthread;

@@ -36,7 +36,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "../alloc/base.h"
+#include "../base/base.h"
 
 /* A bounded output buffer; one byte always stays free for the NUL (I2). */
 typedef struct line {

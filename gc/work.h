@@ -19,7 +19,7 @@
 #ifndef TRI_WORK_H
 #define TRI_WORK_H
 
-#include "../alloc/base.h"
+#include "../base/base.h"
 
 #define WORKBUF_BYTES 2048
 #define WORKBUF_NOBJ ((WORKBUF_BYTES - 2 * sizeof(uintptr_t)) / \

@@ -50,8 +50,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "../gc/heapdump.h"
-#include "../gc/pprof_enc.h"
+#include "../prof/heapdump.h"
+#include "../prof/pprof_enc.h"
 
 /* ---- small things ---- */
 

@@ -1,5 +1,5 @@
 /*
- * test_callstack.c -- gc/callstack.h: a capture names the frames of a known
+ * test_callstack.c -- prof/callstack.h: a capture names the frames of a known
  * chain of calls in order, skip drops the innermost ones, and max bounds
  * what is stored; a program capture drops the library's leading frames
  * and only those (C4); a static function is named from the .symtab (C5);

@@ -1,5 +1,5 @@
 /*
- * test_leakcheck.c -- gc/leakcheck.h: the TRICOLOR_LEAK_* values (L6):
+ * test_leakcheck.c -- prof/leakcheck.h: the TRICOLOR_LEAK_* values (L6):
  * unset or empty gives the default silently, a whole number in range is
  * taken, text gives the default and one warning line naming the
  * variable, a number out of range the nearest bound and one warning

@@ -1,5 +1,5 @@
 /*
- * test_profile.c -- unit suite for gc/profile.c and the stack capture it
+ * test_profile.c -- unit suite for prof/profile.c and the stack capture it
  * uses: the sampling gap's distribution (Go's fastexprand: exponential
  * with the rate as mean), the rate's special values, the trimming of the
  * library's own frames (callstack_capture_above: by entry point and by

@@ -39,12 +39,12 @@
 #include "../alloc/os.h"
 #include "../alloc/span.h"
 #include "../include/tricolor.h"
-#include "gc.h"
+#include "../gc/gc.h"
 #include "heapdump.h"
 #include "profile.h"
-#include "roots.h"
-#include "stacks.h"
-#include "threads.h"
+#include "../gc/roots.h"
+#include "../gc/stacks.h"
+#include "../gc/threads.h"
 
 #define OUT_BYTES (256 * TRI_KiB)
 #define MAX_SEGMENTS 1024

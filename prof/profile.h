@@ -37,7 +37,7 @@
 #ifndef TRI_PROFILE_H
 #define TRI_PROFILE_H
 
-#include "../alloc/base.h"
+#include "../base/base.h"
 #include "pprof_enc.h"
 
 #define PROFILE_DEFAULT_RATE (512 * 1024) /* Go's MemProfileRate */
@@ -91,7 +91,7 @@ void profile_fork_prepare(void);
 void profile_fork_parent(void);
 void profile_fork_child(void);
 /* The executable file mappings of the process (/proc/self/maps), the
- * main executable's first (gc/pprof.c). */
+ * main executable's first (prof/pprof.c). */
 #define MAX_MAPPINGS 512
 typedef struct maps_scratch {
 	pp_mapping m[MAX_MAPPINGS];

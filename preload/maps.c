@@ -46,7 +46,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "../os.h"
+#include "../alloc/os.h"
 
 #define MAPS_BUF (64 * TRI_KiB)
 

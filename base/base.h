@@ -126,11 +126,11 @@ TRI_INLINE void counter_add_local(volatile atomic_word *p, uintptr_t v)
  *   LOCK_RANK_MCENTRAL  alloc/mcentral.c  one per span class
  *   LOCK_RANK_LARGE     alloc/mheap.c     the list of large spans
  *   LOCK_RANK_MHEAP     alloc/mheap.c     page allocator, arena growth
- *   LOCK_RANK_PROF      gc/profile.c      heap profile buckets and cycles
+ *   LOCK_RANK_PROF      prof/profile.c      heap profile buckets and cycles
  *   LOCK_RANK_FIXALLOC  alloc/fixalloc.c  each metadata allocator
  *   LOCK_RANK_WORK      gc/work.c         global work-buffer lists
  *   LOCK_RANK_GCSTATS   gc/stats.c        the collector's statistics
- *   LOCK_RANK_LEAK      gc/leakcheck.c    allocation records, stacks
+ *   LOCK_RANK_LEAK      prof/leakcheck.c    allocation records, stacks
  *   LOCK_RANK_OS        alloc/os.c        the list of tricolor's mappings
  * (tri_init's once-lock is taken with no other held; gc/mark.c's mark_mu
  * and gc/sweep.c's sweep_mu are unranked: nothing is taken under them, and

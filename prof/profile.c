@@ -64,9 +64,9 @@
 #include "../alloc/span.h"
 #include "../include/tricolor.h"
 #include "callstack.h"
-#include "debug.h"
-#include "gc.h"
-#include "threads.h"
+#include "../gc/debug.h"
+#include "../gc/gc.h"
+#include "../gc/threads.h"
 
 #define BUCK_HASH_SIZE 179999      /* Go's buckHashSize */
 #define CHUNK_BYTES (256 * TRI_KiB) /* Go's persistentChunkSize */

@@ -1,6 +1,6 @@
 /*
  * heapdump.h -- the heap dump format's constants (docs/heapdump.md), shared
- * by the writer (gc/heapdump.c, tri_heap_dump) and the reader
+ * by the writer (prof/heapdump.c, tri_heap_dump) and the reader
  * (tools/tricolor-dump). libc only.
  *
  * A dump is a 16-byte header -- the magic "TRIDUMP\n", a u32 version and

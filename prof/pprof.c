@@ -1,6 +1,6 @@
 /*
  * pprof.c -- tri_write_heap_profile: the sampled heap profile in pprof's
- * format (gc/pprof_enc.h), Go's runtime/pprof writeHeapProto.
+ * format (prof/pprof_enc.h), Go's runtime/pprof writeHeapProto.
  *
  * Steps:
  *   1. Read the executable file mappings of the process from

@@ -68,9 +68,9 @@
 #include "../alloc/os.h"
 #include "../include/tricolor.h"
 #include "callstack.h"
-#include "gc.h"
-#include "roots.h"
-#include "threads.h"
+#include "../gc/gc.h"
+#include "../gc/roots.h"
+#include "../gc/threads.h"
 
 #define LEAK_SHARDS 64
 #define LEAK_STACKS_MAX 4096 /* thread stack mappings excluded (L4) */

@@ -1,6 +1,6 @@
 /*
  * pprof_enc.h -- a heap profile in pprof's format (profile.proto, protocol
- * buffers), written by hand: shared by the library (gc/pprof.c) and
+ * buffers), written by hand: shared by the library (prof/pprof.c) and
  * tools/tricolor-dump, so both write the same profile. Header-only, libc
  * only, no allocation of its own: the caller's buffers grow through the
  * caller's function (os_map in the library, realloc in the tool).

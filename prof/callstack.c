@@ -13,8 +13,8 @@
 #include <unistd.h>
 #include <unwind.h>
 
-#include "../alloc/base.h"
-#include "threads.h"
+#include "../base/base.h"
+#include "../gc/threads.h"
 
 struct walk {
 	uintptr_t *pcs;

@@ -16,7 +16,7 @@
 #ifndef TRI_LEAKCHECK_H
 #define TRI_LEAKCHECK_H
 
-#include "../alloc/base.h"
+#include "../base/base.h"
 
 #define LEAK_FRAMES 32 /* most frames kept per allocation stack */
 #define LEAK_FRAMES_DEFAULT 12

@@ -12,7 +12,7 @@
  *                 tricolor's (maps.c) and every thread's stack and
  *                 registers.
  *   leakcheck     never collects; records each object's allocation stack
- *                 (gc/leakcheck.c) and reports the unreachable ones at exit
+ *                 (prof/leakcheck.c) and reports the unreachable ones at exit
  *                 (TRICOLOR_LEAK_EXITCODE=N: exit with N if any leaked;
  *                 TRICOLOR_LEAK_FRAMES=N: frames per stack, default 12).
  *   off           a pure allocator: no cycle ever runs.
@@ -107,16 +107,16 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "../../gc/debug.h"
-#include "../../gc/leakcheck.h"
-#include "../../gc/roots.h"
-#include "../../gc/threads.h"
-#include "../../include/tricolor.h"
-#include "../base.h"
-#include "../malloc.h"
-#include "../mcache.h"
-#include "../os.h"
-#include "../sizeclass.h"
+#include "../gc/debug.h"
+#include "../prof/leakcheck.h"
+#include "../gc/roots.h"
+#include "../gc/threads.h"
+#include "../include/tricolor.h"
+#include "../base/base.h"
+#include "../alloc/malloc.h"
+#include "../alloc/mcache.h"
+#include "../alloc/os.h"
+#include "../alloc/sizeclass.h"
 #include "maps.h"
 
 #define PRELOAD_API __attribute__((visibility("default")))

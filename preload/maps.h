@@ -5,7 +5,7 @@
 #ifndef TRI_PRELOAD_MAPS_H
 #define TRI_PRELOAD_MAPS_H
 
-#include "../base.h"
+#include "../base/base.h"
 
 /* The roots source for roots_set_mappings_source: world stopped. */
 void maps_roots(void (*push)(uintptr_t lo, uintptr_t hi));
