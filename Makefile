@@ -214,10 +214,12 @@ $(B)/tricolor-dump: tools/tricolor-dump.c $(TOOL_HDRS)
 	@mkdir -p $(dir $@)
 	$(CC) $(BASE_CFLAGS) $(CFLAGS) $< -o $@
 
-# tools-check (make check): test/tools/run.sh -- the tool against dumps and
-# profiles of test/tools/dumpprog (-g: pprof needs its DWARF), go tool
-# pprof if go is installed, and FUZZ_SECONDS of the reader's mutation
-# fuzzer under ASan and UBSan.
+# tools-check (make check): the layering check (tools/layers.sh: no
+# upward include or tri_ call beyond tools/layers.allow) and its test;
+# test/tools/run.sh -- the tool against dumps and profiles of
+# test/tools/dumpprog (-g: pprof needs its DWARF), go tool pprof if go is
+# installed, and FUZZ_SECONDS of the reader's mutation fuzzer under ASan
+# and UBSan.
 FUZZ_SECONDS ?= 5
 FUZZ_CFLAGS := -O1 -g -DTRICOLOR_DUMP_FUZZ -fsanitize=address,undefined \
                -fno-sanitize-recover=all
@@ -231,6 +233,8 @@ $(B)/tools/fuzz_mutate: tools/tricolor-dump.c test/fuzz/mutate.c $(TOOL_HDRS)
 	$(CC) $(BASE_CFLAGS) $(FUZZ_CFLAGS) tools/tricolor-dump.c \
 	    test/fuzz/mutate.c -o $@
 tools-check: $(B)/tricolor-dump $(B)/tools/dumpprog $(B)/tools/fuzz_mutate
+	sh tools/layers.sh .
+	sh test/tools/layers_test.sh
 	sh test/tools/run.sh $(B) $(FUZZ_SECONDS)
 
 # Long fuzzing with libFuzzer (clang): make fuzz FUZZ_TIME=600. New

@@ -1,6 +1,6 @@
 /*
  * callstack.h -- the calling thread's return addresses, for heap profile
- * samples (issue 7) and leak reports (issue 8).
+ * samples (prof/profile.c) and leak reports (prof/leakcheck.c).
  *
  * Method: libgcc's unwinder (_Unwind_Backtrace), which reads the .eh_frame
  * tables every gcc/clang-built object carries, so it works in programs built

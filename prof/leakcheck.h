@@ -1,6 +1,6 @@
 /*
  * leakcheck.h -- allocation sites of live objects and the leak report
- * behind tri_report_leaks (issue 8: libtricolor-malloc.so's
+ * behind tri_report_leaks (libtricolor-malloc.so's
  * TRICOLOR_MALLOC=leakcheck mode).
  *
  * The malloc preload turns recording on at init, then notes every object

@@ -1,5 +1,5 @@
 #!/bin/sh
-# test/preload/run.sh -- owns the tests of libtricolor-malloc.so (issue 8);
+# test/preload/run.sh -- owns the tests of libtricolor-malloc.so;
 # `make check` runs it (target `preload`), and so can anyone:
 #
 #   sh test/preload/run.sh [BUILD_DIR]      (default: build)
