@@ -5,6 +5,9 @@
 #                      exported-symbol check, a bounded stress run
 #                      (stress-short: 10 s per stress program, 20 s of
 #                      torture, 10 s more with the free lists on)
+#   make small         the small-buffer build (base.h TRI_SMALL_BUF): API
+#                      suites and torture with every slow path hot (part
+#                      of make check)
 #   make preload       libtricolor-malloc.so under real programs, in each
 #                      mode (test/preload/run.sh; part of make check)
 #   make stress        the long stress run: ten minutes of torture
@@ -61,9 +64,12 @@ ubsan_CFLAGS := -O1 -g -DTRI_DEBUG=3 -fsanitize=undefined \
 asan_CFLAGS  := -O1 -g -DTRI_DEBUG=3 -fsanitize=address \
                 -fno-omit-frame-pointer
 rel_CFLAGS   := $(CFLAGS)
+# Go's testSmallBuf (base.h TRI_SMALL_BUF): tiny buffers and free lists,
+# so the slow paths run all the time; `make small`, part of make check.
+small_CFLAGS := -O1 -g -DTRI_DEBUG=3 -DTRI_SMALL_BUF=1
 
 .PHONY: all check demo bench install uninstall clean deps unit api stress \
-        stress-short symbols tools-check fuzz fuzz-corpus preload
+        stress-short symbols tools-check fuzz fuzz-corpus preload small
 all: $(B)/libtricolor.a $(B)/libtricolor.so $(B)/tricolor-dump \
      $(B)/libtricolor-malloc.so
 
@@ -77,10 +83,10 @@ $(1)_OBJS := $(LIB_SRCS:%.c=$(B)/$(1)/%.o)
 $(B)/$(1)/libtricolor-internal.a: $$($(1)_OBJS)
 	rm -f $$@ && ar rcs $$@ $$^
 endef
-$(foreach v,rel $(VARIANTS),$(eval $(call variant_rules,$(v))))
+$(foreach v,rel $(VARIANTS) small,$(eval $(call variant_rules,$(v))))
 # The blocking-call wrappers end their section in a cleanup that must also
 # run when a thread is cancelled inside the call (gc/blocking.c step 2).
-$(foreach v,rel $(VARIANTS),$(B)/$(v)/gc/blocking.o): OBJ_EXTRA := -fexceptions
+$(foreach v,rel $(VARIANTS) small,$(B)/$(v)/gc/blocking.o): OBJ_EXTRA := -fexceptions
 
 # ---- the shipped libraries ----
 $(B)/libtricolor.so: $(rel_OBJS)
@@ -125,7 +131,7 @@ $(B)/$(1)/api/libroot.so: test/api/libroot.c
 	@mkdir -p $$(dir $$@)
 	$(CC) $(BASE_CFLAGS) $$($(1)_CFLAGS) -shared $$< -o $$@
 endef
-$(foreach v,$(VARIANTS),$(eval $(call unit_rules,$(v))))
+$(foreach v,$(VARIANTS) small,$(eval $(call unit_rules,$(v))))
 
 # API tests not run under ASan (their asan binaries still build:
 # make build/asan/api/NAME). The collector reads memory it does not own
@@ -153,7 +159,8 @@ $(B)/api/libroot.so: test/api/libroot.c
 
 # test_gc dlopens libroot.so (test/api/libroot.c) from its own build
 # directory, by the absolute path compiled in.
-API_GC_BINS := $(B)/api/test_gc $(B)/ubsan/api/test_gc $(B)/asan/api/test_gc
+API_GC_BINS := $(B)/api/test_gc $(B)/ubsan/api/test_gc $(B)/asan/api/test_gc \
+               $(B)/small/api/test_gc
 $(foreach t,$(API_GC_BINS),$(eval $(t): $(dir $(t))libroot.so))
 $(API_GC_BINS): API_EXTRA = -DLIBROOT_PATH='"$(abspath $(dir $@)libroot.so)"' \
                             -ldl
@@ -201,6 +208,23 @@ stress-short: $(STRESS_BINS)
 	    ./$$t 1 4 300000 $$s; done
 	@echo "== $(B)/stress/torture (free lists on)"
 	@GODEBUG=gccheckmark=1 ./$(B)/stress/torture 2 4 300000 10
+
+# The small-buffer build (small_CFLAGS): the API suites that mark, run
+# the barrier, free and churn threads, and 10 s of torture.
+SMALL_API := test_api test_gc test_concurrent test_blocking test_threads \
+             test_sweep test_coro
+SMALL_BINS := $(SMALL_API:%=$(B)/small/api/%) $(B)/small/stress/torture
+$(B)/small/stress/torture: test/stress/torture.c \
+                           $(B)/small/libtricolor-internal.a \
+                           include/tricolor.h test/stress/stress.h
+	@mkdir -p $(dir $@)
+	$(CC) $(BASE_CFLAGS) $(small_CFLAGS) -Iinclude $< \
+	    $(B)/small/libtricolor-internal.a $(LDLIBS) -o $@
+small: $(SMALL_BINS)
+	@set -e; for t in $(SMALL_API); do echo "== $(B)/small/api/$$t"; \
+	    CK_DEFAULT_TIMEOUT=240 ./$(B)/small/api/$$t; done
+	@echo "== $(B)/small/stress/torture"
+	@./$(B)/small/stress/torture 3 4 300000 10
 
 stress: $(STRESS_BINS)
 	@set -e; for t in $(STRESS_BINS); do echo "== $$t"; \
@@ -265,6 +289,7 @@ check: deps
 	@$(MAKE) --no-print-directory api
 	@$(MAKE) --no-print-directory tools-check
 	@$(MAKE) --no-print-directory stress-short
+	@$(MAKE) --no-print-directory small
 	@$(MAKE) --no-print-directory preload
 	@echo "make check: all suites passed"
 

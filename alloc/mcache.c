@@ -48,10 +48,17 @@ uintptr_t mcache_free_key;
  * A thread that only frees a class (a consumer) so holds about 1 KiB of
  * it, and one that frees and allocates at random reuses its own frees
  * nearly always. */
+#if TRI_SMALL_BUF /* base.h: lists that trim and refill all the time */
+#define FREE_START_BYTES 16u
+#define FREE_CAP_BYTES 64u
+#define FREE_CAP_MIN 1u
+#define FREE_CAP_MAX 4u
+#else
 #define FREE_START_BYTES (1u << 10)
 #define FREE_CAP_BYTES (32u << 10)
 #define FREE_CAP_MIN 2u
 #define FREE_CAP_MAX 512u
+#endif
 
 static fixalloc mcache_alloc;
 static base_mutex mcache_list_lock;

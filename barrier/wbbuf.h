@@ -28,7 +28,11 @@
 
 #include "../base/base.h"
 
+#if TRI_SMALL_BUF
+#define WBBUF_ENTRIES 4   /* base.h TRI_SMALL_BUF: flushes all the time */
+#else
 #define WBBUF_ENTRIES 512 /* pointers (Go 1.19: 256 pairs) */
+#endif
 
 typedef struct wbbuf {
 	unsigned n; /* entries used */

@@ -12,6 +12,13 @@
  * function body, so every branch compiles in every build. Struct layouts never
  * depend on the level.
  *
+ * Small buffers (TRI_SMALL_BUF=1, Go's testSmallBuf; `make small`, part of
+ * make check): the write-barrier buffers hold 4 pointers, work buffers 6
+ * objects, the per-thread free lists 1 to 4 blocks, and the mark balances
+ * and hands back work after every few hundred bytes, so every slow path
+ * (flush, spill, steal, trim, refill) runs all the time. Its own build:
+ * struct sizes differ.
+ *
  * Atomics: only through the wrappers below, over libatomic_ops' MIT core. The
  * name states the memory order; every acquire names its release partner in a
  * comment at the call site.
@@ -28,6 +35,9 @@
 
 #ifndef TRI_DEBUG
 #define TRI_DEBUG 0
+#endif
+#ifndef TRI_SMALL_BUF
+#define TRI_SMALL_BUF 0
 #endif
 
 #define TRI_LIKELY(x) __builtin_expect(!!(x), 1)

@@ -15,7 +15,8 @@
 #include "threads.h"
 #include "work.h"
 
-#define CHUNK_WORK (256 * 1024)    /* scan work between hand-backs */
+#define CHUNK_WORK (TRI_SMALL_BUF ? 512 : 256 * 1024) /* scan work between
+                                                        hand-backs */
 #define OVER_ASSIST (64 * 1024)    /* Go's gcOverAssistWork */
 #define IDLE_POLL_NS 200000        /* a worker without work looks again */
 #define MAX_NORMAL 64
@@ -276,7 +277,8 @@ static int64_t steal_credit(int64_t want)
 	}
 }
 
-#define ASSIST_CHUNK (128 * 1024) /* scan work per stay in the region */
+#define ASSIST_CHUNK (TRI_SMALL_BUF ? 256 : 128 * 1024) /* scan work per
+                                                          stay in the region */
 
 /* One step of an assist, inside the region: the thread is not stopped
  * while it holds grey objects (bgmark.h I1; the ragged barrier waits for
@@ -300,7 +302,7 @@ static bool assist_step(int64_t *work)
 			work_chunk(&w, false, budget, &done);
 			c->assist_credit += 1 + (int64_t)((double)done * per_work);
 			*work -= done;
-			more = done == budget && *work > 0 &&
+			more = done >= budget && *work > 0 &&
 			       c->assist_credit < 0;
 		}
 		/* Nothing to find: the workers and the ragged barrier end

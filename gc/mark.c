@@ -180,7 +180,7 @@ static bool wait_for_work(gcwork *w)
 	}
 }
 
-#define BALANCE_EVERY 64
+#define BALANCE_EVERY (TRI_SMALL_BUF ? 4 : 64)
 static void drain(gcwork *w)
 {
 	for (unsigned n = 0;; n++) {

@@ -21,7 +21,11 @@
 
 #include "../base/base.h"
 
+#if TRI_SMALL_BUF
+#define WORKBUF_BYTES 64 /* six objects: base.h TRI_SMALL_BUF */
+#else
 #define WORKBUF_BYTES 2048
+#endif
 #define WORKBUF_NOBJ ((WORKBUF_BYTES - 2 * sizeof(uintptr_t)) / \
                       sizeof(uintptr_t))
 
