@@ -40,7 +40,9 @@
 
 #define BUILD_MB 500
 #define OBJ_SIZE 4000           /* class 4096: two objects per page */
-#define SLACK ((size_t)48 * MiB) /* fixed: metadata, binaries, stacks */
+#define SLACK ((size_t)64 * MiB) /* fixed: metadata, binaries, stacks;
+                                   the scavenger's own goal (~1.1 x the
+                                   heap goal) lies about 12 MiB under */
 
 static size_t rss_bytes(void)
 {
@@ -98,14 +100,16 @@ static size_t rss_bound(size_t base_rss)
 	return base_rss + SLACK + stats().heap_alloc * 12 / 10;
 }
 
-/* Poll RSS every 50 ms until it is at most bound, for up to 30 s; the
- * last reading, and the seconds waited in *t. */
+/* Poll RSS every 50 ms until it is at most bound, for up to 90 s (the
+ * scavenger is paced to about 1 % of one CPU, so a loaded machine slows
+ * it: it takes 15 to 25 s here when idle); the last reading, and the
+ * seconds waited in *t. */
 static size_t wait_rss_at_most(size_t bound, double *t)
 {
 	double t0 = now_s();
 	size_t rss = rss_bytes();
 	*t = 0;
-	while (rss > bound && (*t = now_s() - t0) < 30) {
+	while (rss > bound && (*t = now_s() - t0) < 90) {
 		usleep(50 * 1000);
 		rss = rss_bytes();
 	}
@@ -293,7 +297,7 @@ END_TEST
 int main(void)
 {
 	Suite *s = suite_create("scavenge");
-	TCase *tc = tcase(s, "rss", 120);
+	TCase *tc = tcase(s, "rss", 180);
 	tcase_add_test(tc, background_scavenger_returns_memory);
 	tcase_add_test(tc, free_os_memory_returns_memory_at_once);
 	tcase_add_test(tc, released_memory_reused_zeroed_and_correct);
