@@ -144,10 +144,26 @@ static void commit_pacer(void)
 	scavenge_pace(last_heap_inuse, pacer_goal(), last_heap_goal, scav_limit);
 }
 
+/* The debug build's phase boundary (TRI_DEBUG >= 3): the world stopped,
+ * the sweep gate closed (sweep.h I1, I3) and the mark over, so no thread
+ * changes a span list or the page allocator while the walkers read them:
+ * the page allocator (pages.h) and every central list with the spans on
+ * it (mcentral.h, span.h). Not pacer_check: the stop holds the CPU
+ * limiter (pacer.h I5), which it would wait for. */
+static void phase_check(void)
+{
+	if (!mheap_check())
+		base_fatal("phase check: the page allocator is inconsistent");
+	if (!mcentral_check())
+		base_fatal("phase check: a central list or span is inconsistent");
+}
+
 /* World stopped, mark done: every span becomes unswept (mheap.h I3), the
  * heap is what was marked (I5), and the next goal is set. */
 static void flip(cycle *c)
 {
+	if (TRI_DEBUG >= 3)
+		phase_check(); /* before: the last cycle's sweep is complete */
 	c->goal = pacer_goal();
 	last_heap_goal = c->goal == PACER_NEVER ? 0 : c->goal;
 	last_heap_inuse = mheap_inuse_bytes();
