@@ -14,8 +14,9 @@
  *
  * Small buffers (TRI_SMALL_BUF=1, Go's testSmallBuf; `make small`, part of
  * make check): the write-barrier buffers hold 4 pointers, work buffers 6
- * objects, the per-thread free lists 1 to 4 blocks, and the mark balances
- * and hands back work after every few hundred bytes, so every slow path
+ * objects, the per-thread free lists 1 to 4 blocks, the mark balances
+ * every 4 objects and background workers and assists hand back after 8
+ * and 4 KiB of scanning, so every slow path
  * (flush, spill, steal, trim, refill) runs all the time. Its own build:
  * struct sizes differ.
  *
