@@ -133,6 +133,19 @@ mcache *mcache_get_slow(void)
 	return c;
 }
 
+int mcache_attach(void)
+{
+	m_acquire();
+	mcache *c = mcache_get_slow(); /* registers, then makes the cache */
+	m_release();
+	if (!c) {
+		if (!errno)
+			errno = ENOMEM;
+		return -1;
+	}
+	return 0;
+}
+
 #define ADD_STAT(name) out->name += atomic_load_relaxed(&in->name);
 static void add_stats(mcache_stats *out, const mcache_stats *in)
 {

@@ -107,6 +107,11 @@ bool mcache_init(void);
 /* The calling thread's cache, creating and registering it if needed;
  * NULL if metadata ran out. */
 mcache *mcache_get_slow(void);
+/* Attach the calling thread: registered with the collector and given a
+ * cache (mcache_get_slow, inside the heap-critical region). Idempotent.
+ * 0, or -1 with errno set (ENOMEM when metadata ran out). What
+ * tri_thread_register does, for the floors below the public API. */
+int mcache_attach(void);
 /* Flush and free the calling thread's cache (thread exit, unregister).
  * Returns false if the thread had none. */
 bool mcache_release(void);

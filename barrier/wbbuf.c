@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "../alloc/arena.h"
+#include "../alloc/mcache.h"
 #include "../gc/mark.h"
 #include "../gc/work.h"
 #include "../include/tricolor.h"
@@ -64,7 +65,7 @@ static wbbuf *my_buf(void)
 {
 	if (TRI_LIKELY(self_buf != NULL))
 		return self_buf;
-	tri_thread_register();
+	mcache_attach();
 	return self_buf;
 }
 

@@ -621,7 +621,7 @@ void gc_maybe_collect(void)
 
 TRI_API void tri_collect(void)
 {
-	if (tri_thread_register() != 0) {
+	if (mcache_attach() != 0) {
 		base_warn("tri_collect: cannot register the calling thread");
 		return;
 	}
@@ -632,7 +632,7 @@ TRI_API void tri_collect(void)
  * page back to the OS. */
 TRI_API void tri_free_os_memory(void)
 {
-	if (tri_thread_register() != 0) {
+	if (mcache_attach() != 0) {
 		base_warn("tri_free_os_memory: cannot register the calling "
 		          "thread");
 		return;

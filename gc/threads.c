@@ -761,7 +761,7 @@ static void *thread_start(void *p)
 	start_args *sa = p;
 	void *(*start)(void *) = sa->start;
 	void *arg = sa->arg; /* on our stack before the parent lets go */
-	int err = tri_thread_register() == 0 ? 0 : errno;
+	int err = mcache_attach() == 0 ? 0 : errno;
 	sa->err = err;
 	sem_post(&sa->ready); /* sa is gone once posted */
 	if (err)
@@ -772,7 +772,7 @@ static void *thread_start(void *p)
 TRI_API int tri_pthread_create(pthread_t *thread, const pthread_attr_t *attr,
                                void *(*start)(void *), void *arg)
 {
-	if (tri_thread_register() != 0) /* the parent's stack holds arg */
+	if (mcache_attach() != 0) /* the parent's stack holds arg */
 		return errno;
 	start_args sa = {.start = start, .arg = arg};
 	if (sem_init(&sa.ready, 0, 0) != 0)
@@ -823,15 +823,7 @@ void threads_fork_child(void)
 
 TRI_API int tri_thread_register(void)
 {
-	m_acquire();
-	mcache *c = mcache_get_slow(); /* registers, then makes the cache */
-	m_release();
-	if (!c) {
-		if (!errno)
-			errno = ENOMEM;
-		return -1;
-	}
-	return 0;
+	return mcache_attach();
 }
 
 TRI_API int tri_thread_unregister(void)

@@ -36,6 +36,7 @@
 #include <unistd.h>
 
 #include "../alloc/arena.h"
+#include "../alloc/mcache.h"
 #include "../alloc/os.h"
 #include "../alloc/span.h"
 #include "../include/tricolor.h"
@@ -375,7 +376,7 @@ static void segment_cb(const char *name, uintptr_t lo, uintptr_t data_end,
 
 TRI_API int tri_heap_dump(int fd)
 {
-	if (tri_thread_register() != 0)
+	if (mcache_attach() != 0)
 		return -1;
 	dump d = {.fd = fd};
 	d.buf = os_map(OUT_BYTES);

@@ -65,6 +65,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "../alloc/mcache.h"
 #include "../alloc/os.h"
 #include "../include/tricolor.h"
 #include "callstack.h"
@@ -793,14 +794,14 @@ uint64_t leakcheck_report(int fd, bool quiet_if_none)
 		return 0;
 	}
 	mark_state ms = {0};
-	if (tri_thread_register() == 0) { /* the reporter's stack too (L4) */
+	if (mcache_attach() == 0) { /* the reporter's stack too (L4) */
 		m_acquire(); /* L3 */
 		note_stack();
 		m_release();
 	}
 	ms.stacks = os_map(sizeof *ms.stacks);
 	ms.exit_cfa = callstack_frame_of((uintptr_t)exit); /* L7 */
-	if (ms.stacks && tri_thread_register() == 0)
+	if (ms.stacks && mcache_attach() == 0)
 		gc_with_world_stopped(find_leaks_stopped, &ms);
 	if (!ms.stacks)
 		ms.oom = true;

@@ -470,7 +470,7 @@ static void publish_all_stopped(void *arg)
 
 void profile_publish_all(void)
 {
-	if (tri_thread_register() != 0) {
+	if (mcache_attach() != 0) {
 		base_warn("GODEBUG=memprofile: cannot register the exiting "
 		          "thread; the profile is as of the last cycle");
 		return;
