@@ -796,20 +796,13 @@ TRI_API int tri_pthread_create(pthread_t *thread, const pthread_attr_t *attr,
 
 /* ---- fork ---- */
 
-/* I11: the world is stopped across fork (world lock held by the caller),
- * so every other registered thread is outside the heap-critical region:
- * no cache is half-way through a refill or a flush when the child copies
- * it (a span uncached but still in c->alloc would be filed twice by the
- * child's mcache_fork_child). */
 void threads_fork_prepare(void)
 {
 	base_mutex_fork_lock(&threads_mu);
-	threads_stop_world();
 }
 
 void threads_fork_parent(void)
 {
-	threads_start_world();
 	base_mutex_fork_unlock(&threads_mu);
 }
 

@@ -76,9 +76,6 @@
  *       glibc's PTHREAD_DESTRUCTOR_ITERATIONS (4): a thread that first
  *       registers inside a destructor must still get its unregistering
  *       round, and so it does unless it registers in round 3 or 4.
- *   I11. fork() happens with the world stopped (threads_fork_prepare,
- *       under the world lock): in the child every vanished thread's cache
- *       is as a stop leaves it, never half-way through a refill.
  * Lock order: world (gc.c) -> threads_lock -> the allocator's locks.
  */
 #ifndef TRI_THREADS_H
