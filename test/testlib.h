@@ -35,6 +35,9 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <stdio.h>
+#include <time.h>
+#include <unistd.h>
 
 #define KiB       ((size_t)1 << 10)
 #define MiB       ((size_t)1 << 20)
@@ -207,6 +210,25 @@ static inline int parse_u64(const char *s, uint64_t *out)
 
 #ifdef CHECK_H /* the Check suites (check.h included first) */
 /* A test case with its timeout, added to s. */
+/* The process's resident set size, from /proc/self/statm. */
+static inline size_t rss_bytes(void)
+{
+	FILE *f = fopen("/proc/self/statm", "r");
+	unsigned long size = 0, resident = 0;
+	ck_assert_ptr_nonnull(f);
+	ck_assert_int_eq(fscanf(f, "%lu %lu", &size, &resident), 2);
+	fclose(f);
+	return resident * (size_t)sysconf(_SC_PAGESIZE);
+}
+
+/* Seconds on the monotonic clock. */
+static inline double now_s(void)
+{
+	struct timespec t;
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
+}
+
 static inline TCase *tcase(Suite *s, const char *name, double timeout)
 {
 	TCase *tc = tcase_create(name);
