@@ -79,9 +79,66 @@ static uintptr_t lookup(atomic_word *slot, const char *name)
 	return f;
 }
 
+/* Every wrapped call. Their definitions are looked up once, at init
+ * (blocking_init), and never later: dlsym takes the dynamic loader's
+ * lock, and a lookup made while the collector stops the world could wait
+ * for a thread stopped inside dlsym, holding it (the collector's own
+ * waits -- sem_wait, pthread_cond_wait -- come through these wrappers).
+ * A call made before init looks its definition up on the spot. */
+#define BLOCKING_CALLS(X) \
+	X(__poll_chk) \
+	X(__ppoll_chk) \
+	X(__read_chk) \
+	X(__recv_chk) \
+	X(__recvfrom_chk) \
+	X(accept) \
+	X(accept4) \
+	X(clock_nanosleep) \
+	X(connect) \
+	X(epoll_pwait) \
+	X(epoll_wait) \
+	X(nanosleep) \
+	X(pause) \
+	X(poll) \
+	X(ppoll) \
+	X(pselect) \
+	X(pthread_cond_timedwait) \
+	X(pthread_cond_wait) \
+	X(pthread_join) \
+	X(read) \
+	X(readv) \
+	X(recv) \
+	X(recvfrom) \
+	X(recvmsg) \
+	X(select) \
+	X(sem_timedwait) \
+	X(sem_wait) \
+	X(send) \
+	X(sendmsg) \
+	X(sendto) \
+	X(sigsuspend) \
+	X(sigtimedwait) \
+	X(sigwait) \
+	X(sigwaitinfo) \
+	X(wait) \
+	X(waitid) \
+	X(waitpid) \
+	X(write) \
+	X(writev)
+
+#define SLOT(name) static atomic_word real_##name;
+BLOCKING_CALLS(SLOT)
+#undef SLOT
+
+void blocking_init(void)
+{
+#define LOOKUP(name) (void)lookup(&real_##name, #name);
+	BLOCKING_CALLS(LOOKUP)
+#undef LOOKUP
+}
+
 /* The next definition of name, typed as ours (B3). */
 #define REAL(name) \
-	static atomic_word real_##name; \
 	__typeof__(&name) const next_##name = \
 		(__typeof__(&name))lookup(&real_##name, #name)
 

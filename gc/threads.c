@@ -210,6 +210,7 @@ bool threads_init(void)
 	atomic_store_release(&signals_fixed, 1);
 	if (done)
 		return true;
+	blocking_init();
 	base_mutex_init(&threads_mu, LOCK_RANK_GCTHREADS);
 	fixalloc_init(&gthread_alloc, sizeof(gthread));
 	if (sem_init(&ack_sem, 0, 0) != 0 || !install_handlers() ||

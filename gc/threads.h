@@ -132,6 +132,9 @@ bool threads_start_internal(void *(*fn)(void *), void *arg);
 /* Blocking calls (I5-I8), nested: the outermost pair changes the status.
  * entersyscall saves the caller's registers: call it from the function
  * whose frame stays live across the call. */
+/* Look up the C library's definition of every wrapped blocking call
+ * (gc/blocking.c), once, before any stop of the world. */
+void blocking_init(void);
 void threads_entersyscall(void);
 void threads_exitsyscall(void);
 bool threads_in_syscall(void);

@@ -6,9 +6,20 @@
  * (slots 0..LIBROOT_DATA_SLOTS-1, an initialised array, so in .data) and
  * its bss (the other slots). The collector must scan both: roots include
  * the data and bss of every loaded object, including ones loaded later.
+ *
+ * With LIBROOT_CTOR_FDS="R W" in the environment its constructor, which
+ * dlopen runs holding the dynamic loader's lock, writes a byte to W and
+ * then waits for one on R, with raw system calls (no wrapper of
+ * tricolor's): a thread kept inside the loader for as long as the test
+ * wants.
+ *
  * libc only; knows nothing of tricolor.
  */
 #include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 #define LIBROOT_API __attribute__((visibility("default")))
 
@@ -44,4 +55,17 @@ LIBROOT_API void *libroot_get(size_t i)
 	if (i - LIBROOT_DATA_SLOTS < LIBROOT_BSS_SLOTS)
 		return bss_slots[i - LIBROOT_DATA_SLOTS];
 	return NULL;
+}
+
+__attribute__((constructor)) static void hold_the_loader(void)
+{
+	const char *e = getenv("LIBROOT_CTOR_FDS");
+	int r, w;
+	if (!e || sscanf(e, "%d %d", &r, &w) != 2)
+		return;
+	char c = 1;
+	while (syscall(SYS_write, w, &c, 1) != 1)
+		;
+	while (syscall(SYS_read, r, &c, 1) != 1)
+		;
 }

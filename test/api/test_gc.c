@@ -659,6 +659,41 @@ static NOINLINE void fill_library(libroot_set_fn set, size_t n)
 		set(i, new_obj(OBJ_SIZE, 0, obj_tag(T_DLOPEN, i)));
 }
 
+/* A thread stopped inside the dynamic loader must not hold up the
+ * collector: nothing the collector runs after init may take the loader's
+ * lock (its own waits go through the blocking-call wrappers, whose
+ * definitions are looked up at init). Here the thread sits in a library's
+ * constructor, which dlopen runs with that lock held, while this thread
+ * collects. Without the fix the collection never returns (the tcase
+ * timeout fails the test). */
+static void *dlopen_held(void *arg)
+{
+	(void)arg;
+	return dlopen(LIBROOT_PATH, RTLD_NOW | RTLD_LOCAL);
+}
+
+START_TEST(collect_while_a_thread_is_in_the_loader)
+{
+	int go[2], started[2];
+	ck_assert_int_eq(pipe(go), 0);
+	ck_assert_int_eq(pipe(started), 0);
+	char env[32];
+	snprintf(env, sizeof env, "%d %d", go[0], started[1]);
+	ck_assert_int_eq(setenv("LIBROOT_CTOR_FDS", env, 1), 0);
+	pthread_t t;
+	ck_assert_int_eq(tri_pthread_create(&t, NULL, dlopen_held, NULL), 0);
+	char c;
+	ck_assert_int_eq(read(started[0], &c, 1), 1); /* in the constructor */
+	for (int i = 0; i < 3; i++)
+		tri_collect();
+	ck_assert_int_eq(write(go[1], &c, 1), 1);
+	void *lib;
+	ck_assert_int_eq(pthread_join(t, &lib), 0);
+	ck_assert_ptr_nonnull(lib);
+	unsetenv("LIBROOT_CTOR_FDS");
+}
+END_TEST
+
 START_TEST(survive_dlopen_globals)
 {
 	/* The heap and the collector run before the library is loaded. */
@@ -1618,6 +1653,7 @@ static Suite *gc_suite(void)
 	tcase_add_test(tc, survive_tls_other_thread);
 	tcase_add_test(tc, survive_program_globals);
 	tcase_add_test(tc, survive_dlopen_globals);
+	tcase_add_test(tc, collect_while_a_thread_is_in_the_loader);
 	tcase_add_test(tc, survive_interior_pointers);
 
 	tc = tcase(s, "roots", 120);
