@@ -51,11 +51,12 @@ BASE_CFLAGS := -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -pthread \
                -fPIC -fvisibility=hidden $(AO_CFLAGS)
 LDLIBS      := $(AO_LIBS) -pthread
 
-LIB_SRCS := $(wildcard base/*.c alloc/*.c gc/*.c barrier/*.c prof/*.c)
+LIB_SRCS := $(wildcard base/*.c alloc/*.c gc/*.c barrier/*.c prof/*.c \
+                      runtime/*.c)
 UNIT_SRCS := $(wildcard test/unit/test_*.c)
 API_SRCS := $(wildcard test/api/test_*.c)
 HDRS := $(wildcard include/*.h base/*.h alloc/*.h gc/*.h barrier/*.h \
-                  prof/*.h)
+                  prof/*.h runtime/*.h)
 
 VARIANTS := debug ubsan asan
 debug_CFLAGS := -O1 -g -DTRI_DEBUG=3
@@ -119,7 +120,7 @@ $(B)/libtricolor.a: $(rel_OBJS)
 define unit_rules
 $(B)/$(1)/test/%: test/unit/%.c $(B)/$(1)/libtricolor-internal.a
 	@mkdir -p $$(dir $$@)
-	$(CC) $(BASE_CFLAGS) $$($(1)_CFLAGS) -Ibase -Ialloc -Igc -Iprof -Iinclude $$< \
+	$(CC) $(BASE_CFLAGS) $$($(1)_CFLAGS) -Ibase -Ialloc -Igc -Iprof -Iruntime -Iinclude $$< \
 	    $(B)/$(1)/libtricolor-internal.a $(CHECK_FLAGS) $(LDLIBS) -o $$@
 $(B)/$(1)/api/%: test/api/%.c $(B)/$(1)/libtricolor-internal.a \
                  test/testlib.h

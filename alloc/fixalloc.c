@@ -11,42 +11,8 @@
 
 #define FIXALLOC_CHUNK (256 * TRI_KiB)
 
-/* Every fixalloc, for the fork handlers; written at init only. */
-#define MAX_FIXALLOCS 16
-static fixalloc *all_fixallocs[MAX_FIXALLOCS];
-static int num_fixallocs;
-
-static void remember(fixalloc *f)
-{
-	for (int i = 0; i < num_fixallocs; i++)
-		if (all_fixallocs[i] == f)
-			return;
-	if (num_fixallocs == MAX_FIXALLOCS)
-		base_fatal("fixalloc: more than %d allocators", MAX_FIXALLOCS);
-	all_fixallocs[num_fixallocs++] = f;
-}
-
-void fixalloc_fork_prepare(void)
-{
-	for (int i = 0; i < num_fixallocs; i++)
-		base_mutex_fork_lock(&all_fixallocs[i]->lock);
-}
-
-void fixalloc_fork_parent(void)
-{
-	for (int i = num_fixallocs - 1; i >= 0; i--)
-		base_mutex_fork_unlock(&all_fixallocs[i]->lock);
-}
-
-void fixalloc_fork_child(void)
-{
-	for (int i = 0; i < num_fixallocs; i++)
-		base_mutex_reinit(&all_fixallocs[i]->lock);
-}
-
 void fixalloc_init(fixalloc *f, size_t size)
 {
-	remember(f);
 	memset(f, 0, sizeof *f);
 	base_mutex_init(&f->lock, LOCK_RANK_FIXALLOC);
 	f->size = align_up(size < 16 ? 16 : size, 16);
@@ -55,19 +21,11 @@ void fixalloc_init(fixalloc *f, size_t size)
 /* Take a block from the current chunk, mapping a new one if needed. */
 static void *carve(fixalloc *f)
 {
-	if (f->chunk_left < f->size) {
-		size_t n = f->size > FIXALLOC_CHUNK ? f->size : FIXALLOC_CHUNK;
-		char *c = os_map(n);
-		if (!c)
-			return NULL;
-		atomic_add_full(&f->sys, n);
-		f->chunk = c;
-		f->chunk_left = n;
-	}
-	void *p = f->chunk;
-	f->chunk += f->size;
-	f->chunk_left -= f->size;
-	return p; /* fresh from the OS: already zero */
+	size_t mapped = 0;
+	void *p = os_bump_alloc(&f->chunk, f->size, FIXALLOC_CHUNK, &mapped);
+	if (mapped)
+		atomic_add_full(&f->sys, mapped);
+	return p;
 }
 
 void *fixalloc_alloc(fixalloc *f)

@@ -15,13 +15,13 @@
 #define TRI_FIXALLOC_H
 
 #include "../base/base.h"
+#include "os.h"
 
 typedef struct fixalloc {
 	base_mutex lock;
 	size_t size;          /* block size, a multiple of 16 */
 	void *free_list;      /* returned blocks; lock */
-	char *chunk;          /* current chunk; lock */
-	size_t chunk_left;    /* bytes left in it; lock */
+	os_bump chunk;        /* the current chunk; lock */
 	atomic_word inuse;    /* I2 (atomic for readers) */
 	atomic_word sys;      /* bytes mapped */
 } fixalloc;
@@ -30,9 +30,5 @@ void fixalloc_init(fixalloc *f, size_t size);
 /* A zeroed block, or NULL if the OS refused memory. */
 void *fixalloc_alloc(fixalloc *f);
 void fixalloc_free(fixalloc *f, void *p);
-/* fork() handlers over every fixalloc ever initialised (see base.h). */
-void fixalloc_fork_prepare(void);
-void fixalloc_fork_parent(void);
-void fixalloc_fork_child(void);
 
 #endif /* TRI_FIXALLOC_H */

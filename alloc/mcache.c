@@ -4,7 +4,8 @@
  *
  * Lifetime: a thread's cache is made on its first allocation (or
  * tri_thread_register), after the thread is registered with the collector
- * (gc/threads.c); when the thread exits, threads.c releases the cache
+ * (gc/threads.c threads_attach_cache does both, in that order); when the
+ * thread exits, threads.c releases the cache
  * (every cached span back to mcentral, so nothing is stranded) before it
  * unregisters the thread, and the counters are folded into `retired`.
  * Every cache in the registry therefore belongs to a registered thread, and
@@ -30,12 +31,10 @@
 #include <errno.h>
 #include <string.h>
 
-#include "../prof/profile.h"
-#include "../gc/threads.h"
-#include "../include/tricolor.h"
 #include "arena.h"
 #include "fixalloc.h"
 #include "mheap.h"
+#include "sample.h"
 
 mspan mcache_empty_span; /* alloc_cache 0, nelems 0: always refill */
 __thread mcache *mcache_tls __attribute__((tls_model("initial-exec")));
@@ -107,22 +106,16 @@ static void grow_free_cap(mcache *c, unsigned ci)
 	c->free[ci].cap = cap < max ? cap : max;
 }
 
-mcache *mcache_get_slow(void)
+mcache *mcache_make(void)
 {
-	if (mcache_tls)
-		return mcache_tls;
-	threads_exitsyscall_for_heap(); /* threads.h I8 */
-	if (mcache_tls)
-		return mcache_tls;
-	if (tri_init() != 0 || threads_register_self() != 0)
-		return NULL;
+	TRI_ASSERT(!mcache_tls);
 	mcache *c = fixalloc_alloc(&mcache_alloc);
 	if (!c)
 		return NULL;
 	for (unsigned i = 0; i < NUM_CENTRALS; i++)
 		c->alloc[i] = &mcache_empty_span; /* I1 */
 	set_free_caps(c);
-	c->next_sample = (intptr_t)profile_next_gap();
+	c->next_sample = (intptr_t)sample_next_gap();
 	base_mutex_lock(&mcache_list_lock);
 	c->next = mcache_list;
 	if (mcache_list)
@@ -131,19 +124,6 @@ mcache *mcache_get_slow(void)
 	base_mutex_unlock(&mcache_list_lock);
 	mcache_tls = c;
 	return c;
-}
-
-int mcache_attach(void)
-{
-	m_acquire();
-	mcache *c = mcache_get_slow(); /* registers, then makes the cache */
-	m_release();
-	if (!c) {
-		if (!errno)
-			errno = ENOMEM;
-		return -1;
-	}
-	return 0;
 }
 
 #define ADD_STAT(name) out->name += atomic_load_relaxed(&in->name);
@@ -172,6 +152,9 @@ void mcache_free_trim(mcache *c, unsigned spc, uint32_t keep)
 		l->head = p[0];
 		l->n--;
 		mspan *s = arena_span_of((uintptr_t)p);
+		/* I4: listed objects are of spc, in an in-use span */
+		TRI_ASSERT2(s && span_state(s) == SPAN_IN_USE &&
+		            s->spanclass == spc);
 		uintptr_t idx = span_obj_index(s, (uintptr_t)p - s->base);
 		mcentral_free_object(s, idx, "tri_free", p); /* word 1 stays */
 	}
@@ -242,6 +225,9 @@ static bool reclaim_in_place(mspan *s)
 
 bool mcache_refill(mcache *c, unsigned ci)
 {
+	/* I1: nothing ever allocates from the placeholder */
+	TRI_ASSERT(mcache_empty_span.alloc_cache == 0 &&
+	           mcache_empty_span.nelems == 0);
 	grow_free_cap(c, ci);
 	mspan *s = c->alloc[ci];
 	if (s != &mcache_empty_span && reclaim_in_place(s))
@@ -252,6 +238,9 @@ bool mcache_refill(mcache *c, unsigned ci)
 	s = mcentral_cache_span(ci, c);
 	if (!s)
 		return false;
+	/* I1: cached for this class, with a free slot */
+	TRI_ASSERT(s->location == SPAN_LOC_CACHED &&
+	           mcentral_index_of(s) == ci && s->alloc_count < s->nelems);
 	c->alloc[ci] = s;
 	AO_int_store((unsigned *)&s->black_gen,
 	             (unsigned)atomic_load_relaxed(&span_black_gen));
@@ -286,6 +275,8 @@ void mcache_release_tiny(mcache *c)
 		return;
 	mspan *s = c->tiny_span;
 	uintptr_t idx = (c->tiny - s->base) / TINY_SIZE;
+	/* I2: an object of the block takes a byte at least */
+	TRI_ASSERT(s->is_tiny && c->tiny_count <= TINY_SIZE);
 	c->tiny = 0;
 	uintptr_t count = c->tiny_count;
 	c->tiny_count = 0;
@@ -321,41 +312,37 @@ void mcache_note_swept_large(uintptr_t bytes)
 	atomic_add_full(&swept.large_free_bytes, bytes);
 }
 
-void mcache_fork_prepare(void)
+/* In a fork child only the forking thread's cache survives. Every other
+ * span still CACHED goes back to its central list, to be swept like any
+ * other (a span left cached would never be swept, and its mark bits, never
+ * cleared, would make the next cycle take its live objects for already
+ * scanned). The span's location decides, not the vanished caches' slots:
+ * a thread caught by the fork in mcache_refill may hold a slot naming a
+ * span it has already given back (and the central list may have freed or
+ * handed on), or have taken a span it has not yet stored. Only the spans
+ * come back: a vanished thread's free list and tiny block are reclaimed by
+ * the collector as garbage. A span is settled at the freeindex its thread
+ * last stored, below which are all the objects it handed out. */
+static void uncache_orphan(mspan *s, void *self)
 {
-	base_mutex_fork_lock(&mcache_list_lock);
-}
-
-void mcache_fork_parent(void)
-{
-	base_mutex_fork_unlock(&mcache_list_lock);
-}
-
-/* A cache whose thread did not survive the fork: its cached spans go
- * back to the central lists, to be swept like any other (a span left
- * cached would never be swept, and its mark bits, never cleared, would
- * make the next cycle take its live objects for already scanned). Only
- * the spans: the thread may have stopped half-way through its free list
- * or tiny block, whose objects the collector reclaims as garbage. A span
- * the thread was allocating from is settled at the freeindex it last
- * stored, below which are all the objects it handed out. */
-static void drop_vanished(mcache *c)
-{
-	add_stats(&retired, &c->stats);
-	for (unsigned ci = 0; ci < NUM_CENTRALS; ci++)
-		if (c->alloc[ci] != &mcache_empty_span)
-			mcentral_uncache_span(c->alloc[ci], c);
+	if (s->location != SPAN_LOC_CACHED)
+		return;
+	const mcache *c = self;
+	if (c) {
+		unsigned ci = mcentral_index_of(s);
+		if (c->alloc[ci] == s)
+			return;
+	}
+	mcentral_uncache_span(s, NULL);
 }
 
 void mcache_fork_child(void)
 {
-	base_mutex_reinit(&mcache_list_lock);
 	mcache *self = mcache_tls;
-	for (mcache *c = mcache_list, *next; c; c = next) {
-		next = c->next;
+	for (mcache *c = mcache_list; c; c = c->next)
 		if (c != self)
-			drop_vanished(c);
-	}
+			add_stats(&retired, &c->stats);
+	mheap_for_each_span(uncache_orphan, self);
 	mcache_list = self;
 	if (self)
 		self->next = self->prev = NULL;
@@ -370,4 +357,107 @@ void mcache_sum_stats(mcache_stats *out)
 	for (mcache *c = mcache_list; c; c = c->next)
 		add_stats(out, &c->stats);
 	base_mutex_unlock(&mcache_list_lock);
+}
+
+/* ---- the walker ---- */
+
+/* span.h I3 for a cached span: bit k of alloc_cache is the complement of
+ * the alloc bit of slot freeindex + k, up to the next multiple of 64. */
+static bool alloc_cache_ok(const mspan *s)
+{
+	uintptr_t fi = s->freeindex;
+	uintptr_t end = (fi | 63) + 1;
+	if (end > s->nelems)
+		end = s->nelems;
+	for (uintptr_t j = fi; j < end; j++)
+		if (((s->alloc_cache >> (j - fi)) & 1) ==
+		    bit_test(s->alloc_bits, j))
+			return false;
+	return true;
+}
+
+/* What is wrong with c's slot ci, or NULL (I1). */
+static const char *slot_fault(const mcache *c, unsigned ci)
+{
+	const mspan *s = c->alloc[ci];
+	if (s == &mcache_empty_span)
+		return NULL;
+	if (!s || span_state(s) != SPAN_IN_USE)
+		return "a span slot not in use (I1)";
+	if (s->location != SPAN_LOC_CACHED || mcentral_index_of(s) != ci)
+		return "a span not CACHED for its class (I1)";
+	if (s->freeindex > s->nelems || !alloc_cache_ok(s))
+		return "freeindex or alloc_cache (span.h I2, I3)";
+	return NULL;
+}
+
+/* What is wrong with c's free list spc, or NULL (I4-I6). */
+static const char *list_fault(const mcache *c, unsigned spc)
+{
+	const mcache_freelist *l = &c->free[spc];
+	if (l->n > l->cap)
+		return "a free list past its cap (I4)";
+	if (l->n && atomic_load_relaxed(&span_alloc_black))
+		return "a free list during a concurrent mark (I5)";
+	void *const *p = l->head;
+	for (uint32_t i = 0; i < l->n; i++, p = p[0]) {
+		const mspan *s = p ? arena_span_of((uintptr_t)p) : NULL;
+		if (!s || span_state(s) != SPAN_IN_USE || s->spanclass != spc)
+			return "a listed object not of its class (I4)";
+		if ((uintptr_t)p[1] != mcache_free_key)
+			return "a listed object without the key (I6)";
+	}
+	return p ? "more objects listed than counted (I4)" : NULL;
+}
+
+/* What is wrong with c's tiny block, or NULL (I2). */
+static const char *tiny_fault(const mcache *c)
+{
+	if (!c->tiny)
+		return NULL;
+	const mspan *s = c->tiny_span;
+	if (!s || !s->is_tiny || c->tiny < s->base || c->tiny >= s->limit ||
+	    (c->tiny - s->base) % TINY_SIZE || c->tiny_count > TINY_SIZE)
+		return "the tiny block is not a block of a tiny span (I2)";
+	unsigned live = s->tiny[(c->tiny - s->base) / TINY_SIZE].live;
+	if (live > TINY_OWNED || live < TINY_OWNED - TINY_SIZE)
+		return "the tiny block is not owned (I2)";
+	return NULL;
+}
+
+static const char *cache_fault(const mcache *c)
+{
+	const char *why = tiny_fault(c);
+	for (unsigned i = 0; !why && i < NUM_CENTRALS; i++) {
+		why = slot_fault(c, i);
+		if (!why && c->parked_clean &&
+		    c->alloc[i] != &mcache_empty_span)
+			why = "a span cached since its parked flush (I7)";
+	}
+	for (unsigned spc = 0; !why && spc < NUM_SPAN_CLASSES; spc++)
+		why = list_fault(c, spc);
+	if (!why && c->parked_clean && (!c->parked || c->tiny))
+		why = "parked_clean on a cache in use (I7)";
+	return why;
+}
+
+bool mcache_check(void)
+{
+	const char *why = NULL;
+	const mcache *prev = NULL, *c;
+	uintptr_t n = 0;
+	base_mutex_lock(&mcache_list_lock);
+	uintptr_t inuse = atomic_load_relaxed(&mcache_alloc.inuse);
+	for (c = mcache_list; c && !why; prev = c, c = c->next)
+		if (++n > inuse)
+			why = "more caches listed than allocated";
+		else if (c->prev != prev)
+			why = "registry links";
+		else
+			why = cache_fault(c);
+	base_mutex_unlock(&mcache_list_lock);
+	if (why)
+		base_warn("mcache_check: cache %p: %s", (const void *)prev,
+		          why);
+	return why == NULL;
 }

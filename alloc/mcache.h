@@ -104,14 +104,11 @@ extern uintptr_t mcache_free_key;
 extern __thread mcache *mcache_tls __attribute__((tls_model("initial-exec")));
 
 bool mcache_init(void);
-/* The calling thread's cache, creating and registering it if needed;
- * NULL if metadata ran out. */
-mcache *mcache_get_slow(void);
-/* Attach the calling thread: registered with the collector and given a
- * cache (mcache_get_slow, inside the heap-critical region). Idempotent.
- * 0, or -1 with errno set (ENOMEM when metadata ran out). What
- * tri_thread_register does, for the floors below the public API. */
-int mcache_attach(void);
+/* Make the calling thread's cache (it has none) and list it; NULL if
+ * metadata ran out. The caller has registered the thread with the
+ * collector first (gc/threads.h threads_attach_cache: the registry holds
+ * only registered threads' caches). */
+mcache *mcache_make(void);
 /* Flush and free the calling thread's cache (thread exit, unregister).
  * Returns false if the thread had none. */
 bool mcache_release(void);
@@ -187,15 +184,25 @@ void mcache_release_tiny(mcache *c);
  * when it was the last. */
 void mcache_tiny_put(mcache *c, mspan *s, uintptr_t idx, const char *caller,
                      const void *p);
-/* fork() handlers (see base.h). In the child only the forking thread
- * exists: the other threads' caches are folded into `retired` and dropped
- * from the registry, and their cached spans go back to the central lists
- * (mcache.c drop_vanished: a span left cached is never swept, and its
- * stale mark bits hide its live objects' pointers from the next cycle). */
-void mcache_fork_prepare(void);
-void mcache_fork_parent(void);
+/* fork() child step (runtime/init.c; locks are base.h's). Only the
+ * forking thread exists: the other threads' caches are folded into
+ * `retired` and dropped from the registry, and every span still cached
+ * but not by this thread goes back to its central list (mcache.c
+ * uncache_orphan: a span left cached is never swept, and its stale mark
+ * bits hide its live objects' pointers from the next cycle). */
 void mcache_fork_child(void);
 /* Sum every thread's counters (live and exited) into *out. */
 void mcache_sum_stats(mcache_stats *out);
+
+/* The walker (TRI_DEBUG >= 3, tests): with the world stopped (every
+ * owner stopped outside the heap-critical region) or no other thread
+ * allocating, the caller holding no lock ranked THREADS or above (it
+ * takes mcache_list_lock). The registry's links; in each cache every
+ * slot is the placeholder or a span CACHED for its class with a
+ * consistent alloc_cache (I1, span.h I3), the tiny block is owned (I2),
+ * each free list holds at most cap objects of its class with the key
+ * (I4, I6) and none during a concurrent mark (I5), and a cache flushed
+ * while parked has stayed empty (I7). Any phase. */
+bool mcache_check(void);
 
 #endif /* TRI_MCACHE_H */

@@ -41,24 +41,6 @@ void mcentral_init(void)
 		base_mutex_init(&centrals[i].lock, LOCK_RANK_MCENTRAL);
 }
 
-void mcentral_fork_prepare(void)
-{
-	for (unsigned i = 0; i < NUM_CENTRALS; i++)
-		base_mutex_fork_lock(&centrals[i].lock);
-}
-
-void mcentral_fork_parent(void)
-{
-	for (unsigned i = NUM_CENTRALS; i-- > 0;)
-		base_mutex_fork_unlock(&centrals[i].lock);
-}
-
-void mcentral_fork_child(void)
-{
-	for (unsigned i = 0; i < NUM_CENTRALS; i++)
-		base_mutex_reinit(&centrals[i].lock);
-}
-
 unsigned mcentral_index_of(const mspan *s)
 {
 	return s->is_tiny ? TINY_CENTRAL : s->spanclass;
@@ -75,9 +57,28 @@ static uintptr_t span_size(const mspan *s, uintptr_t nslots)
 	return nslots * s->elemsize;
 }
 
+/* An uncached span's counts and bits agree (span.h I4; alloc_count as
+ * the last settle, reclaim or sweep left it): alloc_count is the number
+ * of alloc bits, and every pending free is of an allocated slot. */
+static bool counts_ok(const mspan *s)
+{
+	unsigned n = 0;
+	for (unsigned w = 0; w < span_nwords(s->nelems); w++) {
+		uint64_t alloc = atomic_load_relaxed(&s->alloc_bits[w]);
+		if (atomic_load_relaxed(&s->free_bits[w]) & ~alloc)
+			return false;
+		n += popcount64(alloc);
+	}
+	return n == s->alloc_count && n <= s->nelems;
+}
+
 /* File s on the list of its own sweepgen. */
 static void file_span(mcentral *c, mspan *s, enum span_location loc)
 {
+	/* I1; I2: a full span had every slot allocated when filed */
+	TRI_ASSERT(loc == SPAN_LOC_PARTIAL ||
+	           (loc == SPAN_LOC_FULL && s->alloc_count == s->nelems));
+	TRI_ASSERT2(counts_ok(s));
 	AO_char_store(&s->location, (unsigned char)loc);
 	span_list_push_tail(list_of(c, loc, s->sweepgen), s);
 }
@@ -91,6 +92,9 @@ static void file_swept(mcentral *c, mspan *s, enum span_location loc)
 
 static void unfile_span(mcentral *c, mspan *s)
 {
+	/* I1: it is on the list its location and sweepgen name */
+	TRI_ASSERT(s->location == SPAN_LOC_PARTIAL ||
+	           s->location == SPAN_LOC_FULL);
 	span_list_remove(list_of(c, s->location, s->sweepgen), s);
 	AO_char_store(&s->location, SPAN_LOC_NONE);
 }
@@ -175,7 +179,11 @@ static mspan *unswept_head(mcentral *c)
 {
 	uintptr_t unswept = mheap_swept_gen() - 2;
 	mspan *s = list_of(c, SPAN_LOC_PARTIAL, unswept)->head;
-	return s ? s : list_of(c, SPAN_LOC_FULL, unswept)->head;
+	if (!s)
+		s = list_of(c, SPAN_LOC_FULL, unswept)->head;
+	/* I5; mheap.h I3: the other set holds exactly the unswept */
+	TRI_ASSERT(!s || atomic_load_relaxed(&s->sweepgen) == unswept);
+	return s;
 }
 
 /* Step 2 (Go's lazy sweep in cacheSpan): sweep unswept spans, partial
@@ -359,10 +367,30 @@ uint64_t mcentral_sweep_all(void)
 static bool check_list(const span_list *l, enum span_location loc,
                        unsigned set)
 {
-	for (mspan *s = l->head; s; s = s->next)
-		if (s->location != loc || (s->sweepgen / 2) % 2 != set ||
-		    !span_check(s))
+	const mspan *prev = NULL;
+	for (mspan *s = l->head; s; prev = s, s = s->next) {
+		const char *why = NULL;
+		if (!span_check(s))
+			return false; /* it warned */
+		if (s->location != loc || s->prev != prev)
+			why = "not where its location says (I1)";
+		else if ((s->sweepgen / 2) % 2 != set)
+			why = "on the set of another sweepgen (I5)";
+		else if (loc == SPAN_LOC_FULL && s->alloc_count != s->nelems)
+			why = "full with a free slot (I2)";
+		else if (!counts_ok(s))
+			why = "alloc_count and the bits disagree (span.h I4)";
+		if (why) {
+			base_warn("mcentral_check: span %p (base %p, "
+			          "class %u): %s", (void *)s, (void *)s->base,
+			          (unsigned)s->spanclass, why);
 			return false;
+		}
+	}
+	if (l->tail != prev) {
+		base_warn("mcentral_check: a list's tail is not its last span");
+		return false;
+	}
 	return true;
 }
 

@@ -93,10 +93,6 @@ TRI_INLINE bool mcentral_free(mspan *s, uintptr_t idx)
 	return true;
 }
 
-/* fork() handlers (see base.h): all central locks, in index order. */
-void mcentral_fork_prepare(void);
-void mcentral_fork_parent(void);
-void mcentral_fork_child(void);
 /* Walk every list and check the spans on it. */
 bool mcentral_check(void);
 

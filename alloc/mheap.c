@@ -254,24 +254,6 @@ uint64_t mheap_large_unswept(void)
 	return n;
 }
 
-void mheap_fork_prepare(void)
-{
-	base_mutex_fork_lock(&large_lock);
-	base_mutex_fork_lock(&mheap_lock);
-}
-
-void mheap_fork_parent(void)
-{
-	base_mutex_fork_unlock(&mheap_lock);
-	base_mutex_fork_unlock(&large_lock);
-}
-
-void mheap_fork_child(void)
-{
-	base_mutex_reinit(&mheap_lock);
-	base_mutex_reinit(&large_lock);
-}
-
 uintptr_t mheap_scavenge(scav_cursor *c, size_t max_bytes, bool *exhausted)
 {
 	uintptr_t done = 0;
@@ -324,6 +306,26 @@ uint64_t mheap_free_bytes(void)
 	uint64_t n = pages_free_count() * PAGE_SIZE;
 	base_mutex_unlock(&mheap_lock);
 	return n;
+}
+
+void mheap_for_each_span(void (*fn)(mspan *s, void *arg), void *arg)
+{
+	uintptr_t lo = arena_lo(), hi = arena_hi();
+	if (hi <= lo)
+		return;
+	for (uintptr_t i = arena_index_of(lo); i <= arena_index_of(hi - 1); i++) {
+		heap_arena *ha = arena_index[i];
+		if (!ha)
+			continue;
+		for (uintptr_t pg = 0; pg < PAGES_PER_ARENA; pg++) {
+			if (!((ha->page_in_use[pg / 8] >> (pg % 8)) & 1))
+				continue;
+			mspan *s = ha->spans[pg];
+			if (s && span_state(s) == SPAN_IN_USE &&
+			    s->base == ha->base + pg * PAGE_SIZE)
+				fn(s, arg);
+		}
+	}
 }
 
 bool mheap_check(void)

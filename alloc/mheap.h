@@ -93,11 +93,6 @@ uintptr_t mheap_large_sweep_one(mspan **dead);
 /* Unswept large spans (a walker for tests; takes the large lock). */
 uint64_t mheap_large_unswept(void);
 
-/* fork() handlers for mheap.lock (see base.h). */
-void mheap_fork_prepare(void);
-void mheap_fork_parent(void);
-void mheap_fork_child(void);
-
 /* Release free pages to the OS from cursor c (pages.h) downward, up to
  * max_bytes, one quantum per lock hold (scavenge.h); c follows.
  * *exhausted says the search reached the bottom of the heap. Returns
@@ -110,6 +105,12 @@ void mheap_scavenge_reset(scav_cursor *c);
 uint64_t mheap_released_bytes(void); /* heap_released (pages.h I5) */
 uint64_t mheap_inuse_bytes(void);
 uint64_t mheap_free_bytes(void);
+
+/* Call fn on every in-use span, in address order (I1: page_in_use marks
+ * each one's first page). The caller keeps spans from being made or
+ * freed meanwhile: the world is stopped, or it is a fork child's only
+ * thread. */
+void mheap_for_each_span(void (*fn)(mspan *s, void *arg), void *arg);
 
 /* Walk the page allocator's invariants under the lock. */
 bool mheap_check(void);

@@ -24,9 +24,12 @@
 #include "os.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/syscall.h>
 #include <sys/sysinfo.h>
+#include <unistd.h>
 
 #ifndef MAP_FIXED_NOREPLACE
 #define MAP_FIXED_NOREPLACE 0x100000
@@ -148,22 +151,6 @@ void os_for_each_owned(void (*fn)(uintptr_t lo, uintptr_t hi, void *arg),
 		fn(owned[i].lo, owned[i].hi, arg);
 	base_mutex_unlock(&owned_mu);
 }
-
-void os_fork_prepare(void)
-{
-	owned_lock_init();
-	base_mutex_fork_lock(&owned_mu);
-}
-
-void os_fork_parent(void)
-{
-	base_mutex_fork_unlock(&owned_mu);
-}
-
-void os_fork_child(void)
-{
-	base_mutex_reinit(&owned_mu);
-}
 static atomic_word fail_countdown;  /* test hook; 0 = off */
 static atomic_word release_fail_countdown; /* test hook; 0 = off */
 static atomic_word madv_free;       /* os_set_madv_free */
@@ -281,6 +268,47 @@ void *os_map(size_t size)
 	return p;
 }
 
+bool os_vec_reserve(void **v, size_t *cap, size_t used, size_t want,
+                    size_t elem, size_t first)
+{
+	TRI_ASSERT(used <= *cap && first > 0);
+	if (want <= *cap)
+		return true;
+	size_t n = *cap ? *cap : first;
+	while (n < want)
+		n *= 2;
+	void *nv = os_map(n * elem);
+	if (!nv)
+		return false;
+	if (used)
+		memcpy(nv, *v, used * elem);
+	if (*v)
+		os_unmap_mapped(*v, *cap * elem);
+	*v = nv;
+	*cap = n;
+	return true;
+}
+
+void *os_bump_alloc(os_bump *b, size_t n, size_t chunk, size_t *mapped)
+{
+	n = align_up(n, 16);
+	if (n > b->left) {
+		size_t size = n > chunk ? n : chunk;
+		char *c = os_map(size);
+		if (!c)
+			return NULL;
+		if (mapped)
+			*mapped += size;
+		b->next = c;
+		b->left = size;
+	}
+	void *p = b->next;
+	b->next += n;
+	b->left -= n;
+	TRI_ASSERT(((uintptr_t)p & 15) == 0);
+	return p; /* fresh from the OS: already zero */
+}
+
 uint64_t os_memory_limit(void)
 {
 	struct sysinfo si;
@@ -328,6 +356,34 @@ bool os_maps_line(const char *l, os_mapping *m)
 			l++;
 	}
 	m->path = l;
+	return true;
+}
+
+bool os_read_maps(void (*fn)(const os_mapping *m, void *arg), void *arg)
+{
+	int fd = (int)syscall(SYS_openat, AT_FDCWD, "/proc/self/maps",
+	                      O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return false;
+	char buf[4096], line[1024];
+	size_t ll = 0;
+	long r;
+	while ((r = syscall(SYS_read, fd, buf, sizeof buf)) > 0 ||
+	       (r < 0 && errno == EINTR)) {
+		for (long i = 0; i < r; i++) {
+			if (buf[i] != '\n') {
+				if (ll < sizeof line - 1)
+					line[ll++] = buf[i];
+				continue;
+			}
+			line[ll] = '\0';
+			ll = 0;
+			os_mapping m;
+			if (os_maps_line(line, &m))
+				fn(&m, arg);
+		}
+	}
+	syscall(SYS_close, fd);
 	return true;
 }
 

@@ -39,6 +39,26 @@ void os_unmap(void *p, size_t size);
 /* Map size bytes of zeroed read/write memory for metadata; NULL on failure. */
 void *os_map(size_t size);
 
+/* Growable arrays in os_map memory (metadata that must not come from the
+ * heap: root lists, leak tables, profile buffers). Make *v, of *cap
+ * elements of elem bytes of which the first used are live, hold at least
+ * want: the capacity doubles from first until it does, the live elements
+ * move to the new mapping and the old one is unmapped. False (nothing
+ * changed) when the OS refuses. */
+bool os_vec_reserve(void **v, size_t *cap, size_t used, size_t want,
+                    size_t elem, size_t first);
+
+/* A persistent bump allocator (Go's persistentalloc) over os_map chunks
+ * of at least chunk bytes: blocks are zeroed, aligned to 16 and never
+ * freed. The caller serialises its calls on one os_bump. */
+typedef struct os_bump {
+	char *next;
+	size_t left;
+} os_bump;
+/* n bytes from b (a chunk of its own if n > chunk); NULL when the OS
+ * refuses. *mapped, if not NULL, grows by the bytes newly mapped. */
+void *os_bump_alloc(os_bump *b, size_t n, size_t chunk, size_t *mapped);
+
 /* RAM plus swap: no single request larger than this can ever be met
  * (Linux's heuristic overcommit refuses it too), so callers reject it
  * before touching any metadata. */
@@ -53,6 +73,11 @@ typedef struct os_mapping {
 } os_mapping;
 /* Parse line into *m; false if it is not a mapping line. */
 bool os_maps_line(const char *line, os_mapping *m);
+/* Call fn for each mapping of /proc/self/maps, read in pieces with raw
+ * system calls (no allocation, no blocking-call wrapper: callable with
+ * the world stopped). Lines longer than 1 KiB are cut there. False if
+ * the file cannot be opened. */
+bool os_read_maps(void (*fn)(const os_mapping *m, void *arg), void *arg);
 
 /* Bytes currently mapped read/write by tricolor (all kinds). */
 uint64_t os_committed_bytes(void);
@@ -64,9 +89,6 @@ void os_unmap_mapped(void *p, size_t size);
  * address order, under os.c's lock (rank OS): fn must not call os.c. */
 void os_for_each_owned(void (*fn)(uintptr_t lo, uintptr_t hi, void *arg),
                        void *arg);
-void os_fork_prepare(void);
-void os_fork_parent(void);
-void os_fork_child(void);
 
 /* Test hook: fail the n-th following reserve/commit/map (0 = never). */
 void os_fail_after(long n);

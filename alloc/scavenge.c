@@ -221,6 +221,29 @@ uint64_t scavenge_all(void)
 	return n;
 }
 
+/* ---- the walker ---- */
+
+bool scavenge_check(void)
+{
+	/* released first: heap_sys only grows, so a later read bounds it */
+	uint64_t rel = mheap_released_bytes(), sys = arena_heap_sys();
+	uint64_t g = atomic_load_relaxed(&gc_goal);
+	uint64_t l = atomic_load_relaxed(&limit_goal);
+	const char *why = NULL;
+	if (rel > sys)
+		why = "more released than the heap holds (pages.h I5)";
+	else if (g != NO_GOAL && g % OS_PAGE_SIZE)
+		why = "the GOGC goal is not whole pages";
+	else if (l != NO_GOAL && l >= (uint64_t)INT64_MAX)
+		why = "the memory-limit goal is past any limit";
+	if (why)
+		base_warn("scavenge_check: %s (released %lu, heap %lu, goals "
+		          "%lu, %lu)", why, (unsigned long)rel,
+		          (unsigned long)sys, (unsigned long)g,
+		          (unsigned long)l);
+	return why == NULL;
+}
+
 void scavenge_fork_child(void)
 {
 	pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;

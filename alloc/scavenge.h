@@ -24,9 +24,10 @@
  *     (at most the growth, Go's mheap.grow) or past the memory limit;
  *     and the freeing thread: tri_free of a large object of at least
  *     SCAV_FREE_MIN_BYTES releases its pages while the free pages kept
- *     exceed the slack (SCAV_FREE_SLACK_*) (not Go's: Go has no free, and a malloc user
- *     expects a freed big block to leave the process, as glibc's munmap
- *     of its mmapped chunks does); one madvise per free;
+ *     exceed the slack (SCAV_FREE_SLACK_*) (not Go's: Go has no free,
+ *     and a malloc user expects a freed big block to leave the
+ *     process, as glibc's munmap of its mmapped chunks does); one
+ *     madvise per free;
  *   - on demand: scavenge_all (tri_free_os_memory).
  *
  * Invariants:
@@ -89,7 +90,7 @@ void scavenge_after_alloc(size_t grown, size_t reused);
 #define SCAV_FREE_SLACK_MIN ((uint64_t)64 * TRI_MiB)
 #define SCAV_FREE_MIN_BYTES ((size_t)128 * TRI_KiB)
 
-/* tri_free of a large object of `freed` bytes (malloc.c): should its
+/* tri_free of a large object of `freed` bytes (runtime/malloc.c): should its
  * pages go back to the OS with it? */
 bool scavenge_release_freed(size_t freed);
 /* Bytes released outside mheap_scavenge (a freed span's, mheap.c): count
@@ -105,5 +106,10 @@ uint64_t scavenge_take_work(void);
 
 /* fork(): the thread did not survive; its state is reset. */
 void scavenge_fork_child(void);
+
+/* The walker (TRI_DEBUG >= 3, tests), any time and phase, no lock
+ * needed: no more bytes released than the heap holds (pages.h I5), the
+ * GOGC goal in whole pages and the memory-limit goal below any limit. */
+bool scavenge_check(void);
 
 #endif /* TRI_SCAVENGE_H */

@@ -14,6 +14,7 @@
 
 #include <string.h>
 
+#include "arena.h"
 #include "fixalloc.h"
 
 const char *const span_state_names[SPAN_NUM_STATES] = {
@@ -26,12 +27,18 @@ static fixalloc span_structs;
 static fixalloc bits_alloc[BITS_CLASSES];
 static fixalloc tiny_meta_alloc;
 
+static fixalloc special_alloc;
+/* Specials whose slot was freed, not yet taken by their owner (SP2): a
+ * stack pushed with CAS and emptied whole with a swap, so no ABA. */
+static atomic_word freed_specials;
+
 void span_init_allocators(void)
 {
 	fixalloc_init(&span_structs, sizeof(mspan));
 	for (unsigned i = 0; i < BITS_CLASSES; i++)
 		fixalloc_init(&bits_alloc[i], 4 * sizeof(atomic_word) << i);
 	fixalloc_init(&tiny_meta_alloc, sizeof(tiny_meta) * (PAGE_SIZE / 16));
+	fixalloc_init(&special_alloc, sizeof(special));
 }
 
 mspan *span_struct_alloc(void)
@@ -402,4 +409,119 @@ bool span_check(const mspan *s)
 		base_warn("span %p (base %p, class %u): %s", (void *)s,
 		         (void *)s->base, (unsigned)s->spanclass, why);
 	return why == NULL;
+}
+
+/* ---- object lookup ---- */
+
+/* The tiny object of block idx containing byte `in` of it, or 0. */
+static uintptr_t tiny_base(const mspan *s, uintptr_t idx, unsigned in)
+{
+	const tiny_meta *m = &s->tiny[idx];
+	unsigned starts = AO_short_load(&m->starts) & ((2u << in) - 1);
+	if (!starts)
+		return 0;
+	unsigned start = 31 - (unsigned)__builtin_clz(starts);
+	unsigned ends = AO_short_load(&m->ends) >> start;
+	if (!ends || start + ctz64(ends) < in) /* object ends before `in` */
+		return 0;
+	if ((AO_short_load(&m->freed) >> start) & 1)
+		return 0;
+	return s->base + idx * TINY_SIZE + start;
+}
+
+uintptr_t span_find_slot(uintptr_t a, mspan **sp)
+{
+	mspan *s = arena_span_of(a);
+	if (!s || span_state(s) != SPAN_IN_USE || a < s->base || a >= s->limit)
+		return 0;
+	uintptr_t idx = s->divmul ? span_obj_index(s, a - s->base) : 0;
+	if (!span_is_allocated(s, idx))
+		return 0;
+	*sp = s;
+	return s->base + idx * s->elemsize;
+}
+
+uintptr_t span_find_object(uintptr_t a)
+{
+	mspan *s;
+	uintptr_t slot = span_find_slot(a, &s);
+	if (!slot || !s->is_tiny)
+		return slot;
+	return tiny_base(s, (slot - s->base) / TINY_SIZE,
+	                 (unsigned)((a - s->base) % TINY_SIZE));
+}
+
+/* ---- specials ---- */
+
+bool span_add_special(mspan *s, uintptr_t p, void *owner)
+{
+	special *sp = fixalloc_alloc(&special_alloc);
+	if (!sp)
+		return false;
+	sp->idx = s->divmul ? (uint32_t)span_obj_index(s, p - s->base) : 0;
+	sp->owner = owner;
+	special **pp = &s->specials;
+	while (*pp && (*pp)->idx < sp->idx)
+		pp = &(*pp)->next;
+	TRI_ASSERT(!*pp || (*pp)->idx != sp->idx); /* SP1 */
+	sp->next = *pp;
+	*pp = sp;
+	AO_char_store(&s->has_specials, 1);
+	return true;
+}
+
+/* SP2: onto the freed stack. */
+static void push_freed(special *sp, bool explicit_free)
+{
+	sp->explicit_free = explicit_free;
+	uintptr_t old = atomic_load_relaxed(&freed_specials);
+	for (;;) {
+		sp->next = (special *)old;
+		uintptr_t seen = atomic_cas_full(&freed_specials, old,
+		                                 (uintptr_t)sp);
+		if (seen == old)
+			return;
+		old = seen;
+	}
+}
+
+void special_free_slots(mspan *s, unsigned w, uint64_t explicit_freed,
+                        uint64_t gc_freed)
+{
+	uint64_t any = explicit_freed | gc_freed;
+	for (special **pp = &s->specials; *pp;) {
+		special *sp = *pp;
+		if (sp->idx / 64 > w)
+			break; /* SP1: sorted */
+		uint64_t bit = (uint64_t)1 << (sp->idx % 64);
+		if (sp->idx / 64 < w || !(any & bit)) {
+			pp = &sp->next;
+			continue;
+		}
+		*pp = sp->next;
+		push_freed(sp, (explicit_freed & bit) != 0);
+	}
+	AO_char_store(&s->has_specials, s->specials != NULL);
+}
+
+void special_free_all(mspan *s, bool explicit_free)
+{
+	special *sp = s->specials;
+	s->specials = NULL;
+	AO_char_store(&s->has_specials, 0);
+	while (sp) {
+		special *next = sp->next;
+		push_freed(sp, explicit_free);
+		sp = next;
+	}
+}
+
+special *span_take_freed_specials(void)
+{
+	return (special *)atomic_swap_full(&freed_specials, 0);
+}
+
+void special_release(special *sp)
+{
+	fixalloc_free(&special_alloc, sp);
 }

@@ -56,7 +56,7 @@ enum span_location {
 	SPAN_LOC_LARGE,    /* a large span on mheap's large list */
 };
 
-/* Per-block metadata of a tiny span (see malloc.c's tiny allocator). */
+/* Per-block metadata of a tiny span (runtime/malloc.c: tiny allocator). */
 typedef struct tiny_meta {
 	unsigned short ends;   /* bit e-1: an object ends at offset e (owner) */
 	unsigned short starts; /* bit o: an object starts at offset o (owner) */
@@ -256,7 +256,7 @@ bool span_all_pending(const mspan *s);
  * folds in -- the slots allocated since the span was cached, all of them
  * during the mark, since every cache is flushed when it starts -- and adds
  * their bytes to span_black_bytes. Large objects are marked when
- * allocated (malloc.c). */
+ * allocated (runtime/malloc.c). */
 extern atomic_word span_alloc_black;
 extern atomic_word span_black_bytes;
 /* Nonzero and new for every concurrent mark, 0 otherwise. A span cached
@@ -279,9 +279,10 @@ unsigned span_mark_word(mspan *s, unsigned w, uint64_t bits);
 void span_settle(mspan *s);
 
 /* Fold pending frees into alloc_bits (clobbering the freed slots under
- * span_clobber), restart freeindex at 0, refill alloc_cache. Caller holds the span: mcentral.lock for an uncached span,
- * or it is the owner of a cached one (after span_settle). Returns the
- * number of slots reclaimed. */
+ * span_clobber), restart freeindex at 0, refill alloc_cache. Caller
+ * holds the span: mcentral.lock for an uncached span, or it is the owner
+ * of a cached one (after span_settle). Returns the number of slots
+ * reclaimed. */
 uint32_t span_reclaim(mspan *s);
 
 /* GODEBUG=clobberfree=1 (Go's debug.clobberfree): every object freed --
@@ -315,23 +316,48 @@ typedef struct span_sweep_counts {
  * Adds what it found to *c; returns the number of live slots. */
 uint32_t span_sweep(mspan *s, span_sweep_counts *c);
 
+/* The start of the allocated object containing address p (interior
+ * pointers included; a tiny object's own start), or 0 when p is not
+ * inside a live object of an in-use span. Never aborts: every step
+ * validates before it trusts, so any word may be asked (conservative
+ * scans, tri_base, the leak checker). */
+uintptr_t span_find_object(uintptr_t p);
+/* The allocated slot containing p (a tiny span's 16-byte block, whatever
+ * lives in it), and its span in *s; 0 as span_find_object. */
+uintptr_t span_find_slot(uintptr_t p, mspan **s);
+
 /* Specials (Go's mheap.go specials): per-object records kept on the
- * object's span, a list sorted by slot index. The only kind is the heap
- * profile's: the sampled object's bucket, so the free is booked when the
- * slot is freed (prof/profile.c implements these). span_sweep and
- * span_reclaim look at the list only when it is non-empty. */
+ * object's span. The only kind is the heap profile's: owner is the
+ * sampled object's profile bucket (prof/profile.c). span_sweep and
+ * span_reclaim look at the list only when it is non-empty.
+ *   SP1. A span's specials are sorted by slot index, at most one per
+ *        slot, each for an allocated slot; whoever holds the span edits
+ *        the list.
+ *   SP2. When its slot is freed (explicitly, or found garbage by the
+ *        sweep) a special leaves its span for the freed stack, marked
+ *        with how it was freed, and stays there until its owner takes the
+ *        stack (span_take_freed_specials): the owner books the frees
+ *        there, so the free path never calls up a floor. */
 typedef struct special {
 	struct special *next;
-	uint32_t idx;               /* slot index in the span */
-	struct mprof_bucket *bucket; /* the sample's profile bucket */
+	uint32_t idx;       /* slot index in the span */
+	bool explicit_free; /* how the slot was freed (SP2) */
+	void *owner;        /* the sample's profile bucket */
 } special;
-/* Book and drop the specials of the slots of word w freed explicitly
- * (`explicit_freed`) or found garbage by the sweep (`gc_freed`). The
- * caller holds the span. */
+/* Add a special for the object at p (the caller holds s); false when
+ * metadata ran out. */
+bool span_add_special(mspan *s, uintptr_t p, void *owner);
+/* Move the specials of the slots of word w freed explicitly
+ * (`explicit_freed`) or found garbage by the sweep (`gc_freed`) to the
+ * freed stack (SP2). The caller holds the span. */
 void special_free_slots(mspan *s, unsigned w, uint64_t explicit_freed,
                         uint64_t gc_freed);
 /* A large span's one object dies (tri_free: explicit, or the sweep). */
 void special_free_all(mspan *s, bool explicit_free);
+/* The whole freed stack (SP2), newest first; the caller gives each
+ * special back with special_release once it has read it. */
+special *span_take_freed_specials(void);
+void special_release(special *sp);
 
 /* Is slot idx marked? (the collector's bit) */
 TRI_INLINE bool span_is_marked(const mspan *s, uintptr_t idx)

@@ -1,6 +1,6 @@
 /*
- * wbbuf.c -- the write barrier: tri_write_barrier, tri_shade, tri_memmove
- * and the per-thread buffer they record into. See wbbuf.h.
+ * wbbuf.c -- the write barrier (behind tri_write_barrier, tri_shade and
+ * tri_memmove) and the per-thread buffer it records into. See wbbuf.h.
  */
 #include "wbbuf.h"
 
@@ -9,6 +9,7 @@
 #include "../alloc/arena.h"
 #include "../alloc/mcache.h"
 #include "../gc/mark.h"
+#include "../gc/threads.h"
 #include "../gc/work.h"
 #include "../include/tricolor.h"
 
@@ -23,24 +24,13 @@ void wbbuf_reset(wbbuf *b)
 
 void wbbuf_attach(wbbuf *b)
 {
+	TRI_ASSERT(!b || b->n == 0); /* a thread's buffer starts empty */
 	self_buf = b;
 }
 
 void wbbuf_enable(bool on)
 {
 	tri_wb_enabled = on;
-}
-
-unsigned wbbuf_flush(wbbuf *b)
-{
-	unsigned n = b->n;
-	b->n = 0;
-	if (!tri_wb_enabled || n == 0)
-		return 0;
-	gcwork w = {0};
-	for (unsigned i = 0; i < n; i++)
-		mark_shade(b->buf[i], &w);
-	return mark_gcw_flush(&w);
 }
 
 /* Could v point into the heap? (arena.h I4: one subtraction.) */
@@ -50,12 +40,29 @@ TRI_INLINE bool maybe_heap(uintptr_t v)
 	return v - lo < arena_hi() - lo;
 }
 
+unsigned wbbuf_flush(wbbuf *b)
+{
+	TRI_ASSERT(b->n <= WBBUF_ENTRIES);
+	unsigned n = b->n;
+	b->n = 0;
+	if (!tri_wb_enabled || n == 0)
+		return 0;
+	gcwork w = {0};
+	for (unsigned i = 0; i < n; i++) {
+		TRI_ASSERT2(maybe_heap(b->buf[i])); /* only heap values */
+		mark_shade(b->buf[i], &w);
+	}
+	return mark_gcw_flush(&w);
+}
+
 TRI_INLINE void record(wbbuf *b, uintptr_t v)
 {
+	TRI_ASSERT2(tri_m.b.locks > 0); /* I2: inside the region */
 	if (!maybe_heap(v))
 		return;
 	if (TRI_UNLIKELY(b->n == WBBUF_ENTRIES))
 		wbbuf_flush(b);
+	TRI_ASSERT2(b->n < WBBUF_ENTRIES);
 	b->buf[b->n++] = v;
 }
 
@@ -65,7 +72,7 @@ static wbbuf *my_buf(void)
 {
 	if (TRI_LIKELY(self_buf != NULL))
 		return self_buf;
-	mcache_attach();
+	threads_attach();
 	return self_buf;
 }
 
@@ -78,6 +85,9 @@ static void shade_now(uintptr_t v)
 
 static void shade(uintptr_t v)
 {
+	/* I1, I2: the flag changes only with the world stopped, and a
+	 * thread inside the region is never stopped: still on */
+	TRI_ASSERT2(tri_wb_enabled);
 	wbbuf *b = my_buf();
 	if (b)
 		record(b, v);
@@ -85,7 +95,7 @@ static void shade(uintptr_t v)
 		shade_now(v);
 }
 
-TRI_API void tri_write_barrier(void **slot, void *value)
+void wbbuf_write_barrier(void **slot, void *value)
 {
 	m_acquire(); /* I2 */
 	if (tri_wb_enabled) {
@@ -96,7 +106,7 @@ TRI_API void tri_write_barrier(void **slot, void *value)
 	m_release();
 }
 
-TRI_API void tri_shade(const void *p)
+void wbbuf_shade_one(const void *p)
 {
 	m_acquire();
 	if (tri_wb_enabled)
@@ -118,7 +128,7 @@ static void shade_words(const void *p, size_t n)
  * (old values) and after (new values, whatever src's alignment), all in
  * one stay in the region. A huge copy holds the region, and so delays a
  * pause, for as long as it runs. */
-TRI_API void *tri_memmove(void *dst, const void *src, size_t n)
+void *wbbuf_memmove(void *dst, const void *src, size_t n)
 {
 	m_acquire();
 	bool on = tri_wb_enabled;
@@ -129,4 +139,28 @@ TRI_API void *tri_memmove(void *dst, const void *src, size_t n)
 		shade_words(dst, n);
 	m_release();
 	return dst;
+}
+
+/* ---- the walker ---- */
+
+bool wbbuf_check(void)
+{
+	bool on = tri_wb_enabled;
+	for (gthread *t = threads_first(); t; t = threads_next(t)) {
+		const wbbuf *b = threads_wbbuf(t);
+		const char *why = NULL;
+		if (b->n > WBBUF_ENTRIES)
+			why = "more entries than it holds";
+		else if (!on && b->n)
+			why = "not empty with the barrier off (I4)";
+		for (unsigned i = 0; !why && i < b->n; i++)
+			if (!maybe_heap(b->buf[i]))
+				why = "a value outside the arena recorded";
+		if (why) {
+			base_warn("wbbuf_check: buffer %p (%u entries): %s",
+			          (const void *)b, b->n, why);
+			return false;
+		}
+	}
+	return true;
 }

@@ -47,5 +47,16 @@ void wbbuf_attach(wbbuf *b);
 unsigned wbbuf_flush(wbbuf *b);
 /* Turn the barrier on or off (world stopped, I1). */
 void wbbuf_enable(bool on);
+/* tri_write_barrier, tri_shade and tri_memmove (tricolor.h). */
+void wbbuf_write_barrier(void **slot, void *value);
+void wbbuf_shade_one(const void *p);
+void *wbbuf_memmove(void *dst, const void *src, size_t n);
+
+/* The walker (TRI_DEBUG >= 3, tests): the world stopped by the caller,
+ * who holds threads_lock. Every registered thread's buffer holds at most
+ * WBBUF_ENTRIES heap values, and none at all while the barrier is off
+ * (I4): valid at every phase boundary (mark termination has flushed
+ * them all before the barrier goes off). */
+bool wbbuf_check(void);
 
 #endif /* TRI_WBBUF_H */

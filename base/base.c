@@ -10,6 +10,11 @@
  *       the C library's function reports it here.
  *   I2. At TRI_DEBUG >= 2 a thread only acquires a lock whose rank is higher
  *       than every lock it holds (the order is listed in base.h).
+ *   I3. Every base_mutex ever initialised is in the fork registry exactly
+ *       once (locks are never destroyed: they live in static or persistent
+ *       memory). The registry is a fixed array under registry_mu, which
+ *       base_fork_prepare holds until the parent or child handler, so no
+ *       lock is registered while fork holds them.
  */
 #include "base.h"
 
@@ -154,7 +159,46 @@ void base_assert_fail(const char *expr, const char *file, int line)
 static __thread enum lock_rank held_ranks[8];
 static __thread int held_depth;
 
-void base_mutex_init(base_mutex *l, enum lock_rank rank)
+/* ---- the fork registry (I3) ---- */
+
+#define MAX_LOCKS 512
+static pthread_mutex_t registry_mu = PTHREAD_MUTEX_INITIALIZER;
+static base_mutex *registry[MAX_LOCKS];
+static int nregistered;
+
+static void register_lock(base_mutex *l)
+{
+	pthread_mutex_lock(&registry_mu);
+	int i = 0;
+	while (i < nregistered && registry[i] != l)
+		i++;
+	if (i == nregistered) {
+		if (nregistered == MAX_LOCKS)
+			base_fatal("more than %d locks", MAX_LOCKS);
+		registry[nregistered++] = l;
+	}
+	pthread_mutex_unlock(&registry_mu);
+}
+
+void base_fork_prepare(void)
+{
+	pthread_mutex_lock(&registry_mu);
+	for (int rank = 1; rank < LOCK_RANK_COUNT; rank++)
+		for (int i = 0; i < nregistered; i++)
+			if ((int)registry[i]->rank == rank)
+				pthread_mutex_lock(&registry[i]->m);
+}
+
+void base_fork_parent(void)
+{
+	for (int rank = LOCK_RANK_COUNT - 1; rank > 0; rank--)
+		for (int i = nregistered - 1; i >= 0; i--)
+			if ((int)registry[i]->rank == rank)
+				pthread_mutex_unlock(&registry[i]->m);
+	pthread_mutex_unlock(&registry_mu);
+}
+
+static void mutex_make(base_mutex *l)
 {
 	/* Adaptive: critical sections are short (list moves, one span), so
 	 * spinning briefly beats sleeping in the kernel when contended. */
@@ -163,23 +207,23 @@ void base_mutex_init(base_mutex *l, enum lock_rank rank)
 	pthread_mutexattr_settype(&attr, PTHREAD_MUTEX_ADAPTIVE_NP);
 	pthread_mutex_init(&l->m, &attr);
 	pthread_mutexattr_destroy(&attr);
+}
+
+void base_mutex_init(base_mutex *l, enum lock_rank rank)
+{
+	TRI_ASSERT(rank > LOCK_RANK_NONE && rank < LOCK_RANK_COUNT);
+	mutex_make(l);
 	l->rank = rank;
+	register_lock(l);
 }
 
-void base_mutex_reinit(base_mutex *l)
+void base_fork_child(void)
 {
-	base_mutex_init(l, l->rank);
+	pthread_mutex_t m = PTHREAD_MUTEX_INITIALIZER;
+	registry_mu = m;
+	for (int i = 0; i < nregistered; i++)
+		mutex_make(registry[i]);
 	held_depth = 0; /* the forking thread held them all in prepare */
-}
-
-void base_mutex_fork_lock(base_mutex *l)
-{
-	pthread_mutex_lock(&l->m);
-}
-
-void base_mutex_fork_unlock(base_mutex *l)
-{
-	pthread_mutex_unlock(&l->m);
 }
 
 void base_mutex_lock(base_mutex *l)

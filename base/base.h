@@ -166,6 +166,7 @@ enum lock_rank {
 	LOCK_RANK_GCSTATS,
 	LOCK_RANK_LEAK,
 	LOCK_RANK_OS,
+	LOCK_RANK_COUNT
 };
 
 typedef struct base_mutex {
@@ -173,17 +174,20 @@ typedef struct base_mutex {
 	enum lock_rank rank;
 } base_mutex;
 
+/* Initialise l with its rank and enter it in the fork registry (I3);
+ * initialising it again (a retried init) leaves one entry. */
 void base_mutex_init(base_mutex *l, enum lock_rank rank);
 void base_mutex_lock(base_mutex *l);
 void base_mutex_unlock(base_mutex *l);
-/* fork(): the prepare handler takes every lock in rank order with
- * base_mutex_fork_lock (no rank bookkeeping: it holds many locks of one
- * rank); the parent releases them; the child makes them usable again with
- * base_mutex_reinit (the child has one thread, and the lock's owner may
- * not exist there). */
-void base_mutex_fork_lock(base_mutex *l);
-void base_mutex_fork_unlock(base_mutex *l);
-void base_mutex_reinit(base_mutex *l);
+
+/* fork() (runtime/init.c installs these with pthread_atfork): prepare
+ * takes every registered lock in rank order, so the child never inherits
+ * one held by a thread that does not exist there; the parent releases
+ * them; the child makes them all usable again (it has one thread). The
+ * modules' own fork_child steps run after base_fork_child. */
+void base_fork_prepare(void);
+void base_fork_parent(void);
+void base_fork_child(void);
 
 /* ---- the heap-critical region (Go's m.locks) ----
  * Every entry point that touches heap state (allocation, free, the
@@ -215,7 +219,10 @@ extern __thread m_state tri_m __attribute__((tls_model("initial-exec")));
 #define compiler_barrier() __asm__ __volatile__("" ::: "memory")
 
 /* Leaving the region with a flag set (or still nested): stop for the
- * collector or run a cycle (gc/threads.c). */
+ * collector or run a cycle. One of the two calls that go up a floor
+ * (docs/internals.md, "Source layout"; Go's releasem safepoint): the
+ * collector defines it (gc/threads.c), every floor's entry points reach
+ * it through m_release. */
 void m_release_slow(void);
 
 /* One add in, one subtract and test out; the barriers keep the region's

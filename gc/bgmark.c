@@ -61,10 +61,15 @@ static bool quiescent(void)
 static bool work_chunk(gcwork *w, bool threads_ok, int64_t budget,
                        int64_t *done)
 {
+	TRI_ASSERT(!w->wbuf1 && !w->wbuf2); /* I1: holds nothing yet */
 	atomic_add_full(&bgmark_busy, 1);
 	*done = mark_drain_n(w, budget, threads_ok);
 	unsigned n = mark_gcw_flush(w);
-	atomic_add_full(&bgmark_busy, (uintptr_t)-1);
+	/* I1: its buffers are back on the global lists before it stops
+	 * counting as busy */
+	TRI_ASSERT(!w->wbuf1 && !w->wbuf2);
+	uintptr_t busy = atomic_add_full(&bgmark_busy, (uintptr_t)-1);
+	TRI_ASSERT(busy > 0); /* I1: this marker was counted */
 	return *done > 0 || n > 0;
 }
 
@@ -124,6 +129,7 @@ static enum role role_of(const worker *me)
 static void *worker_main(void *arg)
 {
 	worker *me = arg;
+	TRI_ASSERT(!mcache_tls); /* I2: never allocates from the heap */
 	if (me->idle) { /* only on a CPU that would otherwise idle */
 		struct sched_param p = {0};
 		pthread_setschedparam(pthread_self(), SCHED_IDLE, &p);
@@ -140,6 +146,8 @@ static void *worker_main(void *arg)
 			run_mark(role);
 		pthread_mutex_lock(&bg_mu);
 		if (role != ROLE_NONE) {
+			/* I3: one report per participant and mark */
+			TRI_ASSERT(nreported < nparticipants);
 			nreported++;
 			pthread_cond_broadcast(&report_cv);
 		}
@@ -174,12 +182,16 @@ void bgmark_start(unsigned dedicated, double fractional,
                   uint64_t mark_start_ns)
 {
 	unsigned ncpu = mark_nprocs();
+	/* a concurrent mark: sweep termination turned black allocation on
+	 * and the barrier with it (gc.h I4) */
+	TRI_ASSERT(atomic_load_relaxed(&span_alloc_black));
 	atomic_store_relaxed(&phase_over, 0);
 	atomic_store_relaxed(&bg_credit, 0);
 	atomic_store_relaxed(&bg_ns, 0);
 	atomic_store_relaxed(&idle_ns, 0);
 	atomic_store_relaxed(&assist_ns, 0);
 	pthread_mutex_lock(&bg_mu);
+	TRI_ASSERT(nreported == nparticipants); /* I3: the last mark's */
 	want_dedicated = dedicated;
 	fraction = fractional;
 	want_idle = ncpu > dedicated ? ncpu - dedicated : 0;
@@ -190,6 +202,7 @@ void bgmark_start(unsigned dedicated, double fractional,
 	start_workers(&nnormal, dedicated + 1, false);
 	start_workers(&nidle, want_idle, true);
 	nparticipants = count_participants();
+	TRI_ASSERT(nparticipants <= nnormal + nidle);
 	nreported = 0;
 	epoch++;
 	pthread_cond_broadcast(&bg_cv);
@@ -204,6 +217,7 @@ static unsigned ragged_flush(void)
 {
 	unsigned n = 0;
 	threads_lock();
+	TRI_ASSERT(!threads_world_stopped()); /* threads.h I4 */
 	for (gthread *t = threads_first(); t; t = threads_next(t)) {
 		threads_suspend(t);
 		n += wbbuf_flush(threads_wbbuf(t));
@@ -234,6 +248,7 @@ void bgmark_wait_quiescent(void (*poll)(void))
 
 void bgmark_finish_stw(void)
 {
+	TRI_ASSERT(threads_world_stopped()); /* mark termination's drain */
 	gcwork w = {0};
 	int64_t done;
 	do {
@@ -254,6 +269,7 @@ void bgmark_stop(uint64_t *bg, uint64_t *idle, uint64_t *assist)
 	pthread_mutex_lock(&bg_mu);
 	while (nreported < nparticipants)
 		pthread_cond_wait(&report_cv, &bg_mu);
+	TRI_ASSERT(nreported == nparticipants); /* I3: each reported once */
 	pthread_mutex_unlock(&bg_mu);
 	*bg = atomic_load_relaxed(&bg_ns);
 	*idle = atomic_load_relaxed(&idle_ns);
@@ -265,6 +281,7 @@ void bgmark_stop(uint64_t *bg, uint64_t *idle, uint64_t *assist)
 /* Take up to `want` scan work from the background credit. */
 static int64_t steal_credit(int64_t want)
 {
+	TRI_ASSERT(want > 0); /* an assist steals only while it owes work */
 	uintptr_t have = atomic_load_relaxed(&bg_credit);
 	for (;;) {
 		if (have == 0)
@@ -284,6 +301,15 @@ static int64_t steal_credit(int64_t want)
  * while it holds grey objects (bgmark.h I1; the ragged barrier waits for
  * it), and a step is short, so neither is a pause. Returns false when the
  * debt is paid, the mark is over or no work was found. */
+/* credit + work * per_work, saturated: with GOGC off the goal is never
+ * and the ratio enormous, and the product must not overflow. */
+#define CREDIT_MAX ((double)((int64_t)1 << 62))
+static int64_t credit_plus(int64_t credit, int64_t work, double per_work)
+{
+	double v = (double)credit + (double)work * per_work;
+	return v >= CREDIT_MAX ? (int64_t)CREDIT_MAX : (int64_t)v;
+}
+
 static bool assist_step(int64_t *work)
 {
 	m_acquire();
@@ -292,15 +318,18 @@ static bool assist_step(int64_t *work)
 	if (c && c->assist_credit < 0 &&
 	    atomic_load_relaxed(&span_alloc_black)) {
 		double per_work = pacer_assist_bytes_per_work();
+		TRI_ASSERT(per_work > 0); /* pacer.h I3: the cycle started */
 		int64_t stolen = steal_credit(*work);
-		c->assist_credit += (int64_t)((double)stolen * per_work);
+		c->assist_credit = credit_plus(c->assist_credit, stolen,
+		                               per_work);
 		*work -= stolen;
 		if (*work > 0 && c->assist_credit < 0) {
 			gcwork w = {0};
 			int64_t budget = *work < ASSIST_CHUNK ? *work : ASSIST_CHUNK;
 			int64_t done;
 			work_chunk(&w, false, budget, &done);
-			c->assist_credit += 1 + (int64_t)((double)done * per_work);
+			c->assist_credit = credit_plus(c->assist_credit + 1, done,
+			                               per_work);
 			*work -= done;
 			/* Known gap: a step that scans past its budget (an
 			 * object bigger than what was left of it) ends the
@@ -324,6 +353,8 @@ static bool assist_step(int64_t *work)
  * OVER_ASSIST, steal background credit first, then scan. */
 void bgmark_assist(void)
 {
+	/* at m_release, outside the region: each step takes it (I1) */
+	TRI_ASSERT(tri_m.b.locks == 0);
 	mcache *c = mcache_tls;
 	if (!c || c->assist_credit >= 0)
 		return;
@@ -339,6 +370,31 @@ void bgmark_assist(void)
 	while (assist_step(&work))
 		;
 	atomic_add_full(&assist_ns, clock_ns(CLOCK_THREAD_CPUTIME_ID) - cpu0);
+}
+
+/* ---- the walker ---- */
+
+bool bgmark_check(void)
+{
+	const char *why = NULL;
+	pthread_mutex_lock(&bg_mu);
+	if (nnormal > MAX_NORMAL || nidle > MAX_NORMAL)
+		why = "more workers than slots";
+	else if (nreported > nparticipants)
+		why = "more reports than participants (I3)";
+	for (unsigned i = 0; !why && i < nnormal + nidle; i++) {
+		bool idle = i >= nnormal;
+		unsigned index = idle ? i - nnormal : i;
+		const worker *w = &workers[idle ? MAX_NORMAL + index : index];
+		if (w->index != index || w->idle != idle)
+			why = "a worker's slot does not match its record";
+	}
+	unsigned np = nparticipants, nr = nreported;
+	pthread_mutex_unlock(&bg_mu);
+	if (why)
+		base_warn("bgmark_check: %s (%u participants, %u reported)",
+		          why, np, nr);
+	return why == NULL;
 }
 
 void bgmark_fork_child(void)

@@ -58,4 +58,9 @@ void bgmark_assist(void);
 
 void bgmark_fork_child(void);
 
+/* The walker (TRI_DEBUG >= 3, tests), any time, the caller not holding
+ * bg_mu: the worker records match their slots and no mark has more
+ * reports than participants (I3). */
+bool bgmark_check(void);
+
 #endif /* TRI_BGMARK_H */

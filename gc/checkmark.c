@@ -6,6 +6,7 @@
 #include "../alloc/os.h"
 #include "mark.h"
 #include "roots.h"
+#include "threads.h"
 
 bool checkmark_active;
 static unsigned pass;       /* never 0 while active (I2) */
@@ -20,6 +21,7 @@ static pool_chunk *pool;    /* the pass's side-bit memory */
 static atomic_word *pool_alloc(size_t words)
 {
 	size_t bytes = words * sizeof(atomic_word);
+	TRI_ASSERT(bytes + sizeof(pool_chunk) <= POOL_CHUNK); /* fits one */
 	if (!pool || pool->used + bytes > POOL_CHUNK) {
 		pool_chunk *c = os_map(POOL_CHUNK);
 		if (!c)
@@ -44,6 +46,7 @@ static void pool_release(void)
 
 static atomic_word *side_bits(mspan *s)
 {
+	TRI_ASSERT2(checkmark_active && pass != 0); /* I1, I2 */
 	if (s->checkmark_gen != pass) {
 		s->checkmark_bits = pool_alloc(span_nwords(s->nelems ? s->nelems
 		                                                     : 1));
@@ -80,6 +83,9 @@ void checkmark_grey(mspan *s, uintptr_t idx, gcwork *w)
 
 void checkmark_run(void)
 {
+	/* I1: world stopped, one thread, never nested; I2: no pool left */
+	TRI_ASSERT(threads_world_stopped());
+	TRI_ASSERT(!checkmark_active && !pool);
 	if (++pass == 0)
 		pass = 1;
 	checkmark_active = true;
@@ -90,7 +96,19 @@ void checkmark_run(void)
 	uintptr_t obj;
 	while ((obj = gcw_get(&w)) != 0)
 		mark_scan_object(obj, &w);
+	/* everything reached was scanned: no full buffer is left for a
+	 * marker to take (the workers are gone: gc.c stops them first) */
+	TRI_ASSERT(atomic_load_relaxed(&work_nfull) == 0);
 	gcw_dispose(&w);
 	checkmark_active = false;
 	pool_release();
+}
+
+bool checkmark_check(void)
+{
+	if (!checkmark_active && !pool)
+		return true;
+	base_warn("checkmark_check: a pass is %s outside checkmark_run "
+	          "(I1, I2)", checkmark_active ? "active" : "holding memory");
+	return false;
 }

@@ -27,5 +27,9 @@ extern bool checkmark_active; /* I1 */
 void checkmark_grey(mspan *s, uintptr_t idx, gcwork *w);
 /* World stopped, concurrent mark finished, roots snapshotted: verify. */
 void checkmark_run(void);
+/* The walker (TRI_DEBUG >= 3, tests), any time but inside checkmark_run
+ * (every phase boundary): no pass is active (I1) and its side bits are
+ * unmapped (I2). */
+bool checkmark_check(void);
 
 #endif /* TRI_CHECKMARK_H */

@@ -85,6 +85,9 @@ static const debug_key debug_keys[] = {DEBUG_KEYS(DEBUG_ROW)};
 
 static void key_store(gc_debug *d, const debug_key *k, long v)
 {
+	/* I2: only the default or a value in the row's range */
+	TRI_ASSERT(k->type == KEY_STR || v == k->dflt ||
+	           (v >= k->min && v <= k->max));
 	char *field = (char *)d + k->off;
 	if (k->type == KEY_STR) {
 		const char *none = NULL; /* the only default a string has */
@@ -298,6 +301,7 @@ static enum num_status parse_byte_count(const char *s, size_t n, int64_t *out)
 	if (v > INT64_MAX >> shift)
 		return NUM_RANGE;
 	*out = v << shift;
+	TRI_ASSERT(*out >= 0 && *out >> shift == v); /* no overflow */
 	return NUM_OK;
 }
 
@@ -326,8 +330,12 @@ int64_t debug_parse_memlimit(const char *s)
 void debug_init(int *gogc, int64_t *memlimit)
 {
 	debug_parse_godebug(&debug, getenv("GODEBUG"));
+	TRI_ASSERT(debug_check(&debug)); /* I2 */
 	span_clobber = debug.clobberfree != 0; /* before any allocation */
 	os_set_madv_free(debug.madvdontneed == 0);
 	*gogc = debug_parse_gogc(getenv("GOGC"));
 	*memlimit = debug_parse_memlimit(getenv("GOMEMLIMIT"));
+	/* what gc.c and the pacer take as given (debug.h) */
+	TRI_ASSERT(*gogc == GOGC_OFF || (*gogc >= 0 && *gogc <= GOGC_MAX));
+	TRI_ASSERT(*memlimit >= 0);
 }

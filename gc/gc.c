@@ -1,6 +1,8 @@
 /*
- * gc.c -- the cycle driver, tri_collect, tri_set_gc_percent and the
- * per-cycle record behind gctrace and the statistics. See gc.h.
+ * gc.c -- the cycle driver: the phases as a state machine (set_phase, gc.h
+ * I5), the stop-the-world and concurrent cycles, the controller thread,
+ * GOGC and the memory limit, and the per-cycle record behind gctrace and
+ * the statistics. See gc.h.
  *
  * Times (Go's names): tSweepTerm when the first stop begins, tMark when
  * marking begins, tMarkTerm when it ends, tEnd when the world runs again.
@@ -39,7 +41,6 @@
 #include "debug.h"
 #include "mark.h"
 #include "pacer.h"
-#include "../prof/profile.h"
 #include "roots.h"
 #include "stacks.h"
 #include "sweep.h"
@@ -51,12 +52,99 @@ static base_mutex world_lock;
 static base_mutex gcstats_lock;
 static int gcpercent = GOGC_DEFAULT;  /* world_lock */
 static int64_t memlimit = MEMLIMIT_NONE;
-static uint64_t heap_marked;          /* world_lock */
 static gc_stats stats;                /* I3; gcstats_lock */
 static uint64_t gc_cpu_total_ns;      /* gcstats_lock */
 static uint64_t start_ns;             /* program start (monotonic) */
-static uint64_t last_end_ns;          /* end of the last cycle; world_lock */
 static atomic_word gcmode;            /* TRI_MODE_*; read once a cycle */
+
+/* The cycle driver's state (Go's gcphase and work): world_lock, except
+ * phase, which anyone may read (gc_phase). */
+static struct gc_state {
+	atomic_word phase;     /* enum gc_phase; set_phase only (I5) */
+	bool concurrent;       /* the mark under way is concurrent */
+	uint64_t heap_marked;  /* bytes marked by the last cycle */
+	uint64_t last_end_ns;  /* end of the last cycle; 0 before the first */
+	/* The pacer's view of the heap now (inputs it keeps between
+	 * cycles). */
+	pacer_inputs last_inputs;
+	/* The scavenger's inputs (Go's lastHeapGoal, memstats.lastHeapInUse):
+	 * the goal of the last cycle to end and the bytes in use spans
+	 * then. */
+	uint64_t last_heap_goal, last_heap_inuse;
+} gcs;
+
+const char *const gc_phase_names[GC_NUM_PHASES] = {
+	[GC_PHASE_OFF] = "off",
+	[GC_PHASE_MARK] = "mark",
+	[GC_PHASE_MARK_TERM] = "mark termination",
+};
+
+enum gc_phase gc_phase(void)
+{
+	return (enum gc_phase)atomic_load_relaxed(&gcs.phase);
+}
+
+static bool phase_edge(enum gc_phase from, enum gc_phase to)
+{
+	return (from == GC_PHASE_OFF && to == GC_PHASE_MARK) ||
+	       (from == GC_PHASE_MARK && to == GC_PHASE_MARK_TERM) ||
+	       (from == GC_PHASE_MARK_TERM &&
+	        (to == GC_PHASE_OFF || to == GC_PHASE_MARK));
+}
+
+/* The debug build's walkers, at every phase boundary (TRI_DEBUG >= 3):
+ * the world is stopped and the sweep gate closed (sweep.h I1, I3), so no
+ * thread changes a span list, a cache or the page allocator while they
+ * read them (the mark workers, when they run, touch none of these).
+ * Every module's walker runs; the work lists must be empty on the edges
+ * into and out of off, and the mark must be complete (mark_check) on the
+ * way out of mark termination. Not pacer_check: the stop holds the CPU
+ * limiter (pacer.h I5), which it would wait for. */
+static void phase_check(enum gc_phase from, enum gc_phase to)
+{
+	if (!mheap_check() || !mcentral_check() || !threads_check() ||
+	    !wbbuf_check() || !mcache_check() || !sweep_check() ||
+	    !roots_check() || !stacks_check() || !work_check() ||
+	    !checkmark_check() || !bgmark_check() || !scavenge_check())
+		base_fatal("phase check, %s -> %s: a walker failed (above)",
+		           gc_phase_names[from], gc_phase_names[to]);
+	if ((from == GC_PHASE_OFF || to == GC_PHASE_OFF) && !work_check_idle())
+		base_fatal("phase check, %s -> %s: work left in the buffers",
+		           gc_phase_names[from], gc_phase_names[to]);
+	if (to == GC_PHASE_OFF && !mark_check())
+		base_fatal("phase check: mark termination left the mark "
+		           "incomplete");
+}
+
+/* The one place the phase changes (I5), with what goes with it. */
+static void set_phase(enum gc_phase to, bool concurrent)
+{
+	enum gc_phase from = gc_phase();
+	if (TRI_DEBUG >= 3)
+		phase_check(from, to);
+	TRI_ASSERT(phase_edge(from, to));
+	TRI_ASSERT(threads_world_stopped());
+	TRI_ASSERT(from == GC_PHASE_OFF || concurrent == gcs.concurrent);
+	if (from == GC_PHASE_OFF && concurrent) { /* I4: black, then barrier */
+		atomic_store_relaxed(&span_black_bytes, 0);
+		atomic_store_relaxed(&span_alloc_black, 1);
+		atomic_store_relaxed(&span_black_gen,
+		                     atomic_load_relaxed(&mheap_sweepgen) / 2 + 1);
+		wbbuf_enable(true);
+	}
+	if (to == GC_PHASE_OFF) { /* both off, then every span unswept */
+		atomic_store_relaxed(&span_alloc_black, 0);
+		atomic_store_relaxed(&span_black_gen, 0);
+		wbbuf_enable(false);
+		atomic_store_release(&mheap_sweepgen,
+		                     atomic_load_relaxed(&mheap_sweepgen) + 2);
+	}
+	TRI_ASSERT(!!atomic_load_relaxed(&span_alloc_black) ==
+	           (to != GC_PHASE_OFF && concurrent));
+	TRI_ASSERT(!!tri_wb_enabled == (to != GC_PHASE_OFF && concurrent));
+	gcs.concurrent = concurrent;
+	atomic_store_relaxed(&gcs.phase, (uintptr_t)to);
+}
 
 static uint64_t nanotime(void)
 {
@@ -82,14 +170,25 @@ bool gc_init(void)
 	base_mutex_init(&gcstats_lock, LOCK_RANK_GCSTATS);
 	debug_init(&gcpercent, &memlimit);
 	if (!(threads_init() && roots_init() && stacks_init() && work_init() &&
-	      mark_init() && profile_init()))
+	      mark_init()))
 		return false;
 	pacer_init(gcpercent, memlimit);
 	pacer_limiter_reset(nanotime(), (int)mark_nprocs());
 	stats.next_gc = pacer_goal();
-	last_end_ns = nanotime();
-	profile_start_writer();
 	return true;
+}
+
+static void (*observer)(enum gc_event ev); /* set before any cycle */
+
+void gc_set_observer(void (*fn)(enum gc_event ev))
+{
+	observer = fn;
+}
+
+static void observe(enum gc_event ev)
+{
+	if (observer)
+		observer(ev);
 }
 
 /* ---- one cycle ---- */
@@ -120,59 +219,38 @@ static bool want_concurrent(void)
 	       !debug.gcstoptheworld;
 }
 
-/* The pacer's view of the heap now (inputs it keeps between cycles). */
-static pacer_inputs last_inputs; /* world_lock */
-/* The scavenger's inputs (Go's lastHeapGoal, memstats.lastHeapInUse):
- * the goal of the last cycle to end and the bytes in use spans then. */
-static uint64_t last_heap_goal, last_heap_inuse; /* world_lock */
 
 static void commit_pacer(void)
 {
-	last_inputs.gogc = gcpercent;
-	last_inputs.memlimit = memlimit;
+	gcs.last_inputs.gogc = gcpercent;
+	gcs.last_inputs.memlimit = memlimit;
 	/* Go's mappedReady counts the runtime's metadata too; tricolor's is
 	 * dominated by the arena index, 32 MiB reserved and mostly never
 	 * touched, so only the heap's own memory counts toward the limit. */
-	last_inputs.mapped_ready = scavenge_retained();
-	last_inputs.heap_free = mheap_free_bytes();
-	last_inputs.concurrent = want_concurrent();
-	pacer_commit_cycle(&last_inputs);
+	gcs.last_inputs.mapped_ready = scavenge_retained();
+	gcs.last_inputs.heap_free = mheap_free_bytes();
+	gcs.last_inputs.concurrent = want_concurrent();
+	pacer_commit_cycle(&gcs.last_inputs);
 	/* Go skips memory-limit scavenging while the CPU limiter limits:
 	 * releasing pages that the program takes back at once only adds
 	 * page faults and TLB shootdowns to a collector already at its cap */
 	int64_t scav_limit = pacer_limiter_engaged() ? MEMLIMIT_NONE : memlimit;
-	scavenge_pace(last_heap_inuse, pacer_goal(), last_heap_goal, scav_limit);
-}
-
-/* The debug build's phase boundary (TRI_DEBUG >= 3): the world stopped,
- * the sweep gate closed (sweep.h I1, I3) and the mark over, so no thread
- * changes a span list or the page allocator while the walkers read them:
- * the page allocator (pages.h) and every central list with the spans on
- * it (mcentral.h, span.h). Not pacer_check: the stop holds the CPU
- * limiter (pacer.h I5), which it would wait for. */
-static void phase_check(void)
-{
-	if (!mheap_check())
-		base_fatal("phase check: the page allocator is inconsistent");
-	if (!mcentral_check())
-		base_fatal("phase check: a central list or span is inconsistent");
+	scavenge_pace(gcs.last_heap_inuse, pacer_goal(), gcs.last_heap_goal,
+	              scav_limit);
 }
 
 /* World stopped, mark done: every span becomes unswept (mheap.h I3), the
  * heap is what was marked (I5), and the next goal is set. */
 static void flip(cycle *c)
 {
-	if (TRI_DEBUG >= 3)
-		phase_check(); /* before: the last cycle's sweep is complete */
 	c->goal = pacer_goal();
-	last_heap_goal = c->goal == PACER_NEVER ? 0 : c->goal;
-	last_heap_inuse = mheap_inuse_bytes();
-	profile_next_cycle(); /* Go's mProf_NextCycle, world stopped */
-	atomic_store_release(&mheap_sweepgen,
-	                     atomic_load_relaxed(&mheap_sweepgen) + 2);
+	gcs.last_heap_goal = c->goal == PACER_NEVER ? 0 : c->goal;
+	gcs.last_heap_inuse = mheap_inuse_bytes();
+	observe(GC_EVENT_MARK_DONE);
+	set_phase(GC_PHASE_OFF, c->concurrent);
 	atomic_store_relaxed(&mheap_live, c->marked); /* mheap.h I5 */
-	heap_marked = c->marked;
-	last_inputs = (pacer_inputs){
+	gcs.heap_marked = c->marked;
+	gcs.last_inputs = (pacer_inputs){
 		.marked = c->marked, .heap_scan = c->scan_work,
 		.stack_scan = c->stacks, .globals_scan = c->globals,
 		/* Go's heapAlloc: the objects not swept yet count (F3) */
@@ -191,10 +269,12 @@ static void stop_mark_start(cycle *c)
 	sweep_finish(); /* spans swept lazily since are fine; any left (I1) */
 	c->heap1 = atomic_load_relaxed(&mheap_live);
 	c->t_mark = nanotime();
+	set_phase(GC_PHASE_MARK, false);
 	mark_begin(false);
 	roots_prepare(true);
 	mark_run();
 	c->t_mark_term = nanotime();
+	set_phase(GC_PHASE_MARK_TERM, false);
 	record_roots(c);
 	flip(c);
 	c->t_end = nanotime(); /* the one wake-up below ends the pause */
@@ -242,15 +322,11 @@ static void sweep_termination(cycle *c, unsigned *dedicated, double *frac)
 	sweep_finish();
 	mark_begin(true);
 	roots_prepare(false); /* the thread job scans stacks concurrently */
-	atomic_store_relaxed(&span_black_bytes, 0);
-	atomic_store_relaxed(&span_alloc_black, 1);
-	atomic_store_relaxed(&span_black_gen,
-	                     atomic_load_relaxed(&mheap_sweepgen) / 2 + 1);
-	wbbuf_enable(true);
+	set_phase(GC_PHASE_MARK, true);
 	uint64_t live = atomic_load_relaxed(&mheap_live);
 	pacer_workers pw = pacer_start_cycle(&(pacer_start_in){
 		.heap_live = live, .heap_scan = live,
-		.stack_size = last_inputs.stack_scan,
+		.stack_size = gcs.last_inputs.stack_scan,
 		.nprocs = (int)mark_nprocs()});
 	*dedicated = pw.dedicated > 0 ? (unsigned)pw.dedicated : 0;
 	/* Go's fractional goal is a share of each CPU; one worker runs it */
@@ -334,6 +410,7 @@ static bool mark_termination(cycle *c)
 	threads_flush_parked(); /* not in the pause */
 	c->t_mark_term = nanotime();
 	threads_stop_world();
+	set_phase(GC_PHASE_MARK_TERM, true);
 	c->heap1 = atomic_load_relaxed(&mheap_live);
 	mcache_flush_all();
 	gcwork w = {0};
@@ -352,6 +429,7 @@ static bool mark_termination(cycle *c)
 		c->restarts++;
 		uint64_t now = nanotime();
 		c->aborted_pause_ns += now - c->t_mark_term;
+		set_phase(GC_PHASE_MARK, true);
 		threads_start_world();
 		threads_unlock();
 		return false;
@@ -363,9 +441,6 @@ static bool mark_termination(cycle *c)
 		c->workers_stopped = true;
 		checkmark_run();
 	}
-	atomic_store_relaxed(&span_alloc_black, 0);
-	atomic_store_relaxed(&span_black_gen, 0);
-	wbbuf_enable(false);
 	c->marked += atomic_load_relaxed(&span_black_bytes);
 	uint64_t assist, idle;
 	bgmark_cpu_so_far(&assist, &idle);
@@ -374,7 +449,7 @@ static bool mark_termination(cycle *c)
 		.scan_work = c->scan_work + c->stacks + c->globals,
 		.mark_ns = c->t_mark_term - c->t_mark,
 		.assist_ns = assist, .idle_ns = idle,
-		.nprocs = (int)mark_nprocs(), .now_ns = nanotime()});
+		.nprocs = (int)mark_nprocs()});
 	flip(c);
 	c->t_end = nanotime(); /* the one wake-up below ends the pause */
 	threads_start_world();
@@ -489,8 +564,8 @@ static void run_cycle(bool forced)
 		concurrent_cycle(&c);
 	else
 		stw_cycle(&c);
-	last_end_ns = nanotime();
-	profile_flush(); /* Go's mProf_Flush, world running */
+	gcs.last_end_ns = nanotime();
+	observe(GC_EVENT_CYCLE_END);
 	sweep_wake();
 	double frac;
 	uint64_t num = publish(&c, &frac);
@@ -498,7 +573,7 @@ static void run_cycle(bool forced)
 		trace(&c, num, frac);
 	if (forced || debug.gcstoptheworld == 2) {
 		sweep_finish(); /* runtime.GC returns with the heap swept */
-		profile_post_sweep();
+		observe(GC_EVENT_SWEPT);
 		sweep_done();   /* after the gctrace line, as in Go */
 	}
 	controller_start(); /* from the first cycle on: the periodic cycle */
@@ -514,11 +589,10 @@ static bool ctl_running;           /* the thread exists; ctl_mu */
 static bool ctl_kicked;            /* a cycle was asked for; ctl_mu */
 static uint64_t forced_asked, forced_done; /* tickets; ctl_mu */
 
-#define PERIODIC_NS (120 * 1000000000ull) /* Go's forcegcperiod */
-
+/* Go's forcegcperiod rule (pacer.h F11): a cycle ran, and none since. */
 static bool periodic_due(void)
 {
-	return gcpercent >= 0 && nanotime() - last_end_ns >= PERIODIC_NS;
+	return pacer_periodic_due(nanotime(), gcs.last_end_ns, gcpercent);
 }
 
 static void *controller_main(void *arg)
@@ -598,7 +672,7 @@ static void controller_collect(void)
 	}
 }
 
-static void gc_collect(bool forced)
+void gc_collect(bool forced)
 {
 	if (want_concurrent()) {
 		if (forced)
@@ -619,24 +693,11 @@ void gc_maybe_collect(void)
 		gc_collect(false);
 }
 
-TRI_API void tri_collect(void)
-{
-	if (mcache_attach() != 0) {
-		base_warn("tri_collect: cannot register the calling thread");
-		return;
-	}
-	gc_collect(true);
-}
 
 /* Go's debug.FreeOSMemory: a forced cycle (which sweeps), then every free
  * page back to the OS. */
-TRI_API void tri_free_os_memory(void)
+void gc_free_os_memory(void)
 {
-	if (mcache_attach() != 0) {
-		base_warn("tri_free_os_memory: cannot register the calling "
-		          "thread");
-		return;
-	}
 	gc_collect(true);
 	uint64_t n = scavenge_all();
 	if (debug.scavtrace)
@@ -645,22 +706,18 @@ TRI_API void tri_free_os_memory(void)
 }
 
 /* Takes effect at the next cycle: run_cycle reads the mode once. */
-TRI_API int tri_set_mode(int mode)
+int gc_set_mode(int mode)
 {
 	if (mode != TRI_MODE_STW && mode != TRI_MODE_CONCURRENT) {
 		errno = EINVAL;
 		return -1;
 	}
-	if (tri_init() != 0)
-		return -1;
 	atomic_store_relaxed(&gcmode, (uintptr_t)mode);
 	return 0;
 }
 
-TRI_API int64_t tri_set_memory_limit(int64_t limit)
+int64_t gc_set_memory_limit(int64_t limit)
 {
-	if (tri_init() != 0)
-		return MEMLIMIT_NONE;
 	base_mutex_lock(&world_lock);
 	int64_t old = memlimit;
 	if (limit >= 0) {
@@ -676,10 +733,8 @@ TRI_API int64_t tri_set_memory_limit(int64_t limit)
 	return old;
 }
 
-TRI_API int tri_set_gc_percent(int percent)
+int gc_set_gc_percent(int percent)
 {
-	if (tri_init() != 0)
-		return GOGC_DEFAULT;
 	base_mutex_lock(&world_lock);
 	int old = gcpercent;
 	gcpercent = percent < 0 ? GOGC_OFF
@@ -744,28 +799,9 @@ void gc_run_stopped(void (*fn)(void *arg), void *arg)
 
 /* ---- fork: no cycle runs across fork() ---- */
 
-void gc_fork_prepare(void)
-{
-	base_mutex_fork_lock(&world_lock);
-	threads_fork_prepare();
-	roots_fork_prepare();
-	stacks_fork_prepare();
-}
-
-void gc_fork_parent(void)
-{
-	stacks_fork_parent();
-	roots_fork_parent();
-	threads_fork_parent();
-	base_mutex_fork_unlock(&world_lock);
-}
-
 void gc_fork_child(void)
 {
-	roots_fork_child();
-	stacks_fork_child();
 	threads_fork_child();
-	work_fork_child();
 	mark_fork_child();
 	sweep_fork_child();
 	scavenge_fork_child();
@@ -777,6 +813,4 @@ void gc_fork_child(void)
 	ctl_done_cv = cv;
 	ctl_running = ctl_kicked = false;
 	forced_done = forced_asked;
-	base_mutex_reinit(&gcstats_lock);
-	base_mutex_reinit(&world_lock);
 }

@@ -30,6 +30,15 @@
  *   I4. The barrier flag, span_alloc_black and span_black_gen change only
  *       with the world stopped, and are set exactly from pause 1 to
  *       pause 2 of a concurrent cycle.
+ *   I5. The phase (gc_phase) changes only in gc.c's set_phase, with the
+ *       world stopped and the world lock held, along the edges
+ *       off -> mark -> mark termination -> off, plus mark termination ->
+ *       mark (a concurrent mark that found more grey restarts). set_phase
+ *       is the one writer of the barrier flag, black allocation (I4) and
+ *       the sweep generation (mheap.h I3): entering a concurrent mark turns
+ *       black allocation on, then the barrier; leaving mark termination
+ *       turns both off and then moves the sweep generation (every span
+ *       unswept), in that order.
  */
 #ifndef TRI_GC_H
 #define TRI_GC_H
@@ -37,6 +46,18 @@
 #include "../base/base.h"
 
 bool gc_init(void);
+
+/* The cycle's phases (Go's gcphase: _GCoff, _GCmark, _GCmarktermination;
+ * I5). A stop-the-world cycle passes through mark inside its pause. */
+enum gc_phase {
+	GC_PHASE_OFF,       /* no mark: allocation white, no barrier */
+	GC_PHASE_MARK,      /* marking: concurrent, or inside the pause */
+	GC_PHASE_MARK_TERM, /* world stopped: the mark finishes, then flips */
+	GC_NUM_PHASES
+};
+extern const char *const gc_phase_names[GC_NUM_PHASES];
+/* The current phase (relaxed: exact only under the world lock). */
+enum gc_phase gc_phase(void);
 /* A cycle if the heap is over its trigger and GOGC is on (m_release). */
 void gc_maybe_collect(void);
 /* Call fn(arg) with no cycle under way and the world stopped (the caller
@@ -60,8 +81,32 @@ void gc_read_stats(gc_stats *out);
  * published like a stopped thread's (heap dumps). The caller is a
  * registered thread outside the heap-critical region. */
 void gc_run_stopped(void (*fn)(void *arg), void *arg);
-void gc_fork_prepare(void);
-void gc_fork_parent(void);
+/* The collector's one hook for observers (the heap profile), one of the
+ * two calls that go up a floor (docs/internals.md, "Source layout"):
+ * fn hears three boundaries of every cycle. Installed once by
+ * runtime/init.c before the first cycle; until then nobody listens. */
+enum gc_event {
+	GC_EVENT_MARK_DONE, /* world stopped, the sweep generation about to
+	                       move (Go's mProf_NextCycle) */
+	GC_EVENT_CYCLE_END, /* world running, the sweep not yet woken (Go's
+	                       mProf_Flush) */
+	GC_EVENT_SWEPT,     /* a forced cycle has swept the whole heap */
+};
+void gc_set_observer(void (*fn)(enum gc_event ev));
+
+/* A full cycle by the calling thread, an attached thread outside the
+ * heap-critical region; forced: tri_collect's (the heap swept when it
+ * returns), else a cycle the trigger asked for. */
+void gc_collect(bool forced);
+/* tri_free_os_memory: a forced cycle, then every free page released. */
+void gc_free_os_memory(void);
+/* tri_set_mode, tri_set_memory_limit and tri_set_gc_percent (their
+ * contracts are tricolor.h's), the heap initialised. */
+int gc_set_mode(int mode);
+int64_t gc_set_memory_limit(int64_t limit);
+int gc_set_gc_percent(int percent);
+
+/* fork() child step: no collector thread survives; reset their state. */
 void gc_fork_child(void);
 
 #endif /* TRI_GC_H */

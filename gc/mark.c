@@ -21,10 +21,13 @@
 #include <unistd.h>
 
 #include "../alloc/arena.h"
+#include "../alloc/mcache.h"
+#include "../alloc/mheap.h"
 #include "../alloc/span.h"
 #include "checkmark.h"
 #include "roots.h"
 #include "stacks.h"
+#include "sweep.h"
 #include "threads.h"
 #include "work.h"
 
@@ -65,9 +68,48 @@ unsigned mark_nprocs(void)
 
 /* ---- greying and scanning ---- */
 
+/* No concurrent mark runs (gc.h I4: black allocation is on exactly
+ * during one): the world is stopped for the whole mark, or a test marks
+ * by hand, so no span changes under a marker and the asserts that read a
+ * span's geometry are exact. A concurrent marker may meet a span that an
+ * explicit free is giving back, or has reused (mark_scan_object). */
+static bool mark_exact(void)
+{
+	return !atomic_load_relaxed(&span_alloc_black);
+}
+
+bool mark_grey_ok(uintptr_t obj)
+{
+	if (!mark_exact())
+		return true;
+	mspan *s = arena_span_of(obj);
+	if (!s || span_state(s) != SPAN_IN_USE || obj < s->base ||
+	    obj >= s->limit || spanclass_noscan(s->spanclass))
+		return false;
+	if (s->divmul == 0) /* large: an oblet boundary */
+		return (obj - s->base) % OBLET_BYTES == 0 &&
+		       span_is_marked(s, 0);
+	uintptr_t idx = span_obj_index(s, obj - s->base);
+	return obj == s->base + idx * s->elemsize && span_is_marked(s, idx);
+}
+
+/* Slot idx of s holds address p (span.h I1, I6): the index is in the
+ * span and p lies in that slot; a large span is its one object. */
+static bool slot_holds(const mspan *s, uintptr_t idx, uintptr_t p)
+{
+	if (s->divmul == 0)
+		return idx == 0 && s->nelems == 1;
+	return idx < s->nelems && p - s->base - idx * s->elemsize <
+	                              s->elemsize;
+}
+
 /* Set the mark bit of slot idx; true if this call set it (I1). */
 static bool set_mark(mspan *s, uintptr_t idx)
 {
+	/* The conservative rule (mark.h): only an allocated slot is marked,
+	 * and its index is inside the span (span.h I6). */
+	TRI_ASSERT2(!mark_exact() || (idx < s->nelems &&
+	                              span_is_allocated(s, idx)));
 	atomic_word *w = &s->mark_bits[idx / 64];
 	uintptr_t bit = (uintptr_t)1 << (idx % 64);
 	uintptr_t old = atomic_load_relaxed(w);
@@ -89,6 +131,7 @@ static void grey_object(uintptr_t p, gcwork *w)
 	    p >= s->limit)
 		return;
 	uintptr_t idx = s->divmul ? span_obj_index(s, p - s->base) : 0;
+	TRI_ASSERT2(!mark_exact() || slot_holds(s, idx, p)); /* span.h I6 */
 	if (TRI_UNLIKELY(checkmark_active)) {
 		checkmark_grey(s, idx, w);
 		return;
@@ -104,6 +147,7 @@ static void grey_object(uintptr_t p, gcwork *w)
 		return;
 	uintptr_t obj = s->base + idx * s->elemsize;
 	__builtin_prefetch((const void *)obj); /* scanned soon: LIFO */
+	TRI_ASSERT2(mark_grey_ok(obj)); /* work.h I1: what is put is marked */
 	gcw_put(w, obj);
 }
 
@@ -112,6 +156,8 @@ static void grey_object(uintptr_t p, gcwork *w)
 __attribute__((no_sanitize_address)) static void
 scan_block(uintptr_t lo, uintptr_t hi, gcwork *w)
 {
+	/* word-aligned ranges (roots.h I1; objects, stacks and TLS alike) */
+	TRI_ASSERT2(lo % sizeof(uintptr_t) == 0 && lo <= hi);
 	uintptr_t min = arena_lo(); /* arena.h I4 */
 	uintptr_t span = arena_hi() - min;
 	for (const uintptr_t *p = (const uintptr_t *)lo;
@@ -134,6 +180,8 @@ void mark_shade(uintptr_t p, gcwork *w)
  * its span reused: the span is looked up again and the range clipped. */
 void mark_scan_object(uintptr_t obj, gcwork *w)
 {
+	/* work.h I1: greyed before it is scanned (exact marks only) */
+	TRI_ASSERT2(mark_grey_ok(obj));
 	mspan *s = arena_span_of(obj);
 	if (TRI_UNLIKELY(!s || span_state(s) != SPAN_IN_USE ||
 	                 obj < s->base || obj >= s->limit))
@@ -164,13 +212,16 @@ void mark_scan_range(uintptr_t lo, uintptr_t hi, gcwork *w)
 /* Go's getfull: wait for work or for the end of marking (I2). */
 static bool wait_for_work(gcwork *w)
 {
-	atomic_add_full(&nwait, 1);
+	uintptr_t idle = atomic_add_full(&nwait, 1);
+	TRI_ASSERT(idle < nmarkers); /* I2: only the markers wait */
 	for (unsigned spins = 0;; spins++) {
 		if (atomic_load_relaxed(&work_nfull)) {
-			atomic_add_full(&nwait, (uintptr_t)-1);
+			idle = atomic_add_full(&nwait, (uintptr_t)-1);
+			TRI_ASSERT(idle > 0 && idle <= nmarkers); /* I2 */
 			if (gcw_take_full(w))
 				return true;
-			atomic_add_full(&nwait, 1);
+			idle = atomic_add_full(&nwait, 1);
+			TRI_ASSERT(idle < nmarkers); /* I2 */
 		}
 		if (atomic_load_acquire(&nwait) == nmarkers &&
 		    !atomic_load_relaxed(&work_nfull))
@@ -186,9 +237,12 @@ static void drain(gcwork *w)
 	for (unsigned n = 0;; n++) {
 		uintptr_t obj = gcw_get(w);
 		if (!obj) {
-			if (!wait_for_work(w))
-				return;
-			continue;
+			if (wait_for_work(w))
+				continue;
+			/* I2: a marker ends holding no grey object */
+			TRI_ASSERT(!w->wbuf1 || (w->wbuf1->nobj == 0 &&
+			                         w->wbuf2->nobj == 0));
+			return;
 		}
 		mark_scan_object(obj, w);
 		if (n % BALANCE_EVERY == 0 && atomic_load_relaxed(&nwait) &&
@@ -211,6 +265,9 @@ static void add_thread_root(uintptr_t lo, uintptr_t hi, enum root_kind k,
 static void scan_threads(gcwork *w)
 {
 	threads_lock();
+	/* threads.h I4: one thread suspended at a time, never while the
+	 * world is stopped (both under threads_lock) */
+	TRI_ASSERT(!threads_world_stopped());
 	stacks_begin_scan();
 	for (gthread *t = threads_first(); t; t = threads_next(t)) {
 		threads_suspend(t);
@@ -239,6 +296,8 @@ bool mark_root_job(gcwork *w, bool threads_ok)
 	size_t i = atomic_add_full(&root_next, 1);
 	if (i < njobs) {
 		const root_job *j = roots_job(i);
+		TRI_ASSERT(j->lo < j->hi && j->hi - j->lo <= ROOT_JOB_BYTES &&
+		           j->lo % sizeof(uintptr_t) == 0); /* roots.h I1 */
 		scan_block(j->lo, j->hi, w);
 		return true;
 	}
@@ -261,6 +320,7 @@ bool mark_roots_done(void)
 
 int64_t mark_drain_n(gcwork *w, int64_t budget, bool threads_ok)
 {
+	TRI_ASSERT(budget > 0); /* scan work is the unit: at least a word */
 	uint64_t start = w->scan_work;
 	for (unsigned n = 0; (int64_t)(w->scan_work - start) < budget; n++) {
 		if (mark_root_job(w, threads_ok))
@@ -290,6 +350,13 @@ unsigned mark_gcw_flush(gcwork *w)
 
 void mark_begin(bool concurrent)
 {
+	/* sweep.h I1: every span swept before a mark begins (mheap.h I3) */
+	if (TRI_DEBUG >= 2)
+		TRI_ASSERT2(sweep_none_unswept());
+	/* the last mark left no grey object and no buffer held (I2) */
+	if (TRI_DEBUG >= 3)
+		TRI_ASSERT(work_check_idle());
+	TRI_ASSERT(!checkmark_active); /* checkmark.h I1 */
 	atomic_store_relaxed(&root_next, 0);
 	atomic_store_relaxed(&total_marked, 0);
 	atomic_store_relaxed(&total_scanned, 0);
@@ -316,6 +383,7 @@ static void mark_worker(void)
 static void *helper_main(void *arg)
 {
 	(void)arg;
+	TRI_ASSERT(!mcache_tls); /* I3: never allocates from the heap */
 	pthread_mutex_lock(&mark_mu);
 	uint64_t seen = mark_epoch; /* join from the next mark on */
 	nready++;
@@ -343,6 +411,8 @@ void mark_start_helpers(void)
 
 void mark_run(void)
 {
+	TRI_ASSERT(threads_world_stopped()); /* the stop-the-world mark */
+	TRI_ASSERT(!with_thread_job);        /* mark_begin(false) */
 	pthread_mutex_lock(&mark_mu);
 	unsigned helpers = nready;
 	atomic_store_relaxed(&root_next, 0);
@@ -359,6 +429,38 @@ void mark_run(void)
 	while (helpers_done < helpers)
 		pthread_cond_wait(&done_cv, &mark_mu);
 	pthread_mutex_unlock(&mark_mu);
+	/* I2: every marker idle, every root job claimed, nothing grey */
+	TRI_ASSERT(atomic_load_relaxed(&nwait) == nmarkers);
+	TRI_ASSERT(atomic_load_relaxed(&root_next) >= roots_njobs());
+	TRI_ASSERT(atomic_load_relaxed(&work_nfull) == 0);
+}
+
+/* ---- the walker ---- */
+
+static void add_marked_bytes(mspan *s, void *arg)
+{
+	uint64_t *sum = arg, n = 0;
+	for (unsigned w = 0; w < span_nwords(s->nelems); w++)
+		n += popcount64(atomic_load_relaxed(&s->mark_bits[w]));
+	*sum += n * s->elemsize;
+}
+
+bool mark_check(void)
+{
+	if (!work_check_idle())
+		return false;
+	uint64_t sum = 0;
+	mheap_for_each_span(add_marked_bytes, &sum);
+	uint64_t marked = atomic_load_relaxed(&total_marked);
+	uint64_t black = atomic_load_relaxed(&span_black_bytes);
+	bool exact = mark_exact();
+	if (exact ? sum == marked : sum <= marked + black)
+		return true;
+	base_warn("mark_check: the marked slots hold %lu bytes; the markers "
+	          "counted %lu (+%lu allocated black) (I1)",
+	          (unsigned long)sum, (unsigned long)marked,
+	          exact ? 0ul : (unsigned long)black);
+	return false;
 }
 
 void mark_fork_child(void)

@@ -65,6 +65,22 @@ int64_t mark_drain_n(gcwork *w, int64_t budget, bool threads_ok);
  * returns the objects it marked. */
 unsigned mark_gcw_flush(gcwork *w);
 
+/* May a work buffer hold obj (work.h I1): the base of a marked object of
+ * a scannable span, or an oblet boundary of a marked large object? Exact
+ * while no concurrent mark runs; always true during one (an object
+ * greyed, then freed explicitly, may have had its span reused). For
+ * asserts and walkers. */
+bool mark_grey_ok(uintptr_t obj);
+/* The walker for the end of a mark (TRI_DEBUG >= 3, tests): world
+ * stopped, the mark finished (mark_run returned, or bgmark_finish_stw and
+ * any checkmark_run), before the flip; the caller holds no lock ranked
+ * WORK or above. No grey object or held buffer is left (work_check_idle,
+ * I2), and the marked slots of the in-use spans add up to the bytes
+ * marked (I1: each mark set once, by the marker that counted it): equal
+ * for a stop-the-world mark; for a concurrent one at most the bytes
+ * marked plus those allocated black (explicit frees drop marks). */
+bool mark_check(void);
+
 void mark_fork_child(void);
 
 #endif /* TRI_MARK_H */

@@ -56,6 +56,7 @@ uint64_t pacer_percent_goal(uint64_t marked, uint64_t stack_scan,
 		return PACER_NEVER;
 	uint64_t base = add_sat(add_sat(marked, stack_scan), globals_scan);
 	uint64_t goal = add_sat(marked, percent_of(base, (uint64_t)gogc));
+	TRI_ASSERT(goal >= marked); /* I2: saturating, never wrapping */
 	uint64_t minimum = pacer_heap_minimum(gogc);
 	return goal > minimum ? goal : minimum;
 }
@@ -149,6 +150,9 @@ pacer_workers pacer_workers_for(int nprocs)
 			w.dedicated--;
 		w.fractional = (total - w.dedicated) / nprocs;
 	}
+	/* F7: the split never exceeds the 25 % goal's CPUs */
+	TRI_ASSERT(w.dedicated >= 0 && w.dedicated <= total + 0.5 &&
+	           w.fractional >= 0 && w.fractional < 1);
 	return w;
 }
 
@@ -185,8 +189,12 @@ pacer_assist pacer_assist_for(const pacer_revise_in *in)
 	if (scan_left < PACER_MIN_SCAN_LEFT)
 		scan_left = PACER_MIN_SCAN_LEFT;
 	uint64_t heap_left = goal > in->heap_live ? goal - in->heap_live : 1;
-	return (pacer_assist){(double)scan_left / (double)heap_left,
-	                      (double)heap_left / (double)scan_left};
+	pacer_assist a = {(double)scan_left / (double)heap_left,
+	                  (double)heap_left / (double)scan_left};
+	/* I3: F8's floors keep both ratios positive and finite */
+	TRI_ASSERT(a.work_per_byte > 0 && !isinf(a.work_per_byte) &&
+	           a.bytes_per_work > 0 && !isinf(a.bytes_per_work));
+	return a;
 }
 
 /* ---- cons/mark and its controller (F9) ---- */
@@ -268,6 +276,9 @@ void pacer_bucket_fill(pacer_bucket *b, int64_t mutator_ns, int64_t gc_ns)
 	}
 	if (change != 0 && was_full)
 		b->enabled = false;
+	/* I4: never past capacity; limiting exactly when full */
+	TRI_ASSERT(b->fill <= b->capacity &&
+	           b->enabled == (b->fill == b->capacity));
 }
 
 void pacer_bucket_resize(pacer_bucket *b, int nprocs)
@@ -359,7 +370,6 @@ static atomic_word goal_word = HEAP_MINIMUM;
 static atomic_word trigger_word = HEAP_MINIMUM;
 static atomic_word gogc_word = GOGC_DEFAULT; /* (uintptr_t)(intptr_t) */
 static atomic_word assist_wpb_word, assist_bpw_word;
-static atomic_word last_end_word; /* pacer_end_cycle's now_ns */
 
 _Static_assert(sizeof(atomic_word) == sizeof(double) &&
                    sizeof(atomic_word) == sizeof(uint64_t),
@@ -403,6 +413,8 @@ static void publish(void)
 	if (pacer.concurrent && goal != PACER_NEVER)
 		trigger = pacer_trigger_for(goal, min_trigger, pacer.marked,
 		                            pacer.runway);
+	/* I2: F2 and F3 are at least marked, and F4 only raises them */
+	TRI_ASSERT(goal >= pacer.marked);
 	atomic_store_relaxed(&goal_word, goal);
 	atomic_store_relaxed(&trigger_word, trigger);
 	atomic_store_relaxed(&limit_binds_word,
@@ -441,7 +453,6 @@ void pacer_init(int gogc, int64_t memlimit)
 	pacer.started = false;
 	store_double(&assist_wpb_word, 0);
 	store_double(&assist_bpw_word, 0);
-	atomic_store_relaxed(&last_end_word, 0);
 	limiter_lock_wait();
 	limiter.bucket = (pacer_bucket){0};
 	limiter.last_update_ns = 0;
@@ -469,6 +480,8 @@ uint64_t pacer_trigger(void)
 
 pacer_workers pacer_start_cycle(const pacer_start_in *in)
 {
+	/* one cycle at a time: the last one ended (pacer_end_cycle) */
+	TRI_ASSERT(pacer.triggered == PACER_NEVER);
 	uint64_t min_trigger;
 	pacer.triggered = pacer_trigger();
 	atomic_store_relaxed(&goal_word, current_goal(&min_trigger));
@@ -515,7 +528,6 @@ double pacer_end_cycle(const pacer_cycle_stats *s)
 		pacer.cons_mark = ok ? next : 0; /* a blown-up controller */
 	}
 	pacer.triggered = PACER_NEVER;
-	atomic_store_relaxed(&last_end_word, s->now_ns);
 	return pacer.cons_mark;
 }
 
@@ -524,17 +536,12 @@ double pacer_cons_mark(void)
 	return pacer.cons_mark;
 }
 
-bool pacer_periodic(uint64_t now_ns)
-{
-	return pacer_periodic_due(now_ns, atomic_load_relaxed(&last_end_word),
-	                          load_gogc());
-}
-
 /* Close the window ending at now (lock held); false if now is before it
  * started. */
 static bool limiter_update_locked(uint64_t now_ns, uint64_t assist_ns,
                                   uint64_t idle_ns, bool gc_running)
 {
+	TRI_ASSERT2(atomic_load_relaxed(&limiter.lock) == 1); /* held */
 	if (now_ns < limiter.last_update_ns)
 		return false;
 	if (limiter.last_update_ns != 0) {

@@ -26,7 +26,7 @@
  *   5. Mark termination: pacer_end_cycle (F9), then pacer_commit_cycle
  *      for the next goal, runway and trigger (F2-F6); the memory limit
  *      goes on to the scavenger unless pacer_limiter_engaged().
- *   6. An idle heap gets a cycle when pacer_periodic(now) (F11).
+ *   6. An idle heap gets a cycle when pacer_periodic_due (F11).
  *
  * Formulas (GOGC = gogc; sizes in bytes; `/` on integers rounds down):
  *   F1  heap minimum = 4 MiB * GOGC/100                      (heapMinimum)
@@ -216,7 +216,6 @@ typedef struct pacer_cycle_stats {
 	uint64_t assist_ns; /* CPU time in assists */
 	uint64_t idle_ns;   /* CPU time of idle mark workers */
 	int nprocs;
-	uint64_t now_ns; /* monotonic end time (for F11) */
 } pacer_cycle_stats;
 
 /* F9's raw measurement into *cons_mark; false when there is none (heap
@@ -354,8 +353,6 @@ bool pacer_limiter_engaged(void);
 /* A copy of the bucket (waits for the limiter: not inside a stop). */
 pacer_bucket pacer_limiter_bucket(void);
 
-/* F11 against the last pacer_end_cycle's now_ns and the current GOGC. */
-bool pacer_periodic(uint64_t now_ns);
 
 /* I1-I4 (world lock held; I5 is asserted at each stop, I6 is F12). */
 bool pacer_check(void);

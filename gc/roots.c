@@ -11,6 +11,7 @@
 #include <link.h>
 #include <string.h>
 
+#include "../alloc/arena.h"
 #include "../alloc/os.h"
 #include "../include/tricolor.h"
 
@@ -35,21 +36,11 @@ bool roots_init(void)
 
 static bool vec_reserve(range_vec *r, size_t want)
 {
-	if (want <= r->cap)
-		return true;
-	size_t cap = r->cap ? r->cap : 256;
-	while (cap < want)
-		cap *= 2;
-	root_job *v = os_map(cap * sizeof *v);
-	if (!v)
-		return false;
-	if (r->n)
-		memcpy(v, r->v, r->n * sizeof *v);
-	if (r->v)
-		os_unmap_mapped(r->v, r->cap * sizeof *v);
+	void *v = r->v;
+	bool ok = os_vec_reserve(&v, &r->cap, r->n, want, sizeof *r->v, 256);
 	r->v = v;
-	r->cap = cap;
-	return true;
+	TRI_ASSERT(!v || !arena_span_of((uintptr_t)v)); /* I3: not heap */
+	return ok;
 }
 
 static bool vec_push(range_vec *r, uintptr_t lo, uintptr_t hi,
@@ -81,6 +72,8 @@ static int globals_cb(struct dl_phdr_info *info, size_t size, void *arg)
 
 void roots_snapshot_globals(void)
 {
+	/* the loader's lock: a stopped thread could hold it */
+	TRI_ASSERT(!threads_world_stopped());
 	globals.n = 0;
 	if (!mappings_source)
 		dl_iterate_phdr(globals_cb, NULL);
@@ -99,6 +92,7 @@ static void add_jobs(uintptr_t lo, uintptr_t hi, enum root_kind kind,
                      void *unused)
 {
 	(void)unused;
+	TRI_ASSERT((unsigned)kind < ROOT_NUM_KINDS);
 	lo = align_up(lo, sizeof(void *));
 	hi = align_down(hi, sizeof(void *));
 	if (hi <= lo)
@@ -119,6 +113,7 @@ static void push_mapping(uintptr_t lo, uintptr_t hi)
 
 void roots_prepare(bool with_threads)
 {
+	TRI_ASSERT(threads_world_stopped()); /* I1: readable while stopped */
 	jobs.n = 0;
 	memset(kind_bytes, 0, sizeof kind_bytes);
 	for (size_t i = 0; i < globals.n; i++)
@@ -135,6 +130,8 @@ void roots_prepare(bool with_threads)
 	threads_for_each_root(add_jobs, NULL);
 	stacks_for_each_suspended(add_jobs, NULL);
 	stacks_run_scanner(add_jobs, NULL);
+	if (TRI_DEBUG >= 3)
+		TRI_ASSERT(roots_check()); /* I1 for every job built */
 }
 
 size_t roots_njobs(void)
@@ -144,25 +141,23 @@ size_t roots_njobs(void)
 
 const root_job *roots_job(size_t i)
 {
+	TRI_ASSERT2(i < jobs.n);
 	return &jobs.v[i];
 }
 
 uint64_t roots_bytes(enum root_kind kind)
 {
+	TRI_ASSERT((unsigned)kind < ROOT_NUM_KINDS);
 	return kind_bytes[kind];
 }
 
 /* ---- tri_add_roots / tri_remove_roots ---- */
 
-TRI_API void tri_add_roots(void *lo, void *hi)
+void roots_add_user(void *lo, void *hi)
 {
 	if ((uintptr_t)hi <= (uintptr_t)lo) {
 		base_warn("tri_add_roots(%p, %p): empty or inverted range", lo,
 		         hi);
-		return;
-	}
-	if (tri_init() != 0) {
-		base_warn("tri_add_roots: the heap could not be initialised");
 		return;
 	}
 	m_acquire();
@@ -191,13 +186,13 @@ static bool trim_range(size_t i, uintptr_t lo, uintptr_t hi)
 		user_roots.v[i].lo = hi;
 	else
 		user_roots.v[i].hi = user_roots.v[i].lo; /* empty */
+	/* a trim never inverts a range; empty ones are dropped */
+	TRI_ASSERT2(user_roots.v[i].lo <= user_roots.v[i].hi);
 	return true;
 }
 
-TRI_API void tri_remove_roots(void *lo, void *hi)
+void roots_remove_user(void *lo, void *hi)
 {
-	if (tri_init() != 0)
-		return;
 	m_acquire();
 	base_mutex_lock(&roots_lock);
 	bool ok = true;
@@ -238,6 +233,7 @@ static int segments_cb(struct dl_phdr_info *info, size_t size, void *arg)
 
 void roots_for_each_segment(roots_segment_fn fn, void *arg)
 {
+	TRI_ASSERT(!threads_world_stopped()); /* the loader's lock */
 	struct segment_walk w = {fn, arg};
 	dl_iterate_phdr(segments_cb, &w);
 }
@@ -250,17 +246,52 @@ void roots_for_each_user(root_range_fn fn, void *arg)
 	base_mutex_unlock(&roots_lock);
 }
 
-void roots_fork_prepare(void)
+/* ---- the walker ---- */
+
+/* What is wrong with vector r, or NULL: its storage (I3) and each range,
+ * non-empty unless empty_ok, and word-aligned and at most ROOT_JOB_BYTES
+ * if it is a job (I1); sum[kind] grows by the bytes of each range. */
+static const char *vec_fault(const range_vec *r, bool empty_ok, bool job,
+                             uint64_t sum[ROOT_NUM_KINDS])
 {
-	base_mutex_fork_lock(&roots_lock);
+	if (r->n > r->cap || (r->n && !r->v))
+		return "size past its storage";
+	if (r->v && arena_span_of((uintptr_t)r->v))
+		return "storage in the heap (I3)";
+	for (size_t i = 0; i < r->n; i++) {
+		const root_job *j = &r->v[i];
+		if ((unsigned)j->kind >= ROOT_NUM_KINDS)
+			return "kind";
+		if (j->hi < j->lo || (!empty_ok && j->hi == j->lo))
+			return "an empty or inverted range";
+		if (job && (j->lo % sizeof(uintptr_t) ||
+		            j->hi % sizeof(uintptr_t) ||
+		            j->hi - j->lo > ROOT_JOB_BYTES))
+			return "a job unaligned or too long (I1)";
+		sum[j->kind] += j->hi - j->lo;
+	}
+	return NULL;
 }
 
-void roots_fork_parent(void)
+bool roots_check(void)
 {
-	base_mutex_fork_unlock(&roots_lock);
-}
-
-void roots_fork_child(void)
-{
-	base_mutex_reinit(&roots_lock);
+	uint64_t sum[ROOT_NUM_KINDS] = {0}, unused[ROOT_NUM_KINDS] = {0};
+	const char *what = "jobs";
+	const char *why = vec_fault(&jobs, false, true, sum);
+	for (unsigned k = 0; !why && k < ROOT_NUM_KINDS; k++)
+		if (sum[k] != kind_bytes[k])
+			why = "the bytes of a kind differ from its jobs'";
+	if (!why) {
+		what = "globals"; /* a segment may have no bytes */
+		why = vec_fault(&globals, true, false, unused);
+	}
+	if (!why) {
+		what = "user ranges";
+		base_mutex_lock(&roots_lock);
+		why = vec_fault(&user_roots, false, false, unused);
+		base_mutex_unlock(&roots_lock);
+	}
+	if (why)
+		base_warn("roots_check: %s: %s", what, why);
+	return why == NULL;
 }

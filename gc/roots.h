@@ -52,10 +52,20 @@ uint64_t roots_bytes(enum root_kind kind);
 typedef void (*roots_segment_fn)(const char *name, uintptr_t lo,
                                  uintptr_t data_end, uintptr_t hi, void *arg);
 void roots_for_each_segment(roots_segment_fn fn, void *arg);
+/* tri_add_roots and tri_remove_roots (tricolor.h), the heap
+ * initialised. */
+void roots_add_user(void *lo, void *hi);
+void roots_remove_user(void *lo, void *hi);
 /* The tri_add_roots ranges (world stopped, or any time: roots_lock). */
 void roots_for_each_user(root_range_fn fn, void *arg);
-void roots_fork_prepare(void);
-void roots_fork_parent(void);
-void roots_fork_child(void);
+
+/* The walker (TRI_DEBUG >= 3, tests), any phase: the caller keeps the
+ * job list and the globals from changing (the world lock held, or the
+ * world stopped) and holds no lock ranked ROOTS or above (it takes
+ * roots_lock). Every job is a non-empty, word-aligned range of at most
+ * ROOT_JOB_BYTES (I1) and each kind's jobs add up to roots_bytes; every
+ * user range is non-empty; the lists are mapped from the OS, never in
+ * the heap (I3). */
+bool roots_check(void);
 
 #endif /* TRI_ROOTS_H */

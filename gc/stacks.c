@@ -37,7 +37,7 @@ bool stacks_init(void)
 	return true;
 }
 
-TRI_API tri_stack_t *tri_stack_register(void *lo, void *hi)
+tri_stack_t *stacks_register(void *lo, void *hi)
 {
 	uintptr_t l = align_up((uintptr_t)lo, sizeof(void *));
 	uintptr_t h = align_down((uintptr_t)hi, sizeof(void *));
@@ -47,8 +47,6 @@ TRI_API tri_stack_t *tri_stack_register(void *lo, void *hi)
 		errno = EINVAL;
 		return NULL;
 	}
-	if (tri_init() != 0)
-		return NULL;
 	m_acquire();
 	struct tri_stack *s = fixalloc_alloc(&stack_alloc);
 	if (s) {
@@ -67,7 +65,7 @@ TRI_API tri_stack_t *tri_stack_register(void *lo, void *hi)
 	return s;
 }
 
-TRI_API void tri_stack_unregister(tri_stack_t *s)
+void stacks_unregister(tri_stack_t *s)
 {
 	if (!s)
 		return;
@@ -75,6 +73,9 @@ TRI_API void tri_stack_unregister(tri_stack_t *s)
 	base_mutex_lock(&stacks_lock);
 	bool live = s->magic == STACK_LIVE;
 	if (live) {
+		/* I1: a live stack is linked where it says */
+		TRI_ASSERT(s->prev ? s->prev->next == s : all_stacks == s);
+		TRI_ASSERT(!s->next || s->next->prev == s);
 		s->magic = STACK_DEAD;
 		if (s->prev)
 			s->prev->next = s->next;
@@ -93,7 +94,7 @@ TRI_API void tri_stack_unregister(tri_stack_t *s)
 }
 
 /* The switch path: two compares and a store (I2). */
-TRI_API void tri_stack_set_sp(tri_stack_t *s, void *sp)
+void stacks_set_sp(tri_stack_t *s, void *sp)
 {
 	uintptr_t p = (uintptr_t)sp;
 	if (TRI_UNLIKELY(!s || p < s->lo || p > s->hi)) {
@@ -117,6 +118,7 @@ bool stacks_find(uintptr_t sp, uintptr_t *hi)
 	base_mutex_lock(&stacks_lock);
 	for (struct tri_stack *s = all_stacks; s; s = s->next)
 		if (sp >= s->lo && sp < s->hi) {
+			TRI_ASSERT2(s->magic == STACK_LIVE); /* I1 */
 			s->running_scan = scan_gen;
 			*hi = s->hi;
 			found = true;
@@ -145,16 +147,17 @@ void stacks_for_each_suspended(root_range_fn fn, void *arg)
 		if (s->running_scan == scan_gen)
 			continue;
 		uintptr_t sp = atomic_load_acquire(&s->sp); /* pairs: set_sp */
+		/* I1: live while listed; I2: sp inside the stack, aligned */
+		TRI_ASSERT(s->magic == STACK_LIVE);
+		TRI_ASSERT(sp >= s->lo && sp <= s->hi && sp % 8 == 0);
 		if (sp < s->hi)
 			fn(sp, s->hi, ROOT_STACK, arg);
 	}
 	base_mutex_unlock(&stacks_lock);
 }
 
-TRI_API void tri_set_root_scanner(void (*fn)(void *arg), void *arg)
+void stacks_set_scanner(void (*fn)(void *arg), void *arg)
 {
-	if (tri_init() != 0)
-		return;
 	m_acquire();
 	base_mutex_lock(&stacks_lock);
 	scanner_fn = fn;
@@ -171,13 +174,14 @@ void stacks_run_scanner(root_range_fn fn, void *arg)
 	base_mutex_unlock(&stacks_lock);
 	if (!f)
 		return;
+	TRI_ASSERT(!scan_to); /* I3: one scanner at a time on a thread */
 	scan_to = fn;
 	scan_to_arg = arg;
 	f(a);
 	scan_to = NULL;
 }
 
-TRI_API void tri_scan_range(const void *lo, const void *hi)
+void stacks_scan_range(const void *lo, const void *hi)
 {
 	if (!scan_to) {
 		base_warn("tri_scan_range(%p, %p): called outside the root "
@@ -190,17 +194,39 @@ TRI_API void tri_scan_range(const void *lo, const void *hi)
 		scan_to(l, h, ROOT_USER, scan_to_arg);
 }
 
-void stacks_fork_prepare(void)
+/* ---- the walker ---- */
+
+/* What is wrong with stack s, or NULL (stacks_lock held). */
+static const char *stack_fault(const struct tri_stack *s,
+                               const struct tri_stack *prev)
 {
-	base_mutex_fork_lock(&stacks_lock);
+	uintptr_t sp = atomic_load_acquire(&s->sp);
+	if (s->magic != STACK_LIVE)
+		return "listed but not live (I1)";
+	if (s->prev != prev)
+		return "list links (I1)";
+	if (s->lo >= s->hi || s->lo % 8 || s->hi % 8)
+		return "bounds";
+	if (sp < s->lo || sp > s->hi || sp % 8)
+		return "sp outside the stack (I2)";
+	if (s->running_scan > scan_gen)
+		return "found running by a scan not yet begun";
+	return NULL;
 }
 
-void stacks_fork_parent(void)
+bool stacks_check(void)
 {
-	base_mutex_fork_unlock(&stacks_lock);
-}
-
-void stacks_fork_child(void)
-{
-	base_mutex_reinit(&stacks_lock);
+	const char *why = NULL;
+	const struct tri_stack *prev = NULL, *s;
+	uintptr_t n = 0;
+	base_mutex_lock(&stacks_lock);
+	uintptr_t inuse = atomic_load_relaxed(&stack_alloc.inuse);
+	for (s = all_stacks; s && !why; prev = s, s = s->next)
+		why = ++n > inuse ? "more stacks listed than allocated (I1)"
+		                  : stack_fault(s, prev);
+	base_mutex_unlock(&stacks_lock);
+	if (why)
+		base_warn("stacks_check: stack %p: %s", (const void *)prev,
+		          why);
+	return why == NULL;
 }

@@ -30,6 +30,7 @@
 #define TRI_STACKS_H
 
 #include "../base/base.h"
+#include "../include/tricolor.h"
 #include "threads.h"
 
 bool stacks_init(void);
@@ -46,9 +47,20 @@ bool stacks_covers(uintptr_t top);
 void stacks_for_each_suspended(root_range_fn fn, void *arg);
 /* Call the program's root scanner, its ranges going to fn. */
 void stacks_run_scanner(root_range_fn fn, void *arg);
+/* The coroutine-stack calls of tricolor.h (tri_stack_register, ...),
+ * the heap initialised where they allocate or lock. */
+tri_stack_t *stacks_register(void *lo, void *hi);
+void stacks_unregister(tri_stack_t *s);
+void stacks_set_sp(tri_stack_t *s, void *sp);
+void stacks_set_scanner(void (*fn)(void *arg), void *arg);
+void stacks_scan_range(const void *lo, const void *hi);
 
-void stacks_fork_prepare(void);
-void stacks_fork_parent(void);
-void stacks_fork_child(void);
+/* The walker (TRI_DEBUG >= 3, tests), any time and phase, the caller
+ * holding no lock ranked STACKS or above (it takes stacks_lock): every
+ * listed stack is live and linked both ways (I1), no more are listed
+ * than allocated, and each has aligned bounds and its sp inside them
+ * (I2). */
+bool stacks_check(void);
+
 
 #endif /* TRI_STACKS_H */

@@ -1,7 +1,8 @@
 /*
- * stats.c -- tri_read_stats, computed from the per-thread counters
- * (alloc/mcache.c), the heap's span accounting (alloc/mheap.c) and the OS
- * layer, with Go's MemStats meanings:
+ * stats.c -- the statistics of tri_read_stats (stats_read), computed
+ * from the per-thread counters (alloc/mcache.c), the heap's span
+ * accounting (alloc/mheap.c) and the OS layer, with Go's MemStats
+ * meanings:
  *   heap_alloc   = bytes of allocated objects (tiny blocks count 16 bytes)
  *   heap_inuse   = bytes of in-use spans; heap_idle = heap_sys - heap_inuse
  *   heap_objects = mallocs - frees (tiny objects count one each)
@@ -32,10 +33,25 @@ static uint64_t sub_clamped(uint64_t a, uint64_t b)
 	return a > b ? a - b : 0;
 }
 
+/* gc.c publishes a cycle's pause into the ring and the total together
+ * (gc.h I3): the ring holds the last 256 pauses of the total. */
+static bool pauses_add_up(const gc_stats *g)
+{
+	uint64_t sum = 0, n = g->num_gc < 256 ? g->num_gc : 256;
+	for (uint64_t i = 0; i < n; i++)
+		sum += g->pause_ns[i];
+	return g->num_gc <= 256 ? sum == g->pause_total_ns
+	                        : sum <= g->pause_total_ns;
+}
+
 static void read_gc_fields(tri_stats_t *st)
 {
 	gc_stats g;
 	gc_read_stats(&g);
+	/* one snapshot under gcstats_lock (gc.h I3): consistent */
+	TRI_ASSERT(g.num_forced_gc <= g.num_gc && g.gc_cpu_fraction >= 0);
+	if (TRI_DEBUG >= 2)
+		TRI_ASSERT2(pauses_add_up(&g));
 	st->num_gc = g.num_gc;
 	st->num_forced_gc = g.num_forced_gc;
 	st->pause_total_ns = g.pause_total_ns;
@@ -45,11 +61,9 @@ static void read_gc_fields(tri_stats_t *st)
 	st->gc_cpu_fraction = g.gc_cpu_fraction;
 }
 
-TRI_API void tri_read_stats(tri_stats_t *st)
+void stats_read(tri_stats_t *st)
 {
 	memset(st, 0, sizeof *st);
-	if (tri_init() != 0)
-		return;
 	read_gc_fields(st);
 	mcache_stats m;
 	m_acquire(); /* the registry lock: never held by a stopped thread */

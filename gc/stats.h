@@ -1,10 +1,13 @@
 /*
- * stats.h -- tri_read_stats: the MemStats-like snapshot. The collector's
- * pause history and cycle counts will live here too.
+ * stats.h -- the MemStats-like snapshot behind tri_read_stats.
  */
 #ifndef TRI_STATS_H
 #define TRI_STATS_H
 
 #include "../base/base.h"
+#include "../include/tricolor.h"
+
+/* Fill *st (tricolor.h), the heap initialised. */
+void stats_read(tri_stats_t *st);
 
 #endif /* TRI_STATS_H */

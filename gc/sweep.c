@@ -32,6 +32,7 @@
 #include "../alloc/mheap.h"
 #include "../alloc/scavenge.h"
 #include "debug.h"
+#include "gc.h"
 #include "threads.h"
 #include "trace.h"
 
@@ -44,6 +45,9 @@ static atomic_word sweep_cursor; /* next central index to look at */
 static atomic_word done_gen;     /* I5: the sweepgen announced done */
 static atomic_word bg_swept;     /* spans; the background thread */
 static atomic_word finish_swept; /* spans; sweep_finish */
+/* The sweep generation the last sweep_finish completed (sweep_check;
+ * kept at TRI_DEBUG >= 1 only). */
+static atomic_word finished_gen;
 
 /* The background thread (I4). */
 #define BG_BATCH 10 /* spans between yields (Go 1.20's sweepBatchSize) */
@@ -63,15 +67,20 @@ static bool sweep_begin(void)
 		if (st & SWEEP_DRAINED)
 			return false;
 		uintptr_t seen = atomic_cas_full(&sweep_state, st, st + 1);
-		if (seen == st)
+		if (seen == st) {
+			/* I3: the count never reaches the drained bit */
+			TRI_ASSERT(!((st + 1) & SWEEP_DRAINED));
 			return true;
+		}
 		st = seen;
 	}
 }
 
 static void sweep_end(void)
 {
-	atomic_add_full(&sweep_state, (uintptr_t)-1); /* pairs: wait_idle */
+	/* pairs: wait_idle */
+	uintptr_t st = atomic_add_full(&sweep_state, (uintptr_t)-1);
+	TRI_ASSERT(st & ~SWEEP_DRAINED); /* I3: this sweep was counted */
 }
 
 static void gate_close(void)
@@ -104,6 +113,8 @@ static void wait_idle(void)
 {
 	while (atomic_load_acquire(&sweep_state) & ~SWEEP_DRAINED)
 		sched_yield();
+	/* I1, I3: closed, nothing in flight (only sweep_wake reopens) */
+	TRI_ASSERT(atomic_load_relaxed(&sweep_state) == SWEEP_DRAINED);
 }
 
 /* ---- sweeping ---- */
@@ -111,6 +122,9 @@ static void wait_idle(void)
 /* Free a large span the sweep found dead (sweep.h I2: claimed already). */
 static void free_dead_large(mspan *s)
 {
+	/* I2: the sweeper won the CAS to DEAD, off every list */
+	TRI_ASSERT(span_state(s) == SPAN_DEAD &&
+	           s->location == SPAN_LOC_NONE);
 	if (s->specials)
 		special_free_all(s, false);
 	span_clobber_large(s);
@@ -141,6 +155,7 @@ uintptr_t sweep_one(void)
 		return 0;
 	uintptr_t pages = 0;
 	uintptr_t ci = atomic_load_relaxed(&sweep_cursor);
+	TRI_ASSERT(ci <= NUM_CENTRALS); /* step 2: it only moves up to it */
 	while (!pages && ci < NUM_CENTRALS) {
 		pages = mcentral_sweep_one((unsigned)ci);
 		if (!pages) { /* none left in ci until the next flip */
@@ -159,6 +174,10 @@ uint64_t sweep_finish(void)
 	gate_close();
 	uint64_t n = mcentral_sweep_all() + sweep_large_all();
 	wait_idle(); /* I1: no span is half swept off its list */
+	if (TRI_DEBUG >= 2)
+		TRI_ASSERT2(sweep_none_unswept()); /* I1 */
+	if (TRI_DEBUG >= 1)
+		atomic_store_relaxed(&finished_gen, mheap_swept_gen());
 	atomic_add_full(&finish_swept, n);
 	return n;
 }
@@ -210,6 +229,7 @@ void sweep_done(void)
 static void *bg_main(void *arg)
 {
 	(void)arg;
+	TRI_ASSERT(!mcache_tls); /* I4: never allocates from the heap */
 	lower_priority();
 	uint64_t seen = 0;
 	pthread_mutex_lock(&sweep_mu);
@@ -238,6 +258,8 @@ static void bg_start_locked(void)
 
 void sweep_wake(void)
 {
+	/* after the flip, the world running: it may start a thread (I5) */
+	TRI_ASSERT(!threads_world_stopped());
 	atomic_store_relaxed(&sweep_cursor, 0);
 	gate_open(); /* after the cursor: a sweep that gets in sees it */
 	if (!atomic_load_relaxed(&bg_on))
@@ -281,4 +303,62 @@ void sweep_fork_child(void)
 	bg_started = scav_started = false;
 	atomic_store_relaxed(&sweep_state,
 	                     atomic_load_relaxed(&sweep_state) & SWEEP_DRAINED);
+}
+
+/* ---- invariants ---- */
+
+bool sweep_none_unswept(void)
+{
+	return mcentral_unswept() == 0 && mheap_large_unswept() == 0;
+}
+
+/* A swept span carries no mark bit (span_sweep and the large sweep
+ * clear them); mheap_for_each_span, world stopped. */
+struct swept_walk {
+	uintptr_t h;
+	const mspan *bad;
+};
+
+static void check_swept_unmarked(mspan *s, void *arg)
+{
+	struct swept_walk *sw = arg;
+	if (sw->bad || atomic_load_relaxed(&s->sweepgen) != sw->h)
+		return;
+	for (unsigned w = 0; w < span_nwords(s->nelems); w++)
+		if (atomic_load_relaxed(&s->mark_bits[w]))
+			sw->bad = s;
+}
+
+bool sweep_check(void)
+{
+	uintptr_t st = atomic_load_acquire(&sweep_state);
+	uintptr_t ci = atomic_load_relaxed(&sweep_cursor);
+	if (ci > NUM_CENTRALS) {
+		base_warn("sweep_check: cursor %lu past the %u central lists",
+		          (unsigned long)ci, (unsigned)NUM_CENTRALS);
+		return false;
+	}
+	/* Open, a sweep in flight, or closed before the last flip (the
+	 * spans unswept until sweep_wake): no more to check. */
+	if (st != SWEEP_DRAINED || TRI_DEBUG < 1 ||
+	    atomic_load_relaxed(&finished_gen) != mheap_swept_gen())
+		return true;
+	uint64_t small = mcentral_unswept(), large = mheap_large_unswept();
+	if (small || large) {
+		base_warn("sweep_check: gate closed with %lu small and %lu "
+		          "large spans unswept (I1)", (unsigned long)small,
+		          (unsigned long)large);
+		return false;
+	}
+	if (!threads_world_stopped() || gc_phase() != GC_PHASE_OFF)
+		return true;
+	struct swept_walk sw = {mheap_swept_gen(), NULL};
+	mheap_for_each_span(check_swept_unmarked, &sw);
+	if (sw.bad) {
+		base_warn("sweep_check: span %p (base %p, class %u) is swept "
+		          "but has a mark bit set", (const void *)sw.bad,
+		          (void *)sw.bad->base, (unsigned)sw.bad->spanclass);
+		return false;
+	}
+	return true;
 }

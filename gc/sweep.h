@@ -76,4 +76,17 @@ void sweep_stats(sweep_counts *out);
 /* fork(): the sweeper thread did not survive; start a new one later. */
 void sweep_fork_child(void);
 
+/* No span is unswept (mheap.h I3): a walk of the unswept lists, each
+ * central lock and then the large lock in turn, so the caller holds no
+ * lock ranked MCENTRAL or above. Exact once sweep_finish has returned
+ * (I1: the gate closed); a hint while sweepers run. */
+bool sweep_none_unswept(void);
+/* The walker (TRI_DEBUG >= 3, tests), any time, the caller holding no
+ * lock ranked MCENTRAL or above: the cursor is within the central lists;
+ * with the gate closed, nothing in flight and no flip since the last
+ * sweep_finish, no span is unswept (I1, I3); and then, if the caller
+ * stopped the world in phase off, no swept span has a mark bit set (the
+ * sweep clears them: the next mark starts from white). */
+bool sweep_check(void);
+
 #endif /* TRI_SWEEP_H */

@@ -85,7 +85,7 @@ static sem_t ack_sem;             /* one post per stopped thread */
  * first cannot delay the others by taking the collector's CPU. */
 static volatile unsigned int resume_word;
 
-TRI_API int tri_set_stop_signals(int suspend_signal, int restart_signal)
+int threads_set_stop_signals(int suspend_signal, int restart_signal)
 {
 	if (atomic_load_acquire(&signals_fixed)) { /* pairs: threads_init */
 		errno = EBUSY;
@@ -125,6 +125,8 @@ TRI_SIGNAL_SAFE static void suspend_handler(int sig, siginfo_t *si,
 		/* m_release stops us */
 		*(volatile unsigned char *)&tri_m.b.pending_suspend = 1;
 	} else if (req & 1) {
+		/* I4: only a claim (running -> signalled) asks a stop */
+		TRI_ASSERT(AO_int_load(&t->status) == GS_SIGNALLED);
 		/* The kernel saved the interrupted registers in the signal
 		 * frame above us; spill ours too. */
 		__builtin_unwind_init();
@@ -233,7 +235,12 @@ void threads_unlock(void)
 /* Ask t to stop (I4); it acknowledges on ack_sem. */
 static void request_stop(gthread *t)
 {
-	atomic_add_full(&t->stop_req, 1); /* odd: stop */
+	/* Debug builds forget the stale stack pointer, so the one found
+	 * after the acknowledgement is the handler's (I3). */
+	if (TRI_DEBUG >= 2)
+		t->stack_sp = 0;
+	uintptr_t req = atomic_add_full(&t->stop_req, 1); /* odd: stop */
+	TRI_ASSERT(!(req & 1)); /* I4: requests never overlap */
 	int err = pthread_kill(t->id, sig_suspend);
 	if (err != 0) /* I1 makes this impossible for a live thread */
 		base_fatal("stop the world: cannot signal a registered "
@@ -242,7 +249,8 @@ static void request_stop(gthread *t)
 
 static void release_stop(gthread *t)
 {
-	atomic_add_full(&t->stop_req, 1); /* even: run */
+	uintptr_t req = atomic_add_full(&t->stop_req, 1); /* even: run */
+	TRI_ASSERT(req & 1); /* I4: releases the request it made */
 }
 
 /* Wake every thread sleeping in the handler; each checks its own request. */
@@ -264,6 +272,34 @@ static void wait_acks(unsigned n)
 static bool status_cas(gthread *t, unsigned old, unsigned new)
 {
 	return AO_int_compare_and_swap_full(&t->status, old, new);
+}
+
+/* One of the statuses the protocol reaches (I5-I8). */
+static bool status_valid(unsigned s)
+{
+	return s == GS_RUNNING || s == GS_SYSCALL || s == GS_SIGNALLED ||
+	       s == (GS_SYSCALL | GS_SCAN) ||
+	       s == (GS_SYSCALL | GS_SCAN | GS_WAITING);
+}
+
+/* The collector owns t's stack (I6): t is stopped in the handler (after
+ * its acknowledgement) or claimed in a call; or t is the caller, whose
+ * stack pointer threads_save_self published. */
+static bool stack_owned(const gthread *t)
+{
+	unsigned s = AO_int_load(&t->status);
+	return t == self || s == GS_SIGNALLED || (s & GS_SCAN);
+}
+
+/* After its acknowledgement: t is stopped in the handler with a stack
+ * pointer published (I3), or claimed in a call (I6). */
+static bool stopped_ok(const gthread *t)
+{
+	unsigned s = AO_int_load(&t->status);
+	if (s == GS_SIGNALLED)
+		return (atomic_load_relaxed(&t->stop_req) & 1) &&
+		       t->stack_sp != 0;
+	return (s & GS_SCAN) && (s & GS_SYSCALL);
 }
 
 /* Take t's stack for the collector (I6): a thread in a blocking call is
@@ -304,17 +340,35 @@ static bool unclaim(gthread *t)
 	return true;
 }
 
+static bool world_stopped; /* threads_mu */
+
 void threads_stop_world(void)
 {
+	TRI_ASSERT(!world_stopped); /* one stop at a time */
 	unsigned n = 0;
-	for (gthread *t = all_threads; t; t = t->next)
+	for (gthread *t = all_threads; t; t = t->next) {
+		/* I4: no claim is left over from an earlier stop */
+		TRI_ASSERT2(!(atomic_load_relaxed(&t->stop_req) & 1));
 		if (t != self && claim(t))
 			n++;
+	}
+	TRI_ASSERT(n <= atomic_load_relaxed(&nthreads)); /* I1 */
 	wait_acks(n);
+	if (TRI_DEBUG >= 2) /* a loop the release build must not keep */
+		for (gthread *t = all_threads; t; t = t->next)
+			TRI_ASSERT2(t == self || stopped_ok(t)); /* I3, I6 */
+	world_stopped = true;
+}
+
+bool threads_world_stopped(void)
+{
+	return world_stopped;
 }
 
 void threads_start_world(void)
 {
+	TRI_ASSERT(world_stopped);
+	world_stopped = false;
 	bool signalled = false;
 	for (gthread *t = all_threads; t; t = t->next)
 		if (t != self && unclaim(t))
@@ -325,6 +379,7 @@ void threads_start_world(void)
 
 void threads_flush_parked(void)
 {
+	TRI_ASSERT(!world_stopped); /* just before a stop */
 	for (gthread *t = all_threads; t; t = t->next) {
 		if (t == self || AO_int_load(&t->status) != GS_SYSCALL ||
 		    !status_cas(t, GS_SYSCALL, GS_SYSCALL | GS_SCAN))
@@ -343,19 +398,22 @@ void threads_flush_parked(void)
 void threads_suspend(gthread *t)
 {
 	TRI_ASSERT(t != self);
+	TRI_ASSERT(!world_stopped); /* I4: one thread, or the world */
 	if (claim(t))
 		wait_acks(1);
+	TRI_ASSERT2(stopped_ok(t)); /* I3, I6 */
 }
 
 void threads_resume(gthread *t)
 {
+	TRI_ASSERT(!world_stopped && stack_owned(t)); /* I4, I6 */
 	if (unclaim(t))
 		wake_stopped();
 }
 
 /* ---- blocking calls: Go's entersyscall / exitsyscall (I5-I8) ---- */
 
-/* threads_entersyscall, and tri_enter_blocking (the same code): the
+/* threads_entersyscall (tri_enter_blocking jumps here: runtime/api.c): the
  * callee-saved registers are saved on the first instructions, while they
  * still hold the caller's values (any C prologue could push one and
  * reuse it, and its frame is gone once the call returns), then
@@ -369,10 +427,7 @@ __asm__(".text\n"
         ".globl threads_entersyscall\n"
         ".hidden threads_entersyscall\n"
         ".type threads_entersyscall, @function\n"
-        ".globl tri_enter_blocking\n"
-        ".type tri_enter_blocking, @function\n"
         "threads_entersyscall:\n"
-        "tri_enter_blocking:\n"
         "\tpushq %rbx\n\tpushq %rbp\n\tpushq %r12\n"
         "\tpushq %r13\n\tpushq %r14\n\tpushq %r15\n"
         "\tmovq %rsp, %rdi\n"        /* saved */
@@ -381,8 +436,7 @@ __asm__(".text\n"
         "\tcall entersyscall_saved\n"
         "\taddq $56, %rsp\n"         /* the registers are unchanged */
         "\tret\n"
-        ".size threads_entersyscall, .-threads_entersyscall\n"
-        ".size tri_enter_blocking, .-tri_enter_blocking\n");
+        ".size threads_entersyscall, .-threads_entersyscall\n");
 #else
 /* Elsewhere, best effort: a jmp_buf in this frame holds the registers
  * (frame registers pointer-mangled by the C library). */
@@ -397,10 +451,6 @@ TRI_NOINLINE void threads_entersyscall(void)
 	                   (uintptr_t)__builtin_frame_address(0));
 }
 
-TRI_API void tri_enter_blocking(void)
-{
-	threads_entersyscall();
-}
 #endif
 
 bool threads_in_syscall(void)
@@ -424,6 +474,9 @@ void entersyscall_saved(const uintptr_t *saved, uintptr_t sp)
 	stopped_since = 0;
 	if (!t || tri_m.b.locks)
 		return; /* not registered, or in the heap's region (I8) */
+	/* I5: entered from running (or signalled: it lets the stop
+	 * happen first), never from a call */
+	TRI_ASSERT(!(AO_int_load(&t->status) & GS_SYSCALL));
 	memcpy(t->regs, saved, NUM_PUSHED * sizeof *saved);
 	t->stack_sp = sp;
 	t->parked_cache = mcache_tls; /* I8: the heap's slow path ends it */
@@ -452,7 +505,11 @@ static void take_back(gthread *t)
 		syscall(SYS_futex, &t->status, FUTEX_WAIT_PRIVATE,
 		        s | GS_WAITING, NULL, NULL, 0);
 	}
+	/* I7: running again, the collector no longer owning the stack
+	 * (a new claim may have signalled it already) */
+	TRI_ASSERT(!(AO_int_load(&t->status) & GS_SYSCALL));
 	mcache *c = t->parked_cache;
+	TRI_ASSERT(!c || c->parked); /* mcache.h I7 */
 	if (c)
 		mcache_unpark(c); /* before it is used (mcache.h I7) */
 	mcache_tls = c;
@@ -474,12 +531,14 @@ void threads_exitsyscall_for_heap(void)
 
 void threads_note_scanned(gthread *t)
 {
+	TRI_ASSERT(stack_owned(t)); /* I6: just scanned */
 	bool in_call = AO_int_load(&t->status) & GS_SYSCALL;
 	t->scanned_gen = in_call ? t->call_gen : 0;
 }
 
 bool threads_blocked_since_scan(const gthread *t)
 {
+	TRI_ASSERT(stack_owned(t)); /* I6: it is not running meanwhile */
 	return (AO_int_load(&t->status) & GS_SYSCALL) && t->scanned_gen &&
 	       t->scanned_gen == t->call_gen; /* I9 */
 }
@@ -503,6 +562,7 @@ gthread *threads_next(const gthread *t)
 
 wbbuf *threads_wbbuf(gthread *t)
 {
+	TRI_ASSERT2(stack_owned(t)); /* wbbuf.h I3: its owner stopped */
 	return &t->wb;
 }
 
@@ -595,6 +655,8 @@ bool threads_run_guarded(void (*fn)(void *), void *arg)
 
 void threads_roots_of(const gthread *t, root_range_fn fn, void *arg)
 {
+	TRI_ASSERT(stack_owned(t)); /* I6 */
+	TRI_ASSERT2(t->stack_sp != 0); /* I3, I5: published */
 	if (AO_int_load(&t->status) & GS_SYSCALL) /* I6 */
 		fn((uintptr_t)t->regs, (uintptr_t)(t->regs + NUM_PUSHED),
 		   ROOT_STACK, arg);
@@ -663,6 +725,31 @@ static bool stack_bounds(gthread *t)
 
 /* ---- registration ---- */
 
+mcache *threads_attach_cache(void)
+{
+	if (mcache_tls)
+		return mcache_tls;
+	threads_exitsyscall_for_heap(); /* I8 */
+	if (mcache_tls)
+		return mcache_tls;
+	if (threads_register_self() != 0)
+		return NULL;
+	return mcache_make();
+}
+
+int threads_attach(void)
+{
+	m_acquire();
+	mcache *c = threads_attach_cache();
+	m_release();
+	if (!c) {
+		if (!errno)
+			errno = ENOMEM;
+		return -1;
+	}
+	return 0;
+}
+
 int threads_register_self(void)
 {
 	if (self)
@@ -678,6 +765,8 @@ int threads_register_self(void)
 		return -1;
 	}
 	dl_iterate_phdr(tls_ranges_cb, t);
+	TRI_ASSERT(t->stack_lo < t->stack_hi && t->ntls <= MAX_TLS_RANGES);
+	TRI_ASSERT(!mcache_tls); /* I2: registered before the cache */
 	t->id = pthread_self();
 	t->stack_sp = t->stack_hi;
 	t->stop_req = 0;
@@ -715,14 +804,19 @@ int threads_unregister_self(void)
 	wbbuf_attach(NULL);
 	mcache_release(); /* I2: the cache goes first */
 	m_release();
+	TRI_ASSERT(!mcache_tls && t->wb.n == 0); /* I2; wbbuf.h I3 */
 	base_mutex_lock(&threads_mu); /* may be stopped while waiting */
+	/* I1, I4: with the lock no claim is outstanding: running */
+	TRI_ASSERT(AO_int_load(&t->status) == GS_RUNNING);
+	TRI_ASSERT(t->prev ? t->prev->next == t : all_threads == t);
 	if (t->prev)
 		t->prev->next = t->next;
 	else
 		all_threads = t->next;
 	if (t->next)
 		t->next->prev = t->prev;
-	atomic_add_full(&nthreads, (uintptr_t)-1);
+	uintptr_t had = atomic_add_full(&nthreads, (uintptr_t)-1);
+	TRI_ASSERT(had > 0); /* I1 */
 	base_mutex_unlock(&threads_mu);
 	self = NULL;
 	pthread_setspecific(exit_key, NULL);
@@ -762,7 +856,7 @@ static void *thread_start(void *p)
 	start_args *sa = p;
 	void *(*start)(void *) = sa->start;
 	void *arg = sa->arg; /* on our stack before the parent lets go */
-	int err = mcache_attach() == 0 ? 0 : errno;
+	int err = threads_attach() == 0 ? 0 : errno;
 	sa->err = err;
 	sem_post(&sa->ready); /* sa is gone once posted */
 	if (err)
@@ -770,11 +864,9 @@ static void *thread_start(void *p)
 	return start(arg); /* the exit destructor unregisters (I10) */
 }
 
-TRI_API int tri_pthread_create(pthread_t *thread, const pthread_attr_t *attr,
-                               void *(*start)(void *), void *arg)
+int threads_pthread_create(pthread_t *thread, const pthread_attr_t *attr,
+                           void *(*start)(void *), void *arg)
 {
-	if (mcache_attach() != 0) /* the parent's stack holds arg */
-		return errno;
 	start_args sa = {.start = start, .arg = arg};
 	if (sem_init(&sa.ready, 0, 0) != 0)
 		return errno;
@@ -795,21 +887,52 @@ TRI_API int tri_pthread_create(pthread_t *thread, const pthread_attr_t *attr,
 	return err;
 }
 
+/* ---- the walker ---- */
+
+/* What is wrong with t, or NULL (threads_lock held). */
+static const char *thread_fault(const gthread *t, const gthread *prev)
+{
+	unsigned s = AO_int_load(&t->status);
+	bool asked = atomic_load_relaxed(&t->stop_req) & 1;
+	if (t->prev != prev)
+		return "list links";
+	if (t->stack_lo >= t->stack_hi || t->ntls > MAX_TLS_RANGES)
+		return "stack or TLS bounds";
+	if (!status_valid(s))
+		return "status (I5-I8)";
+	if (!world_stopped)
+		return s & ~(unsigned)GS_SYSCALL || asked
+		               ? "claimed with the world running (I4)"
+		               : NULL;
+	if (t != self && !stopped_ok(t))
+		return "not stopped with the world (I3, I6)";
+	if (asked != (t != self && s == GS_SIGNALLED))
+		return "stop request without a signalled stop (I4)";
+	return NULL;
+}
+
+bool threads_check(void)
+{
+	uintptr_t count = atomic_load_relaxed(&nthreads), n = 0;
+	const gthread *prev = NULL, *t = all_threads;
+	const char *why = NULL;
+	for (; t && !why; prev = t, t = t->next)
+		if (++n > count)
+			why = "more threads listed than counted (I1)";
+		else
+			why = thread_fault(t, prev);
+	if (!why && n != count)
+		why = "fewer threads listed than counted (I1)";
+	if (why)
+		base_warn("threads_check: thread %p: %s (%lu registered)",
+		          (const void *)prev, why, (unsigned long)count);
+	return why == NULL;
+}
+
 /* ---- fork ---- */
-
-void threads_fork_prepare(void)
-{
-	base_mutex_fork_lock(&threads_mu);
-}
-
-void threads_fork_parent(void)
-{
-	base_mutex_fork_unlock(&threads_mu);
-}
 
 void threads_fork_child(void)
 {
-	base_mutex_reinit(&threads_mu);
 	sem_init(&ack_sem, 0, 0);
 	all_threads = self;
 	atomic_store_relaxed(&nthreads, self ? 1 : 0);
@@ -820,19 +943,9 @@ void threads_fork_child(void)
 	}
 }
 
-/* ---- the public registration calls ---- */
+/* ---- the public calls' halves (runtime/api.c) ---- */
 
-TRI_API int tri_thread_register(void)
-{
-	return mcache_attach();
-}
-
-TRI_API int tri_thread_unregister(void)
-{
-	return threads_unregister_self();
-}
-
-TRI_API void tri_exit_blocking(void)
+void threads_exit_blocking(void)
 {
 	if (syscall_depth == 0) {
 		base_warn("tri_exit_blocking without tri_enter_blocking: ignored");
@@ -841,10 +954,3 @@ TRI_API void tri_exit_blocking(void)
 	threads_exitsyscall();
 }
 
-TRI_API void *tri_do_blocking(void *(*fn)(void *), void *arg)
-{
-	threads_entersyscall();
-	void *r = fn(arg);
-	threads_exitsyscall();
-	return r;
-}

@@ -84,6 +84,8 @@
 #include "../base/base.h"
 #include "../barrier/wbbuf.h"
 
+struct mcache;
+
 typedef struct gthread gthread;
 
 /* Root kinds, for statistics and the heap dump. */
@@ -92,6 +94,13 @@ enum root_kind { ROOT_DATA, ROOT_USER, ROOT_STACK, ROOT_TLS, ROOT_NUM_KINDS };
 bool threads_init(void);
 /* Register / unregister the calling thread. 0, or -1 with errno set. */
 int threads_register_self(void);
+/* Attach the calling thread (the heap is initialised): registered, then
+ * given its cache (alloc/mcache.h mcache_make). The caller is inside the
+ * heap-critical region. The thread's cache, or NULL if metadata ran out. */
+struct mcache *threads_attach_cache(void);
+/* threads_attach_cache inside its own region. Idempotent. 0, or -1 with
+ * errno set (ENOMEM when metadata ran out). */
+int threads_attach(void);
 int threads_unregister_self(void);
 
 void threads_lock(void);
@@ -99,6 +108,9 @@ void threads_unlock(void);
 /* With threads_lock held: stop / restart every other registered thread. */
 void threads_stop_world(void);
 void threads_start_world(void);
+/* Between threads_stop_world and threads_start_world (the stopper, or
+ * anyone holding threads_lock). */
+bool threads_world_stopped(void);
 /* With threads_lock held, the world running, just before a stop: flush
  * the cache of every thread blocked in a call that has not been flushed
  * since it parked it (claiming the thread for the flush, as a stop
@@ -128,6 +140,13 @@ void threads_resume(gthread *t);
  * controller, sweeper), detached, with every signal blocked: it is never
  * registered, so it must never be stopped. False if it could not start. */
 bool threads_start_internal(void *(*fn)(void *), void *arg);
+
+/* tri_set_stop_signals, tri_pthread_create (the heap initialised) and
+ * tri_exit_blocking (tricolor.h). */
+int threads_set_stop_signals(int suspend_signal, int restart_signal);
+int threads_pthread_create(pthread_t *thread, const pthread_attr_t *attr,
+                           void *(*start)(void *), void *arg);
+void threads_exit_blocking(void);
 
 /* Blocking calls (I5-I8), nested: the outermost pair changes the status.
  * entersyscall saves the caller's registers: call it from the function
@@ -170,10 +189,15 @@ bool threads_run_guarded(void (*fn)(void *), void *arg);
 /* Registered threads (a hint outside threads_lock). */
 unsigned threads_count(void);
 
-/* fork() handlers: threads_lock (rank GCTHREADS); in the child only the
- * forking thread stays registered. */
-void threads_fork_prepare(void);
-void threads_fork_parent(void);
+/* fork() child step: only the forking thread stays registered. */
 void threads_fork_child(void);
+
+/* The walker (TRI_DEBUG >= 3, tests), with threads_lock held (a stop of
+ * the world holds it): the list's links and count agree (I1), each
+ * thread's bounds and status are valid (I5-I8); with the world running no
+ * thread is claimed or asked to stop (I4); with it stopped by the caller
+ * every other thread is stopped in the handler with its stack pointer
+ * published, or claimed in a call (I3, I6). */
+bool threads_check(void);
 
 #endif /* TRI_THREADS_H */

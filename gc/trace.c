@@ -57,6 +57,7 @@ static void put_str(line *l, const char *s)
 
 static size_t line_end(line *l)
 {
+	TRI_ASSERT(l->cap == 0 || l->len < l->cap); /* I2: room for NUL */
 	if (l->cap > 0)
 		l->p[l->len] = '\0';
 	return l->len;
@@ -78,6 +79,7 @@ static const char *fmt_decimal(char tmp[DIGITS_MAX], uint64_t v, unsigned dec)
 		v /= 10;
 		i++;
 	} while (v > 0 || i <= dec);
+	TRI_ASSERT(p >= tmp); /* I2: DIGITS_MAX holds any uint64 */
 	return p;
 }
 
@@ -178,7 +180,9 @@ static void write_line(const char *buf, size_t n)
 TRI_SIGNAL_SAFE void trace_print_gc(const gc_trace_cycle *t)
 {
 	char buf[TRACE_LINE_MAX];
-	write_line(buf, trace_format_gc(buf, sizeof buf, t));
+	size_t n = trace_format_gc(buf, sizeof buf, t);
+	TRI_ASSERT(n > 0 && buf[n - 1] == '\n'); /* never cut at the max */
+	write_line(buf, n);
 }
 
 TRI_SIGNAL_SAFE size_t trace_format_scav(char *buf, size_t cap,
@@ -202,6 +206,8 @@ TRI_SIGNAL_SAFE void trace_print_scav(uint64_t work, uint64_t released,
                                       bool forced)
 {
 	char buf[TRACE_LINE_MAX];
-	write_line(buf, trace_format_scav(buf, sizeof buf, work, released,
-	                                  inuse, retained, forced));
+	size_t n = trace_format_scav(buf, sizeof buf, work, released, inuse,
+	                             retained, forced);
+	TRI_ASSERT(n > 0 && buf[n - 1] == '\n'); /* never cut at the max */
+	write_line(buf, n);
 }

@@ -3,7 +3,9 @@
  */
 #include "work.h"
 
+#include "../alloc/arena.h"
 #include "../alloc/os.h"
+#include "mark.h"
 
 #define WORKBUF_CHUNK (64 * TRI_KiB) /* buffers are mapped 32 at a time */
 
@@ -11,10 +13,32 @@ static base_mutex work_lock;
 static workbuf *full_list;  /* I2; work_lock */
 static workbuf *empty_list; /* I2; work_lock */
 atomic_word work_nfull;
+/* Buffers mapped so far (work_lock), for work_check; counted only at
+ * TRI_DEBUG >= 1, so the release build's paths stay as they were. */
+static size_t nmapped;
 
 bool work_init(void)
 {
 	base_mutex_init(&work_lock, LOCK_RANK_WORK);
+	return true;
+}
+
+/* I1 for one value put in a buffer (mark_grey_ok: exact while no
+ * concurrent mark runs). Values outside the arena are not heap addresses
+ * at all: test_work puts such values to exercise the lists, and mark.c
+ * asserts mark_grey_ok on what it puts itself. */
+static bool obj_ok(uintptr_t obj)
+{
+	uintptr_t lo = arena_lo();
+	return obj - lo >= arena_hi() - lo || mark_grey_ok(obj);
+}
+
+/* Every object of b satisfies I1 (a loop: callers test TRI_DEBUG). */
+static bool buf_ok(const workbuf *b)
+{
+	for (uintptr_t i = 0; i < b->nobj; i++)
+		if (!obj_ok(b->obj[i]))
+			return false;
 	return true;
 }
 
@@ -33,10 +57,14 @@ static workbuf *get_empty(void)
 			b->next = empty_list;
 			empty_list = b;
 		}
+		if (TRI_DEBUG >= 1)
+			nmapped += WORKBUF_CHUNK / WORKBUF_BYTES;
 	}
 	workbuf *b = empty_list;
 	empty_list = b->next;
 	base_mutex_unlock(&work_lock);
+	/* I2: what the empty list holds are buffers of a mapped chunk */
+	TRI_ASSERT((uintptr_t)b % WORKBUF_BYTES == 0);
 	b->next = NULL;
 	b->nobj = 0;
 	return b;
@@ -44,6 +72,7 @@ static workbuf *get_empty(void)
 
 static void put_empty(workbuf *b)
 {
+	TRI_ASSERT(b->nobj == 0); /* I2: no grey object is dropped */
 	base_mutex_lock(&work_lock);
 	b->next = empty_list;
 	empty_list = b;
@@ -52,6 +81,9 @@ static void put_empty(workbuf *b)
 
 static void put_full(workbuf *b)
 {
+	TRI_ASSERT(b->nobj > 0 && b->nobj <= WORKBUF_NOBJ); /* I2 */
+	if (TRI_DEBUG >= 2)
+		TRI_ASSERT2(buf_ok(b)); /* I1 */
 	base_mutex_lock(&work_lock);
 	b->next = full_list;
 	full_list = b;
@@ -67,16 +99,24 @@ static workbuf *try_get_full(void)
 	workbuf *b = full_list;
 	if (b) {
 		full_list = b->next;
-		atomic_add_full(&work_nfull, (uintptr_t)-1);
+		uintptr_t had = atomic_add_full(&work_nfull, (uintptr_t)-1);
+		TRI_ASSERT(had > 0); /* I2: nfull counts the full list */
 	}
 	base_mutex_unlock(&work_lock);
-	if (b)
+	if (b) {
+		TRI_ASSERT(b->nobj > 0 && b->nobj <= WORKBUF_NOBJ); /* I2 */
 		b->next = NULL;
+	}
 	return b;
 }
 
 void gcw_put_slow(gcwork *w, uintptr_t obj)
 {
+	TRI_ASSERT2(obj_ok(obj)); /* I1; once per buffer filled */
+	/* a gcwork holds both buffers or none; gcw_put came here because
+	 * wbuf1 is full or missing */
+	TRI_ASSERT(!w->wbuf1 == !w->wbuf2);
+	TRI_ASSERT(!w->wbuf1 || w->wbuf1->nobj == WORKBUF_NOBJ);
 	if (!w->wbuf1) {
 		w->wbuf1 = get_empty();
 		w->wbuf2 = get_empty();
@@ -89,11 +129,14 @@ void gcw_put_slow(gcwork *w, uintptr_t obj)
 			w->wbuf1 = get_empty();
 		}
 	}
+	TRI_ASSERT(w->wbuf1->nobj < WORKBUF_NOBJ);
 	w->wbuf1->obj[w->wbuf1->nobj++] = obj;
 }
 
 uintptr_t gcw_get_slow(gcwork *w)
 {
+	TRI_ASSERT(!w->wbuf1 == !w->wbuf2);
+	TRI_ASSERT(!w->wbuf1 || w->wbuf1->nobj == 0); /* gcw_get's miss */
 	if (!w->wbuf1) /* a marker that has put nothing yet */
 		return gcw_take_full(w) ? w->wbuf1->obj[--w->wbuf1->nobj] : 0;
 	if (w->wbuf2->nobj) { /* wbuf1 is empty: swap */
@@ -109,6 +152,7 @@ uintptr_t gcw_get_slow(gcwork *w)
 
 bool gcw_take_full(gcwork *w)
 {
+	TRI_ASSERT(!w->wbuf1 == !w->wbuf2);
 	workbuf *b = try_get_full();
 	if (!b)
 		return false;
@@ -118,6 +162,7 @@ bool gcw_take_full(gcwork *w)
 		return true;
 	}
 	/* wbuf1 is empty here (callers drained it). */
+	TRI_ASSERT(w->wbuf1->nobj == 0);
 	put_empty(w->wbuf1);
 	w->wbuf1 = b;
 	return true;
@@ -127,6 +172,7 @@ void gcw_balance(gcwork *w)
 {
 	if (!w->wbuf1)
 		return;
+	TRI_ASSERT(w->wbuf2 != NULL); /* both buffers or none */
 	if (w->wbuf2->nobj) { /* hand over the spare, keep working on ours */
 		put_full(w->wbuf2);
 		w->wbuf2 = get_empty();
@@ -143,11 +189,13 @@ void gcw_balance(gcwork *w)
 		b->obj[i - n] = b->obj[i];
 	half->nobj = n;
 	b->nobj -= n;
+	TRI_ASSERT(half->nobj > 0 && b->nobj > 0); /* nothing lost */
 	put_full(half);
 }
 
 void gcw_dispose(gcwork *w)
 {
+	TRI_ASSERT(!w->wbuf1 == !w->wbuf2);
 	workbuf *bufs[2] = {w->wbuf1, w->wbuf2};
 	for (int i = 0; i < 2; i++) {
 		if (!bufs[i])
@@ -160,7 +208,75 @@ void gcw_dispose(gcwork *w)
 	w->wbuf1 = w->wbuf2 = NULL;
 }
 
-void work_fork_child(void)
+/* ---- invariants ---- */
+
+/* Walk the full list (I1, I2) and count both lists; work_lock held. */
+static bool check_lists(size_t *nfull, size_t *nempty)
 {
-	base_mutex_reinit(&work_lock);
+	size_t n = 0, e = 0;
+	for (const workbuf *b = full_list; b; b = b->next, n++) {
+		if (TRI_DEBUG >= 1 && n >= nmapped) {
+			base_warn("work_check: the full list is longer than "
+			          "the %zu buffers mapped (a cycle?)", nmapped);
+			return false;
+		}
+		if (b->nobj == 0 || b->nobj > WORKBUF_NOBJ) {
+			base_warn("work_check: full buffer %p holds %lu "
+			          "objects", (const void *)b,
+			          (unsigned long)b->nobj);
+			return false;
+		}
+		for (uintptr_t i = 0; i < b->nobj; i++)
+			if (!obj_ok(b->obj[i])) {
+				base_warn("work_check: %p in full buffer %p is "
+				          "not a marked scannable object (I1)",
+				          (void *)b->obj[i], (const void *)b);
+				return false;
+			}
+	}
+	for (const workbuf *b = empty_list; b; b = b->next, e++)
+		if (TRI_DEBUG >= 1 && n + e >= nmapped) {
+			base_warn("work_check: %zu buffers on the lists, %zu "
+			          "mapped (a cycle, or a buffer on both?)",
+			          n + e + 1, nmapped);
+			return false;
+		}
+	*nfull = n;
+	*nempty = e;
+	return true;
+}
+
+static bool check(bool idle)
+{
+	base_mutex_lock(&work_lock);
+	size_t n = 0, e = 0;
+	bool ok = check_lists(&n, &e);
+	uintptr_t nfull = atomic_load_relaxed(&work_nfull);
+	if (ok && nfull != n) {
+		base_warn("work_check: nfull %lu, full list %zu (I2)",
+		          (unsigned long)nfull, n);
+		ok = false;
+	}
+	if (ok && idle && n != 0) {
+		base_warn("work_check: %zu full buffers left after the mark "
+		          "(mark.h I2)", n);
+		ok = false;
+	}
+	if (ok && idle && TRI_DEBUG >= 1 && e != nmapped) {
+		base_warn("work_check: %zu of %zu buffers still held by a "
+		          "marker (I2)", nmapped - e, nmapped);
+		ok = false;
+	}
+	base_mutex_unlock(&work_lock);
+	return ok;
+}
+
+bool work_check(void)
+{
+	return check(false);
+}
+
+bool work_check_idle(void)
+{
+	return check(true);
 }

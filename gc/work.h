@@ -54,6 +54,18 @@ void gcw_dispose(gcwork *w);
 /* Take a full buffer from the global list into w; false if none. */
 bool gcw_take_full(gcwork *w);
 
+/* Walkers (TRI_DEBUG >= 3 and tests); each takes work_lock, so the
+ * caller holds no lock ranked WORK or above. work_check, any time: nfull
+ * counts the full list (I2), each full buffer holds 1 to WORKBUF_NOBJ
+ * objects, each one marked (I1: checked while no concurrent mark runs),
+ * and the lists hold no more buffers than were mapped. */
+bool work_check(void);
+/* work_check, and the mark is over: no full buffer is left (mark.h I2)
+ * and every buffer is back on the empty list (no gcwork holds one). After
+ * mark_run, or bgmark_finish_stw with the world stopped, and between
+ * cycles; not while any gcwork (a test's) still holds its buffers. */
+bool work_check_idle(void);
+
 TRI_INLINE void gcw_put(gcwork *w, uintptr_t obj)
 {
 	workbuf *b = w->wbuf1;
@@ -72,6 +84,5 @@ TRI_INLINE uintptr_t gcw_get(gcwork *w)
 	return gcw_get_slow(w);
 }
 
-void work_fork_child(void);
 
 #endif /* TRI_WORK_H */

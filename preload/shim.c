@@ -113,7 +113,7 @@
 #include "../gc/threads.h"
 #include "../include/tricolor.h"
 #include "../base/base.h"
-#include "../alloc/malloc.h"
+#include "../runtime/malloc.h"
 #include "../alloc/mcache.h"
 #include "../alloc/os.h"
 #include "../alloc/sizeclass.h"
@@ -316,28 +316,26 @@ static int self_cb(struct dl_phdr_info *info, size_t size, void *arg)
 
 static void leak_report_at_exit(void);
 
-/* fork(): registered after tricolor's own handlers, so these prepare
- * first (the leak and big_aligned locks are never taken under a heap
- * lock) and release last. */
+/* fork(): registered after tricolor's own handlers, so this prepares
+ * first (big_mu is never taken under a heap lock) and releases last;
+ * tricolor's handlers take every lock of its own, the leak checker's
+ * included (base.h). */
 static pthread_mutex_t big_mu = PTHREAD_MUTEX_INITIALIZER;
 
 static void preload_fork_prepare(void)
 {
-	leakcheck_fork_prepare();
 	pthread_mutex_lock(&big_mu);
 }
 
 static void preload_fork_parent(void)
 {
 	pthread_mutex_unlock(&big_mu);
-	leakcheck_fork_parent();
 }
 
 static void preload_fork_child(void)
 {
 	pthread_mutex_t m = PTHREAD_MUTEX_INITIALIZER;
 	big_mu = m;
-	leakcheck_fork_child();
 }
 
 static void init(void)

@@ -1,8 +1,9 @@
 /*
- * heapdump.c -- tri_heap_dump: every allocated object, the roots that
- * point into the heap, the statistics and the heap profile, written with
- * the world stopped in the versioned format of docs/heapdump.md (Go's
- * runtime/debug.WriteHeapDump, heapdump.go, in tricolor's own format).
+ * heapdump.c -- the heap dump of tri_heap_dump: every allocated object,
+ * the roots that point into the heap, the statistics and the heap
+ * profile, written with the world stopped in the versioned format of
+ * docs/heapdump.md (Go's runtime/debug.WriteHeapDump, heapdump.go, in
+ * tricolor's own format).
  *
  * Steps:
  *   1. World running: map the scratch (output buffer, segment list), read
@@ -32,12 +33,15 @@
  */
 #include <errno.h>
 #include <string.h>
+#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "../alloc/arena.h"
 #include "../alloc/mcache.h"
+#include "../alloc/mheap.h"
 #include "../alloc/os.h"
+#include "../alloc/sample.h"
 #include "../alloc/span.h"
 #include "../include/tricolor.h"
 #include "../gc/gc.h"
@@ -45,6 +49,7 @@
 #include "profile.h"
 #include "../gc/roots.h"
 #include "../gc/stacks.h"
+#include "../gc/stats.h"
 #include "../gc/threads.h"
 
 #define OUT_BYTES (256 * TRI_KiB)
@@ -76,7 +81,11 @@ static void flush_out(dump *d)
 {
 	size_t done = 0;
 	while (!d->err && done < d->len) {
-		ssize_t w = write(d->fd, d->buf + done, d->len - done);
+		/* Not write(): its wrapper would enter a blocking call and
+		 * publish a new stack pointer for this thread, the one that
+		 * stopped the world, moving its stack root under the dump. */
+		ssize_t w = syscall(SYS_write, d->fd, d->buf + done,
+		                    d->len - done);
 		if (w < 0 && errno == EINTR)
 			continue;
 		if (w <= 0)
@@ -122,17 +131,11 @@ static uint16_t name_len(const char *s)
 
 /* ---- heap pointers (H2) ---- */
 
+/* The dump's objects are slots (a tiny span's are its blocks). */
 static uintptr_t find_object(uintptr_t a)
 {
-	if (a < arena_lo() || a >= arena_hi())
-		return 0;
-	mspan *s = arena_span_of(a);
-	if (!s || span_state(s) != SPAN_IN_USE || a < s->base || a >= s->limit)
-		return 0;
-	uintptr_t idx = s->divmul ? span_obj_index(s, a - s->base) : 0;
-	if (!span_is_allocated(s, idx))
-		return 0;
-	return s->base + idx * s->elemsize;
+	mspan *s;
+	return span_find_slot(a, &s);
 }
 
 static uint32_t count_pointers(uintptr_t lo, uintptr_t hi)
@@ -143,14 +146,27 @@ static uint32_t count_pointers(uintptr_t lo, uintptr_t hi)
 	return n;
 }
 
-/* (offset or address, target) pairs; `rel` subtracts lo (objects). */
-static void put_pointers(dump *d, uintptr_t lo, uintptr_t hi, bool rel)
+/* n (offset or address, target) pairs, n from count_pointers; `rel`
+ * subtracts lo (objects). Exactly n, so the record's length holds even
+ * if the range changed since it was counted (it cannot with the world
+ * stopped, but a wrong dump must still parse): extra pointers are
+ * dropped, missing ones repeat the last pair. */
+static void put_pointers(dump *d, uintptr_t lo, uintptr_t hi, bool rel,
+                         uint32_t n)
 {
-	for (uintptr_t p = align_up(lo, 8); p + 8 <= hi; p += 8) {
-		uintptr_t t = find_object(*(const uintptr_t *)p);
-		if (!t)
+	uintptr_t at = rel ? 0 : lo, t = 0;
+	for (uintptr_t p = align_up(lo, 8); n && p + 8 <= hi; p += 8) {
+		uintptr_t o = find_object(*(const uintptr_t *)p);
+		if (!o)
 			continue;
-		put64(d, rel ? p - lo : p);
+		at = rel ? p - lo : p;
+		t = o;
+		put64(d, at);
+		put64(d, t);
+		n--;
+	}
+	for (; n; n--) {
+		put64(d, at);
 		put64(d, t);
 	}
 }
@@ -166,22 +182,17 @@ static void put_params(dump *d)
 	put64(d, sizeof(void *));
 	put64(d, (uint64_t)getpid());
 	put64(d, (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec);
-	put64(d, (uint64_t)profile_rate());
+	put64(d, (uint64_t)sample_rate());
 }
 
 static void put_stats(dump *d)
 {
 	const tri_stats_t *st = &d->stats;
-	const uint64_t v[DUMP_NSTATS] = {
-		st->heap_alloc, st->heap_sys, st->heap_idle, st->heap_inuse,
-		st->heap_released, st->heap_objects, st->total_alloc,
-		st->mallocs, st->frees, st->sys, st->meta_sys, st->num_gc,
-		st->num_forced_gc, st->pause_total_ns, st->next_gc,
-		st->last_gc_ns};
 	record(d, DUMP_STATS, 4 + DUMP_NSTATS * 8);
 	put32(d, DUMP_NSTATS);
-	for (unsigned i = 0; i < DUMP_NSTATS; i++)
-		put64(d, v[i]);
+#define PUT_STAT(f) put64(d, st->f);
+	DUMP_STATS_FIELDS(PUT_STAT)
+#undef PUT_STAT
 }
 
 static void put_mappings(dump *d)
@@ -215,7 +226,7 @@ static void put_object(dump *d, const mspan *s, uintptr_t idx)
 	put16(d, tiny);
 	put32(d, n);
 	if (n)
-		put_pointers(d, base, base + s->elemsize, true);
+		put_pointers(d, base, base + s->elemsize, true, n);
 	d->objects++;
 }
 
@@ -238,30 +249,13 @@ static void put_span(dump *d, const mspan *s)
 	for (const special *sp = s->specials; sp; sp = sp->next) {
 		record(d, DUMP_SAMPLE, 16);
 		put64(d, s->base + (uintptr_t)sp->idx * s->elemsize);
-		put64(d, sp->bucket->id);
+		put64(d, ((const mprof_bucket *)sp->owner)->id);
 	}
 }
 
-/* Every in-use span, arena by arena (arena.h: page_in_use marks the
- * first page of each). */
-static void put_heap(dump *d)
+static void put_span_cb(mspan *s, void *d)
 {
-	uintptr_t lo = arena_lo(), hi = arena_hi();
-	if (hi <= lo)
-		return;
-	for (uintptr_t i = arena_index_of(lo); i <= arena_index_of(hi - 1); i++) {
-		heap_arena *ha = arena_index[i];
-		if (!ha)
-			continue;
-		for (uintptr_t pg = 0; pg < PAGES_PER_ARENA; pg++) {
-			if (!((ha->page_in_use[pg / 8] >> (pg % 8)) & 1))
-				continue;
-			mspan *s = ha->spans[pg];
-			if (s && span_state(s) == SPAN_IN_USE &&
-			    s->base == ha->base + pg * PAGE_SIZE)
-				put_span(d, s);
-		}
-	}
+	put_span(d, s);
 }
 
 static void bucket_cb(const mprof_bucket *b, void *arg)
@@ -297,7 +291,7 @@ static void put_root(dump *d, unsigned kind, uint32_t index, uintptr_t lo,
 	put16(d, nl);
 	put(d, name, nl);
 	put32(d, n);
-	put_pointers(d, lo, hi, false);
+	put_pointers(d, lo, hi, false, n);
 }
 
 static void thread_root(uintptr_t lo, uintptr_t hi, enum root_kind kind,
@@ -347,7 +341,7 @@ static void dump_stopped(void *arg)
 	put_params(d);
 	put_stats(d);
 	put_mappings(d);
-	put_heap(d);
+	mheap_for_each_span(put_span_cb, d);
 	profile_for_each_bucket(bucket_cb, d); /* prof_lock: profile.h I3 */
 	put_roots(d);
 	uint64_t records = d->records;
@@ -374,10 +368,8 @@ static void segment_cb(const char *name, uintptr_t lo, uintptr_t data_end,
 	g->name[n] = '\0';
 }
 
-TRI_API int tri_heap_dump(int fd)
+int heapdump_write(int fd)
 {
-	if (mcache_attach() != 0)
-		return -1;
 	dump d = {.fd = fd};
 	d.buf = os_map(OUT_BYTES);
 	d.segs = os_map(MAX_SEGMENTS * sizeof *d.segs);
@@ -387,7 +379,7 @@ TRI_API int tri_heap_dump(int fd)
 	} else {
 		ssize_t e = readlink("/proc/self/exe", d.exe, sizeof d.exe - 1);
 		d.exe[e > 0 ? e : 0] = '\0';
-		tri_read_stats(&d.stats);
+		stats_read(&d.stats);
 		roots_for_each_segment(segment_cb, &d);
 		profile_read_maps(d.maps);
 		gc_run_stopped(dump_stopped, &d);

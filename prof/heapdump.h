@@ -61,11 +61,21 @@ enum dump_root_kind {
 	DUMP_ROOT_NKINDS
 };
 
-#define DUMP_NSTATS 16
-#define DUMP_STAT_NAMES                                                      \
-	{"heap_alloc", "heap_sys", "heap_idle", "heap_inuse",                \
-	 "heap_released", "heap_objects", "total_alloc", "mallocs", "frees", \
-	 "sys", "meta_sys", "num_gc", "num_forced_gc", "pause_total_ns",      \
-	 "next_gc", "last_gc_ns"}
+/* The STATS record: these tri_stats_t fields (tricolor.h), in this
+ * order -- the one list the writer, the names and the count come from.
+ * Append only: readers know a field by its position. */
+#define DUMP_STATS_FIELDS(X)                                                 \
+	X(heap_alloc) X(heap_sys) X(heap_idle) X(heap_inuse)                 \
+	X(heap_released) X(heap_objects) X(total_alloc) X(mallocs) X(frees)  \
+	X(sys) X(meta_sys) X(num_gc) X(num_forced_gc) X(pause_total_ns)      \
+	X(next_gc) X(last_gc_ns)
+
+#define DUMP_STAT_COUNT_(f) +1
+#define DUMP_NSTATS (0 DUMP_STATS_FIELDS(DUMP_STAT_COUNT_))
+#define DUMP_STAT_NAME_(f) #f,
+#define DUMP_STAT_NAMES {DUMP_STATS_FIELDS(DUMP_STAT_NAME_)}
+
+/* tri_heap_dump (tricolor.h), from an attached thread. */
+int heapdump_write(int fd);
 
 #endif /* TRI_HEAPDUMP_H */

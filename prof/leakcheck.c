@@ -272,19 +272,12 @@ static void note_top_locked(uintptr_t top)
 	for (size_t i = 0; i < ntops; i++)
 		if (tops[i] == top)
 			return;
-	if (ntops == tops_cap) {
-		size_t cap = tops_cap ? tops_cap * 2 : 512;
-		uintptr_t *v = os_map(cap * sizeof *v);
-		if (!v)
-			return; /* that stack stays a root: conservative */
-		if (ntops)
-			memcpy(v, tops, ntops * sizeof *v);
-		if (tops)
-			os_unmap_mapped(tops, tops_cap * sizeof *tops);
-		tops = v;
-		tops_cap = cap;
-	}
-	tops[ntops++] = top;
+	void *v = tops;
+	bool ok = os_vec_reserve(&v, &tops_cap, ntops, ntops + 1, sizeof *tops,
+	                         512);
+	tops = v;
+	if (ok) /* else that stack stays a root: conservative */
+		tops[ntops++] = top;
 }
 
 /* Remember the calling thread's stack, once per thread (and again if it
@@ -395,36 +388,6 @@ void leakcheck_forget(void *p)
 
 /* ---- fork: every leak lock, so the child never inherits a held one ---- */
 
-void leakcheck_fork_prepare(void)
-{
-	if (!enabled)
-		return;
-	base_mutex_fork_lock(&tops_mu);
-	base_mutex_fork_lock(&stacks_mu);
-	for (int i = 0; i < LEAK_SHARDS; i++)
-		base_mutex_fork_lock(&shards[i].mu);
-}
-
-void leakcheck_fork_parent(void)
-{
-	if (!enabled)
-		return;
-	for (int i = LEAK_SHARDS - 1; i >= 0; i--)
-		base_mutex_fork_unlock(&shards[i].mu);
-	base_mutex_fork_unlock(&stacks_mu);
-	base_mutex_fork_unlock(&tops_mu);
-}
-
-void leakcheck_fork_child(void)
-{
-	if (!enabled)
-		return;
-	for (int i = 0; i < LEAK_SHARDS; i++)
-		base_mutex_reinit(&shards[i].mu);
-	base_mutex_reinit(&stacks_mu);
-	base_mutex_reinit(&tops_mu);
-}
-
 /* ---- marking, world stopped ---- */
 
 typedef struct mark_state {
@@ -446,19 +409,13 @@ typedef struct leak_item {
 
 static bool push(mark_state *ms, leak_rec *r)
 {
-	if (ms->n == ms->cap) {
-		size_t cap = ms->cap ? ms->cap * 2 : 65536;
-		leak_rec **v = os_map(cap * sizeof *v);
-		if (!v) {
-			ms->oom = true;
-			return false;
-		}
-		if (ms->n)
-			memcpy(v, ms->stack, ms->n * sizeof *v);
-		if (ms->stack)
-			os_unmap_mapped(ms->stack, ms->cap * sizeof *v);
-		ms->stack = v;
-		ms->cap = cap;
+	void *v = ms->stack;
+	bool ok = os_vec_reserve(&v, &ms->cap, ms->n, ms->n + 1,
+	                         sizeof *ms->stack, 65536);
+	ms->stack = v;
+	if (!ok) {
+		ms->oom = true;
+		return false;
 	}
 	ms->stack[ms->n++] = r;
 	return true;
@@ -467,7 +424,7 @@ static bool push(mark_state *ms, leak_rec *r)
 /* Mark the recorded object word w points into, if any and not yet. */
 static void mark_word(mark_state *ms, uintptr_t w)
 {
-	void *b = tri_base((const void *)w);
+	void *b = (void *)span_find_object(w);
 	if (!b)
 		return;
 	shard *sh = shard_of((uintptr_t)b);
@@ -495,19 +452,13 @@ static void drain(mark_state *ms)
 
 static void add_item(mark_state *ms, const leak_rec *r)
 {
-	if (ms->nitems == ms->items_cap) {
-		size_t cap = ms->items_cap ? ms->items_cap * 2 : 4096;
-		leak_item *v = os_map(cap * sizeof *v);
-		if (!v) {
-			ms->oom = true;
-			return;
-		}
-		if (ms->nitems)
-			memcpy(v, ms->items, ms->nitems * sizeof *v);
-		if (ms->items)
-			os_unmap_mapped(ms->items, ms->items_cap * sizeof *v);
-		ms->items = v;
-		ms->items_cap = cap;
+	void *v = ms->items;
+	bool ok = os_vec_reserve(&v, &ms->items_cap, ms->nitems,
+	                         ms->nitems + 1, sizeof *ms->items, 4096);
+	ms->items = v;
+	if (!ok) {
+		ms->oom = true;
+		return;
 	}
 	ms->items[ms->nitems++] = (leak_item){
 		r->stack, (r->flags & INDIRECT) != 0, r->size};
@@ -520,11 +471,11 @@ typedef struct stack_ranges {
 	size_t n;
 } stack_ranges;
 
-static void stack_line(stack_ranges *sr, const char *line)
+static void stack_line(const os_mapping *mp, void *arg)
 {
-	os_mapping m;
-	if (!os_maps_line(line, &m) || m.perms[1] != 'w' ||
-	    sr->n == LEAK_STACKS_MAX)
+	stack_ranges *sr = arg;
+	os_mapping m = *mp;
+	if (m.perms[1] != 'w' || sr->n == LEAK_STACKS_MAX)
 		return;
 	/* a thread's stack mapping ends at its top; the main thread's top is
 	 * inside [stack], below the environment strings */
@@ -543,24 +494,8 @@ static void stack_line(stack_ranges *sr, const char *line)
 static void find_stack_ranges(stack_ranges *sr)
 {
 	sr->n = 0;
-	int fd = open("/proc/self/maps", O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return; /* every stack stays a root: conservative */
-	char buf[4096], line[512];
-	size_t ll = 0;
-	ssize_t r;
-	while ((r = read(fd, buf, sizeof buf)) > 0)
-		for (ssize_t i = 0; i < r; i++) {
-			if (buf[i] != '\n') {
-				if (ll < sizeof line - 1)
-					line[ll++] = buf[i];
-				continue;
-			}
-			line[ll] = '\0';
-			stack_line(sr, line);
-			ll = 0;
-		}
-	close(fd);
+	(void)os_read_maps(stack_line, sr); /* unreadable: every stack stays
+	                                       a root (conservative) */
 }
 
 /* L4: a job of the mapping roots inside a thread stack is skipped: a live
@@ -794,14 +729,14 @@ uint64_t leakcheck_report(int fd, bool quiet_if_none)
 		return 0;
 	}
 	mark_state ms = {0};
-	if (mcache_attach() == 0) { /* the reporter's stack too (L4) */
+	if (threads_attach() == 0) { /* the reporter's stack too (L4) */
 		m_acquire(); /* L3 */
 		note_stack();
 		m_release();
 	}
 	ms.stacks = os_map(sizeof *ms.stacks);
 	ms.exit_cfa = callstack_frame_of((uintptr_t)exit); /* L7 */
-	if (ms.stacks && mcache_attach() == 0)
+	if (ms.stacks && threads_attach() == 0)
 		gc_with_world_stopped(find_leaks_stopped, &ms);
 	if (!ms.stacks)
 		ms.oom = true;
@@ -829,7 +764,3 @@ uint64_t leakcheck_report(int fd, bool quiet_if_none)
 	return n;
 }
 
-TRI_API void tri_report_leaks(int fd)
-{
-	(void)leakcheck_report(fd, false);
-}

@@ -36,11 +36,6 @@ int leakcheck_env(const char *name, int lo, int hi, int dflt);
 void leakcheck_note(void *p, size_t n);
 /* Drop p's record, if any (before p is freed). */
 void leakcheck_forget(void *p);
-/* fork(): the preload's atfork handlers (registered after tricolor's, so
- * the leak locks are taken before the heap's and released after). */
-void leakcheck_fork_prepare(void);
-void leakcheck_fork_parent(void);
-void leakcheck_fork_child(void);
 /* Print the leaks on fd. Returns the number of leaked objects (direct and
  * indirect); when quiet_if_none and none leaked, prints nothing. */
 uint64_t leakcheck_report(int fd, bool quiet_if_none);

@@ -1,5 +1,5 @@
 /*
- * pprof.c -- tri_write_heap_profile: the sampled heap profile in pprof's
+ * pprof.c -- the sampled heap profile of tri_write_heap_profile in pprof's
  * format (prof/pprof_enc.h), Go's runtime/pprof writeHeapProto.
  *
  * Steps:
@@ -24,6 +24,7 @@
 #include <unistd.h>
 
 #include "../alloc/os.h"
+#include "../alloc/sample.h"
 #include "../include/tricolor.h"
 #include "callstack.h"
 #include "pprof_enc.h"
@@ -32,19 +33,11 @@
 
 static bool map_grow(pb *b, size_t need)
 {
-	size_t cap = b->cap ? b->cap : 64 * TRI_KiB;
-	while (cap < b->len + need)
-		cap *= 2;
-	uint8_t *p = os_map(cap);
-	if (!p)
-		return false;
-	if (b->len)
-		memcpy(p, b->p, b->len);
-	if (b->p)
-		os_unmap_mapped(b->p, b->cap);
+	void *p = b->p;
+	bool ok = os_vec_reserve(&p, &b->cap, b->len, b->len + need, 1,
+	                         64 * TRI_KiB);
 	b->p = p;
-	b->cap = cap;
-	return true;
+	return ok;
 }
 
 static void pb_release(pb *b)
@@ -58,11 +51,17 @@ static void pb_release(pb *b)
 /* ---- mappings from /proc/self/maps (os_maps_line) ---- */
 
 /* "lo-hi perms off dev inode   path": keep executable file mappings. */
-static void maps_line(maps_scratch *ms, const char *l, const char *exe)
+typedef struct maps_arg {
+	maps_scratch *ms;
+	const char *exe;
+} maps_arg;
+
+static void maps_line(const os_mapping *mp, void *arg)
 {
-	os_mapping m;
-	if (!os_maps_line(l, &m) || m.perms[2] != 'x' || m.path[0] != '/' ||
-	    ms->n == MAX_MAPPINGS)
+	maps_scratch *ms = ((maps_arg *)arg)->ms;
+	const char *exe = ((maps_arg *)arg)->exe;
+	os_mapping m = *mp;
+	if (m.perms[2] != 'x' || m.path[0] != '/' || ms->n == MAX_MAPPINGS)
 		return;
 	const char *path = m.path;
 	size_t i = ms->n++;
@@ -88,25 +87,7 @@ void profile_read_maps(maps_scratch *ms)
 	ssize_t e = readlink("/proc/self/exe", exe, sizeof exe - 1);
 	exe[e > 0 ? e : 0] = '\0';
 	ms->n = 0;
-	int fd = open("/proc/self/maps", O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return;
-	char buf[4096], line[1024];
-	size_t ll = 0;
-	ssize_t r;
-	while ((r = read(fd, buf, sizeof buf)) > 0) {
-		for (ssize_t i = 0; i < r; i++) {
-			if (buf[i] != '\n') {
-				if (ll < sizeof line - 1)
-					line[ll++] = buf[i];
-				continue;
-			}
-			line[ll] = '\0';
-			maps_line(ms, line, exe);
-			ll = 0;
-		}
-	}
-	close(fd);
+	(void)os_read_maps(maps_line, &(maps_arg){ms, exe});
 }
 
 /* ---- samples ---- */
@@ -140,10 +121,8 @@ static void emit_bucket(const mprof_bucket *b, void *arg)
 	pp_sample(ea->pp, pcs, n, v, (int64_t)b->size);
 }
 
-TRI_API int tri_write_heap_profile(int fd)
+int pprof_write(int fd)
 {
-	if (tri_init() != 0)
-		return -1;
 	maps_scratch *ms = os_map(sizeof *ms);
 	if (!ms) {
 		errno = ENOMEM;
@@ -165,7 +144,7 @@ TRI_API int tri_write_heap_profile(int fd)
 	pp_builder pp = {.out = &out, .tmp = &tmp, .strs = &strs,
 	                 .locs = locs, .nlocs = nlocs, .maps = ms->m,
 	                 .nmaps = ms->n};
-	long rate = profile_rate();
+	long rate = sample_rate();
 	int ret = -1;
 	if (locs) {
 		pp_begin(&pp, rate, (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec);

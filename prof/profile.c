@@ -1,34 +1,37 @@
 /*
  * profile.c -- the sampled heap profile: the sampling decision's slow
- * half, the bucket table, Go's cycle-lagged records, the profile specials
- * on spans, tri_set_profile_rate, and the at-exit / on-signal writer of
- * GODEBUG=memprofile. See profile.h; Go: mprof.go, malloc.go
- * (profilealloc, nextSample, fastexprand), mheap.go (specials).
+ * half, the bucket table, Go's cycle-lagged records (advanced by the
+ * collector's observer hook), the profile specials on spans, the rate,
+ * and the at-exit / on-signal writer of GODEBUG=memprofile. See
+ * profile.h; Go: mprof.go, malloc.go (profilealloc), mheap.go
+ * (specials). The gap between samples is alloc/sample.c's.
  *
  * A sample (profile_alloc, in the allocating thread's heap-critical
  * region, owning the span):
  *   1. Draw the next gap (Go's fastexprand; no libm: ln by a series).
  *   2. Capture the stack above the public allocation function.
- *   3. Take a special from its fixalloc (no special, no sample: I2).
- *   4. Under prof_lock: find or make the (stack, size) bucket and book the
- *      allocation in future[(C + 2) % 3].
- *   5. Insert the special into the span's sorted list (the span's holder
- *      alone touches the list: span.h).
- * A free (special_free_slots / special_free_all, by whoever holds the
- * span): unlink the slot's special and book the free, to future[(C+1)%3]
- * when the sweep found the object garbage and to future[(C+2)%3] when it
- * was an explicit tri_free (Go's rule for sweep and explicit frees).
+ *   3. Under prof_lock: find or make the (stack, size) bucket, add a
+ *      special for the object to its span (alloc/span.h; no special, no
+ *      sample: I2) and book the allocation in future[(C + 2) % 3].
+ * A free: the span lets the slot's special go to the freed stack (span.h
+ * SP2, by whoever frees or sweeps the slot); the profile takes the stack
+ * under prof_lock before it moves C, folds or reads a record, and books
+ * each free to future[(C+1)%3] when the sweep found the object garbage and
+ * to future[(C+2)%3] when it was an explicit tri_free (Go's rule for sweep
+ * and explicit frees): C has not moved since the free.
  *
- * Cycles (Go's mProfCycle): profile_next_cycle advances C at mark
- * termination; profile_flush then folds future[C % 3] into active (every
+ * Cycles (Go's mProfCycle), heard through the collector's observer hook
+ * (profile_observe): GC_EVENT_MARK_DONE advances C at mark termination;
+ * GC_EVENT_CYCLE_END then folds future[C % 3] into active (every
  * allocation booked two cycles ago and every sweep free of the last
- * sweep), profile_post_sweep folds future[(C + 1) % 3] once a forced
+ * sweep), GC_EVENT_SWEPT folds future[(C + 1) % 3] once a forced
  * cycle has swept everything, so active is the heap as of the last mark
  * termination, not biased toward allocations (frees arrive late).
  *
  * Memory: buckets come from chunks mapped with os_map (never freed, I1);
  * the hash table (Go's buckHashSize entries) is mapped at the first
- * sample; specials from a fixalloc. None of it is heap memory.
+ * sample; specials from alloc/span.c's fixalloc. None of it is heap
+ * memory.
  *
  * At exit (GODEBUG=memprofile=PATH): profile_publish_all stops the world
  * between cycles (gc_run_stopped: any cycle under way completes, caches
@@ -60,7 +63,9 @@
 #include "../alloc/arena.h"
 #include "../alloc/fixalloc.h"
 #include "../alloc/mcache.h"
+#include "../alloc/mheap.h"
 #include "../alloc/os.h"
+#include "../alloc/sample.h"
 #include "../alloc/span.h"
 #include "../include/tricolor.h"
 #include "callstack.h"
@@ -70,132 +75,42 @@
 
 #define BUCK_HASH_SIZE 179999      /* Go's buckHashSize */
 #define CHUNK_BYTES (256 * TRI_KiB) /* Go's persistentChunkSize */
-#define RATE_MAX_MEAN 0x7000000    /* Go caps fastexprand's mean */
 
-static atomic_word prof_rate = PROFILE_DEFAULT_RATE; /* long; relaxed */
 static base_mutex prof_lock;
 static uint32_t prof_cycle;           /* Go's mProfCycle; prof_lock */
 static mprof_bucket **buckhash;       /* prof_lock */
 static mprof_bucket *allbuckets;      /* prof_lock */
 static uint64_t nbuckets;             /* prof_lock */
-static char *chunk;                   /* bump allocator; prof_lock */
-static size_t chunk_left;             /* prof_lock */
-static fixalloc special_alloc;
+static os_bump chunk;                 /* bucket memory; prof_lock */
 
 bool profile_init(void)
 {
 	base_mutex_init(&prof_lock, LOCK_RANK_PROF);
-	fixalloc_init(&special_alloc, sizeof(special));
 	if (debug.memprofilerate >= 0)
-		atomic_store_relaxed(&prof_rate, (uintptr_t)debug.memprofilerate);
+		sample_set_rate(debug.memprofilerate);
 	callstack_init();
 	return true;
 }
 
-long profile_rate(void)
-{
-	return (long)atomic_load_relaxed(&prof_rate);
-}
-
-TRI_API int tri_set_profile_rate(long bytes)
+int profile_set_rate(long bytes)
 {
 	if (bytes < 0) {
 		errno = EINVAL;
 		return -1;
 	}
-	if (tri_init() != 0)
-		return -1;
-	atomic_store_relaxed(&prof_rate, (uintptr_t)bytes);
+	sample_set_rate(bytes);
 	mcache *c = mcache_tls; /* the caller's own cache at once; the others
 	                           when their current gap runs out */
 	if (c)
-		c->next_sample = (intptr_t)profile_next_gap();
+		c->next_sample = (intptr_t)sample_next_gap();
 	return 0;
-}
-
-/* ---- the gap (Go's nextSample / fastexprand) ---- */
-
-static __thread uint64_t rng_state;
-
-static uint64_t rng_next(void)
-{
-	if (!rng_state) { /* per thread: address and time */
-		struct timespec ts;
-		clock_gettime(CLOCK_MONOTONIC, &ts);
-		rng_state = ((uint64_t)(uintptr_t)&rng_state * 0x9e3779b97f4a7c15u) ^
-		            (uint64_t)ts.tv_nsec ^ ((uint64_t)ts.tv_sec << 32);
-		rng_state |= 1;
-	}
-	uint64_t x = rng_state; /* xorshift64* */
-	x ^= x >> 12;
-	x ^= x << 25;
-	x ^= x >> 27;
-	rng_state = x;
-	return x * 0x2545f4914f6cdd1du;
-}
-
-/* ln(x) for x > 0 without libm: x = m * 2^e with m in [1, 2), then
- * ln m = 2 atanh((m - 1) / (m + 1)) by its series (|t| <= 1/3: the terms
- * kept give about 1e-7, plenty for a sampling gap). */
-static double ln(double x)
-{
-	int e = 0;
-	while (x >= 2) {
-		x /= 2;
-		e++;
-	}
-	while (x < 1) {
-		x *= 2;
-		e--;
-	}
-	double t = (x - 1) / (x + 1), t2 = t * t;
-	double s = t * (1 + t2 * (1.0 / 3 + t2 * (1.0 / 5 + t2 * (1.0 / 7 +
-	           t2 * (1.0 / 9 + t2 * (1.0 / 11))))));
-	return 2 * s + e * 0.6931471805599453;
-}
-
-/* Go's fastexprand: q uniform in [1, 2^26], x = -ln(q / 2^26) * mean. */
-static uintptr_t exp_rand(long mean)
-{
-	if (mean > RATE_MAX_MEAN)
-		mean = RATE_MAX_MEAN;
-	uint64_t q = (rng_next() >> 38) + 1; /* 26 random bits, + 1 */
-	double x = -ln((double)q / (double)(1u << 26)) * (double)mean;
-	if (x < 0)
-		x = 0;
-	return (uintptr_t)x + 1;
-}
-
-/* Rate 0: the counter still runs out now and then, so a later
- * tri_set_profile_rate reaches threads whose reset store was lost. */
-#define RATE0_GAP ((uintptr_t)64 << 20)
-
-uintptr_t profile_next_gap(void)
-{
-	long rate = profile_rate();
-	if (rate <= 0)
-		return RATE0_GAP;
-	if (rate == 1)
-		return 0; /* every allocation */
-	return exp_rand(rate);
 }
 
 /* ---- buckets ---- */
 
 static void *persistent_alloc(size_t n) /* prof_lock */
 {
-	n = align_up(n, 16);
-	if (n > chunk_left) {
-		char *c = os_map(CHUNK_BYTES);
-		if (!c)
-			return NULL;
-		chunk = c;
-		chunk_left = CHUNK_BYTES;
-	}
-	void *p = chunk;
-	chunk += n;
-	chunk_left -= n;
-	return p;
+	return os_bump_alloc(&chunk, n, CHUNK_BYTES, NULL);
 }
 
 static uint64_t stack_hash(const uintptr_t *stk, unsigned n, uint64_t size)
@@ -247,22 +162,11 @@ static mprof_bucket *stkbucket(uint64_t size, const uintptr_t *stk,
 
 /* ---- sampling ---- */
 
-static void special_insert(mspan *s, special *sp)
-{
-	special **pp = &s->specials;
-	while (*pp && (*pp)->idx < sp->idx)
-		pp = &(*pp)->next;
-	TRI_ASSERT(!*pp || (*pp)->idx != sp->idx); /* one per live slot */
-	sp->next = *pp;
-	*pp = sp;
-	AO_char_store(&s->has_specials, 1);
-}
-
 TRI_NOINLINE void profile_alloc(struct mcache *c, struct mspan *s,
                                 uintptr_t p)
 {
-	long rate = profile_rate();
-	c->next_sample = (intptr_t)profile_next_gap();
+	long rate = sample_rate();
+	c->next_sample = (intptr_t)sample_next_gap();
 	if (rate <= 0)
 		return;
 	const uintptr_t entries[] = {
@@ -273,25 +177,15 @@ TRI_NOINLINE void profile_alloc(struct mcache *c, struct mspan *s,
 	int n = callstack_capture_above(stk, CALLSTACK_MAX, entries,
 	                                (int)(sizeof entries / sizeof *entries),
 	                                threads_self_stack_hi(here));
-	special *sp = fixalloc_alloc(&special_alloc);
-	if (!sp)
-		return; /* I2: no special, no sample */
-	sp->idx = s->divmul ? (uint32_t)span_obj_index(s, p - s->base) : 0;
 	uint64_t size = s->elemsize;
 	base_mutex_lock(&prof_lock);
 	mprof_bucket *b = stkbucket(size, stk, (unsigned)n);
-	if (b) {
+	if (b && span_add_special(s, p, b)) { /* I2: no special, no sample */
 		mprof_record *r = &b->future[(prof_cycle + 2) % 3];
 		r->allocs++;
 		r->alloc_bytes += size;
 	}
 	base_mutex_unlock(&prof_lock);
-	if (!b) {
-		fixalloc_free(&special_alloc, sp);
-		return;
-	}
-	sp->bucket = b;
-	special_insert(s, sp);
 }
 
 /* Book one free of b (prof_lock held). */
@@ -302,59 +196,21 @@ static void mprof_free(mprof_bucket *b, bool explicit_free)
 	r->free_bytes += b->size;
 }
 
-void special_free_slots(mspan *s, unsigned w, uint64_t explicit_freed,
-                        uint64_t gc_freed)
+/* Book the frees of the specials their spans have let go (span.h SP2),
+ * in the cycle they happened in: taken before the cycle advances or a
+ * record is published or read. prof_lock held. */
+static void book_freed_locked(void)
 {
-	uint64_t any = explicit_freed | gc_freed;
-	special *dead = NULL;
-	base_mutex_lock(&prof_lock);
-	for (special **pp = &s->specials; *pp;) {
-		special *sp = *pp;
-		if (sp->idx / 64 > w)
-			break; /* sorted */
-		uint64_t bit = (uint64_t)1 << (sp->idx % 64);
-		if (sp->idx / 64 < w || !(any & bit)) {
-			pp = &sp->next;
-			continue;
-		}
-		mprof_free(sp->bucket, (explicit_freed & bit) != 0);
-		*pp = sp->next;
-		sp->next = dead;
-		dead = sp;
-	}
-	base_mutex_unlock(&prof_lock);
-	AO_char_store(&s->has_specials, s->specials != NULL);
-	while (dead) {
-		special *next = dead->next;
-		fixalloc_free(&special_alloc, dead);
-		dead = next;
-	}
-}
-
-void special_free_all(mspan *s, bool explicit_free)
-{
-	special *dead = s->specials;
-	s->specials = NULL;
-	AO_char_store(&s->has_specials, 0);
-	base_mutex_lock(&prof_lock);
-	for (special *sp = dead; sp; sp = sp->next)
-		mprof_free(sp->bucket, explicit_free);
-	base_mutex_unlock(&prof_lock);
-	while (dead) {
-		special *next = dead->next;
-		fixalloc_free(&special_alloc, dead);
-		dead = next;
+	special *sp = span_take_freed_specials();
+	while (sp) {
+		special *next = sp->next;
+		mprof_free(sp->owner, sp->explicit_free);
+		special_release(sp);
+		sp = next;
 	}
 }
 
 /* ---- cycles ---- */
-
-void profile_next_cycle(void)
-{
-	base_mutex_lock(&prof_lock);
-	prof_cycle++;
-	base_mutex_unlock(&prof_lock);
-}
 
 static void flush_index(unsigned idx) /* prof_lock */
 {
@@ -368,17 +224,21 @@ static void flush_index(unsigned idx) /* prof_lock */
 	}
 }
 
-void profile_flush(void)
+void profile_observe(enum gc_event ev)
 {
 	base_mutex_lock(&prof_lock);
-	flush_index(prof_cycle % 3);
-	base_mutex_unlock(&prof_lock);
-}
-
-void profile_post_sweep(void)
-{
-	base_mutex_lock(&prof_lock);
-	flush_index((prof_cycle + 1) % 3);
+	book_freed_locked();
+	switch (ev) {
+	case GC_EVENT_MARK_DONE:
+		prof_cycle++;
+		break;
+	case GC_EVENT_CYCLE_END:
+		flush_index(prof_cycle % 3);
+		break;
+	case GC_EVENT_SWEPT:
+		flush_index((prof_cycle + 1) % 3);
+		break;
+	}
 	base_mutex_unlock(&prof_lock);
 }
 
@@ -386,25 +246,11 @@ size_t profile_for_each_bucket(profile_bucket_fn fn, void *arg)
 {
 	size_t n = 0;
 	base_mutex_lock(&prof_lock);
+	book_freed_locked();
 	for (mprof_bucket *b = allbuckets; b; b = b->allnext, n++)
 		fn(b, arg);
 	base_mutex_unlock(&prof_lock);
 	return n;
-}
-
-void profile_fork_prepare(void)
-{
-	base_mutex_fork_lock(&prof_lock);
-}
-
-void profile_fork_parent(void)
-{
-	base_mutex_fork_unlock(&prof_lock);
-}
-
-void profile_fork_child(void)
-{
-	base_mutex_reinit(&prof_lock);
 }
 
 /* ---- GODEBUG=memprofile=PATH, memprofilesignal=N ---- */
@@ -419,7 +265,7 @@ static void write_profile_file(void)
 		base_warn("GODEBUG=memprofile: cannot create %s", out_path);
 		return;
 	}
-	if (tri_write_heap_profile(fd) != 0)
+	if (pprof_write(fd) != 0)
 		base_warn("GODEBUG=memprofile: writing %s failed", out_path);
 	close(fd);
 }
@@ -428,8 +274,9 @@ static void write_profile_file(void)
 
 /* Book the pending explicit frees of s's sampled slots (free bits not
  * yet folded into the span by a reclaim or a sweep). World stopped. */
-static void settle_span(mspan *s)
+static void settle_span(mspan *s, void *arg)
 {
+	(void)arg;
 	if (!s->specials || !s->free_bits)
 		return;
 	for (unsigned w = 0; w < span_nwords(s->nelems); w++) {
@@ -439,30 +286,13 @@ static void settle_span(mspan *s)
 	}
 }
 
-/* Every in-use span (arena.h: page_in_use marks each one's first page). */
-static void settle_heap(void)
-{
-	uintptr_t lo = arena_lo(), hi = arena_hi();
-	for (uintptr_t i = arena_index_of(lo); hi > lo &&
-	     i <= arena_index_of(hi - 1); i++) {
-		heap_arena *ha = arena_index[i];
-		for (uintptr_t pg = 0; ha && pg < PAGES_PER_ARENA; pg++) {
-			if (!((ha->page_in_use[pg / 8] >> (pg % 8)) & 1))
-				continue;
-			mspan *s = ha->spans[pg];
-			if (s && span_state(s) == SPAN_IN_USE &&
-			    s->base == ha->base + pg * PAGE_SIZE)
-				settle_span(s);
-		}
-	}
-}
-
 /* gc_run_stopped: caches flushed, the last cycle's sweep finished. */
 static void publish_all_stopped(void *arg)
 {
 	(void)arg;
-	settle_heap();
+	mheap_for_each_span(settle_span, NULL);
 	base_mutex_lock(&prof_lock);
+	book_freed_locked();
 	for (unsigned i = 0; i < 3; i++)
 		flush_index(i);
 	base_mutex_unlock(&prof_lock);
@@ -470,7 +300,7 @@ static void publish_all_stopped(void *arg)
 
 void profile_publish_all(void)
 {
-	if (mcache_attach() != 0) {
+	if (threads_attach() != 0) {
 		base_warn("GODEBUG=memprofile: cannot register the exiting "
 		          "thread; the profile is as of the last cycle");
 		return;

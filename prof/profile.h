@@ -38,9 +38,8 @@
 #define TRI_PROFILE_H
 
 #include "../base/base.h"
+#include "../gc/gc.h"
 #include "pprof_enc.h"
-
-#define PROFILE_DEFAULT_RATE (512 * 1024) /* Go's MemProfileRate */
 
 /* Go's memRecordCycle. */
 typedef struct mprof_record {
@@ -64,10 +63,10 @@ struct mcache;
 struct mspan;
 
 bool profile_init(void);
-/* The current rate (bytes; 0 off, 1 every allocation). */
-long profile_rate(void);
-/* Go's nextSample at the current rate: bytes until the next sample. */
-uintptr_t profile_next_gap(void);
+/* tri_set_profile_rate (tricolor.h), the heap initialised. */
+int profile_set_rate(long bytes);
+/* tri_write_heap_profile (tricolor.h; pprof.c), the heap initialised. */
+int pprof_write(int fd);
 /* Sample the allocation of the object at p in span s (the fast path saw
  * next_sample run out): draw the next gap and, if the rate is not 0,
  * record the call stack and attach a special. Owner of s, in the
@@ -75,9 +74,9 @@ uintptr_t profile_next_gap(void);
 void profile_alloc(struct mcache *c, struct mspan *s, uintptr_t p);
 /* Go's mProf_NextCycle (mark termination, world stopped), mProf_Flush
  * (after the world restarts) and mProf_PostSweep (the heap is swept). */
-void profile_next_cycle(void);
-void profile_flush(void);
-void profile_post_sweep(void);
+/* The collector's observer (gc/gc.h gc_set_observer): Go's
+ * mProf_NextCycle, mProf_Flush and the post-sweep publication. */
+void profile_observe(enum gc_event ev);
 /* I4: publish every record now (world stopped between cycles; books the
  * sampled slots' pending explicit frees first). No collection runs. The
  * caller is outside the heap-critical region. */
@@ -86,10 +85,6 @@ void profile_publish_all(void);
  * the heap or take a lock. Returns the number of buckets. */
 typedef void (*profile_bucket_fn)(const mprof_bucket *b, void *arg);
 size_t profile_for_each_bucket(profile_bucket_fn fn, void *arg);
-/* fork() handlers for prof_lock (base.h). */
-void profile_fork_prepare(void);
-void profile_fork_parent(void);
-void profile_fork_child(void);
 /* The executable file mappings of the process (/proc/self/maps), the
  * main executable's first (prof/pprof.c). */
 #define MAX_MAPPINGS 512

@@ -651,6 +651,43 @@ END_TEST
 
 enum { PAUSE_CYCLES = 10 };
 
+/* Forced cycles with GOGC off while threads allocate: the heap goal is
+ * "never", so the assist ratio is enormous, and an assisting thread's
+ * credit (work times that ratio) must saturate instead of overflowing a
+ * signed 64-bit integer (UBSan aborted this test before the fix). */
+static volatile int assist_stop;
+
+static void *allocate_until_stopped(void *arg)
+{
+	(void)arg;
+	void *keep[256] = {0};
+	for (unsigned long i = 0; !assist_stop; i++)
+		keep[i % 256] = tri_malloc(64 + i % 4000);
+	return keep[0];
+}
+
+START_TEST(forced_cycles_with_gogc_off)
+{
+	static void *live[1 << 18];
+	tri_set_gc_percent(-1);
+	for (size_t i = 0; i < NELEMS(live); i++) /* work for the mark */
+		live[i] = tri_malloc(48);
+	ck_assert_int_eq(tri_set_mode(TRI_MODE_CONCURRENT), 0);
+	pthread_t t[2];
+	for (int i = 0; i < 2; i++)
+		ck_assert_int_eq(tri_pthread_create(&t[i], NULL,
+		                                    allocate_until_stopped,
+		                                    NULL), 0);
+	for (int i = 0; i < 30; i++)
+		tri_collect();
+	assist_stop = 1;
+	for (int i = 0; i < 2; i++)
+		pthread_join(t[i], NULL);
+	for (size_t i = 0; i < NELEMS(live); i += 4096)
+		ck_assert_ptr_nonnull(live[i]);
+}
+END_TEST
+
 START_TEST(pause_stats)
 {
 	tri_stats_t s0, s1;
@@ -763,6 +800,7 @@ static Suite *concurrent_suite(void)
 
 	tc = tcase(s, "marking", 120);
 	tcase_add_test(tc, alloc_while_marking);
+	tcase_add_test(tc, forced_cycles_with_gogc_off);
 
 	tc = tcase(s, "threads", 120);
 	tcase_add_test(tc, blocked_in_cond_wait);

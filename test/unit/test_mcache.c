@@ -498,6 +498,69 @@ START_TEST(fork_child_sweeps_spans_of_vanished_threads)
 }
 END_TEST
 
+/* fork() while another thread is inside mcache_refill: it has given its
+ * old span back to the central list but not yet cleared the slot naming
+ * it, and taken a new span but not yet stored it. The child must file
+ * each span exactly once: the old one is not uncached again (it would be
+ * on two lists, or swept after the central list freed it), the new one
+ * is not left cached by nobody (it would never be swept). Each window is
+ * set up by hand on the other thread's cache, then closed in the parent
+ * as mcache_refill would. */
+static mcache *volatile other_cache;
+
+static void *publish_cache_and_wait(void *arg)
+{
+	(void)arg;
+	handed = tri_malloc(sizeof(struct holder));
+	other_cache = mcache_tls;
+	pthread_mutex_lock(&hold_mu);
+	hold_stage = 1;
+	pthread_cond_broadcast(&hold_cv);
+	while (hold_stage != 2)
+		pthread_cond_wait(&hold_cv, &hold_mu);
+	pthread_mutex_unlock(&hold_mu);
+	return NULL;
+}
+
+START_TEST(fork_child_files_spans_of_a_refill_once)
+{
+	hold_stage = 0;
+	pthread_t t;
+	ck_assert_int_eq(pthread_create(&t, NULL, publish_cache_and_wait, NULL),
+	                 0);
+	pthread_mutex_lock(&hold_mu);
+	while (hold_stage != 1)
+		pthread_cond_wait(&hold_cv, &hold_mu);
+	pthread_mutex_unlock(&hold_mu);
+	mcache *c = other_cache;
+	unsigned ci = mcentral_index_of(arena_span_of((uintptr_t)handed));
+	mspan *given_back = c->alloc[ci];
+	mcentral_uncache_span(given_back, c); /* slot not yet cleared */
+	unsigned cj = mcentral_index_of(arena_span_of((uintptr_t)tri_malloc(1000)));
+	mspan *taken = mcentral_cache_span(cj, c); /* not yet stored */
+	ck_assert_ptr_nonnull(taken);
+	pid_t pid = fork();
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		bool ok = taken->location != SPAN_LOC_CACHED &&
+		          mheap_check() && mcentral_check();
+		tri_collect();
+		_exit(ok && mheap_check() && mcentral_check() ? 0 : 3);
+	}
+	c->alloc[ci] = &mcache_empty_span; /* the refill, finished */
+	mcentral_uncache_span(taken, c);
+	int status;
+	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+	ck_assert(WIFEXITED(status));
+	ck_assert_int_eq(WEXITSTATUS(status), 0);
+	pthread_mutex_lock(&hold_mu);
+	hold_stage = 2;
+	pthread_cond_broadcast(&hold_cv);
+	pthread_mutex_unlock(&hold_mu);
+	pthread_join(t, NULL);
+}
+END_TEST
+
 static void tiny_double_free(void)
 {
 	char *a = tri_malloc_noscan(3);
@@ -528,6 +591,7 @@ int main(void)
 	tcase_add_test_raise_signal(tc, tiny_double_free_aborts, SIGABRT);
 	tcase_add_test(tc, fork_while_threads_allocate);
 	tcase_add_test(tc, fork_child_sweeps_spans_of_vanished_threads);
+	tcase_add_test(tc, fork_child_files_spans_of_a_refill_once);
 	tcase_add_test(tc, refill_reclaims_in_place);
 	tcase_add_test(tc, freed_object_is_reused_first);
 	tcase_add_test(tc, uninit_reuse_clears_only_the_list_words);

@@ -170,6 +170,33 @@ START_TEST(flush_with_barrier_off_discards)
 }
 END_TEST
 
+/* wbbuf_check (wbbuf.h): entries are fine while the barrier is on, a
+ * buffer left with entries once it is off is reported (I4), and flushing
+ * empties it. One thread: its own buffer, threads_lock held. */
+static bool wbbuf_ok(void)
+{
+	threads_lock();
+	bool ok = wbbuf_check();
+	threads_unlock();
+	return ok;
+}
+
+START_TEST(wbbuf_check_with_the_barrier)
+{
+	void *a = tri_malloc(32), *b = tri_malloc(32);
+	ck_assert(wbbuf_ok());
+	wbbuf_enable(true);
+	tri_shade(a);
+	tri_shade(b);
+	ck_assert_uint_eq(my_wbbuf()->n, 2);
+	ck_assert(wbbuf_ok());
+	wbbuf_enable(false);
+	ck_assert(!wbbuf_ok());
+	wbbuf_flush(my_wbbuf());
+	ck_assert(wbbuf_ok());
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("wbbuf");
@@ -183,6 +210,7 @@ int main(void)
 	tcase_add_test(tc, full_buffer_flushes_itself);
 	tcase_add_test(tc, memmove_shades_overwritten_and_copied);
 	tcase_add_test(tc, flush_with_barrier_off_discards);
+	tcase_add_test(tc, wbbuf_check_with_the_barrier);
 	suite_add_tcase(s, tc);
 	return unit_run(s);
 }

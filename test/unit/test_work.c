@@ -85,6 +85,34 @@ START_TEST(dispose_keeps_leftovers)
 }
 END_TEST
 
+/* work_check (work.h) after every step: nfull counts the full list, and
+ * the lists never hold more buffers than were mapped; work_check_idle
+ * only once every buffer is back. (The values are not heap addresses:
+ * the I1 test applies to heap values only.) */
+START_TEST(work_check_after_each_step)
+{
+	gcwork a = {0}, b = {0};
+	ck_assert(work_check_idle());
+	for (uintptr_t i = 1; i <= 3 * WORKBUF_NOBJ; i++)
+		gcw_put(&a, i * 16);
+	ck_assert(work_check());
+	ck_assert(!work_check_idle());
+	gcw_balance(&a);
+	ck_assert(work_check());
+	ck_assert(gcw_take_full(&b));
+	ck_assert(work_check());
+	while (gcw_get(&b) != 0)
+		;
+	while (gcw_get(&a) != 0)
+		;
+	ck_assert(work_check());
+	ck_assert(!work_check_idle()); /* a and b still hold theirs */
+	gcw_dispose(&a);
+	gcw_dispose(&b);
+	ck_assert(work_check_idle());
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("work");
@@ -94,6 +122,7 @@ int main(void)
 	tcase_add_test(tc, put_get_every_size);
 	tcase_add_test(tc, balance_hands_work_over);
 	tcase_add_test(tc, dispose_keeps_leftovers);
+	tcase_add_test(tc, work_check_after_each_step);
 	suite_add_tcase(s, tc);
 	return unit_run(s);
 }

@@ -1,7 +1,11 @@
 /*
- * malloc.c -- tri_malloc and friends: a request goes to the tiny, small or
- * large path (Go's mallocgc), and tri_free / tri_usable_size resolve any
- * pointer through the arena index before trusting it.
+ * malloc.c -- the allocator's public functions (tri_malloc and friends),
+ * the top floor's mallocgc junction: a request goes to the tiny, small or
+ * large path (Go's mallocgc), with the heap profile's sampling, the
+ * assist debit of black allocation and the trigger test on the way;
+ * tri_free / tri_usable_size resolve any pointer through the arena index
+ * before trusting it. mallocgc and the free path are inline here, in the
+ * functions that use them, so the public calls cost no extra call.
  *
  * Paths:
  *   tiny   noscan and n < 16: packed into the thread's current 16-byte block
@@ -32,97 +36,40 @@
 #include <errno.h>
 #include <string.h>
 
-#include "../gc/gc.h"
-#include "../prof/profile.h"
+#include "../alloc/arena.h"
+#include "../alloc/fixalloc.h"
+#include "../alloc/mcache.h"
+#include "../alloc/mcentral.h"
+#include "../alloc/mheap.h"
+#include "../alloc/os.h"
+#include "../alloc/scavenge.h"
+#include "../gc/threads.h"
 #include "../include/tricolor.h"
-#include "arena.h"
-#include "mcache.h"
-#include "mcentral.h"
-#include "fixalloc.h"
+#include "../prof/profile.h"
 #include "malloc.h"
-#include "mheap.h"
-#include "os.h"
-#include "scavenge.h"
 
 /* Larger requests cannot be met on amd64 (47-bit user space); requests
  * beyond RAM + swap are refused too (max_alloc, set at init). */
 #define MAX_ALLOC ((size_t)1 << 46)
 static size_t max_alloc = MAX_ALLOC;
 
-/* Initialisation retries after a failure (the OS may refuse once and
- * succeed later); init_done is set with release once everything is up. */
-static pthread_mutex_t init_lock = PTHREAD_MUTEX_INITIALIZER;
-static atomic_word init_done;
-
-/* fork(): every heap lock, in the rank order of base.h. */
-static void fork_prepare(void)
+/* Called by tri_init (runtime/init.c) before any allocation. */
+bool malloc_init(void)
 {
-	gc_fork_prepare();       /* WORLD, GCTHREADS, ROOTS */
-	mcache_fork_prepare();   /* LOCK_RANK_THREADS */
-	mcentral_fork_prepare(); /* LOCK_RANK_MCENTRAL */
-	mheap_fork_prepare();    /* LOCK_RANK_MHEAP */
-	profile_fork_prepare();  /* LOCK_RANK_PROF */
-	fixalloc_fork_prepare(); /* LOCK_RANK_FIXALLOC */
-	os_fork_prepare();       /* LOCK_RANK_OS */
-}
-
-static void fork_parent(void)
-{
-	os_fork_parent();
-	fixalloc_fork_parent();
-	profile_fork_parent();
-	mheap_fork_parent();
-	mcentral_fork_parent();
-	mcache_fork_parent();
-	gc_fork_parent();
-}
-
-static void fork_child(void)
-{
-	os_fork_child();
-	fixalloc_fork_child();
-	profile_fork_child();
-	mheap_fork_child();
-	mcentral_fork_child();
-	mcache_fork_child();
-	gc_fork_child();
-}
-
-static bool init_heap(void)
-{
-	if (TRI_DEBUG >= 3 && !sizeclass_check())
-		base_fatal("size class tables are inconsistent");
-	mcentral_init();
 	uint64_t limit = os_memory_limit();
 	if (limit < max_alloc)
 		max_alloc = (size_t)limit;
-	if (!mheap_init() || !mcache_init() || !gc_init())
-		return false;
-	static bool atfork_done;
-	if (!atfork_done)
-		atfork_done = pthread_atfork(fork_prepare, fork_parent,
-		                             fork_child) == 0;
-	return atfork_done;
+	return true;
 }
 
-TRI_API int tri_init(void)
+/* The first allocation of a thread (or of the program): initialise the
+ * heap if nobody has, then attach the thread (register it, make its
+ * cache). Inside the heap-critical region. NULL when that fails. */
+static TRI_NOINLINE mcache *attach_slow(void)
 {
-	if (TRI_LIKELY(atomic_load_acquire(&init_done))) /* pairs below */
-		return 0;
-	pthread_mutex_lock(&init_lock);
-	if (!atomic_load_relaxed(&init_done) && init_heap())
-		atomic_store_release(&init_done, 1);
-	pthread_mutex_unlock(&init_lock);
-	if (!atomic_load_relaxed(&init_done)) {
-		errno = ENOMEM;
-		return -1;
-	}
-	return 0;
-}
-
-TRI_API int tri_version(void)
-{
-	return TRI_VERSION;
+	if (tri_init() != 0)
+		return NULL;
+	return threads_attach_cache();
 }
 
 static void *out_of_memory(void)
@@ -312,7 +259,7 @@ TRI_INLINE void *mallocgc(size_t n, bool noscan, bool zero)
 {
 	mcache *c = mcache_tls;
 	if (TRI_UNLIKELY(!c)) {
-		c = mcache_get_slow();
+		c = attach_slow();
 		if (!c)
 			return out_of_memory();
 	}
@@ -439,7 +386,7 @@ static void free_large(mspan *s, void *p)
 	if (!gen || !mheap_large_claim(s, gen) ||
 	    atomic_cas_full(&s->state, SPAN_IN_USE, SPAN_DEAD) != SPAN_IN_USE)
 		unallocated(p, "tri_free");
-	mcache *c = mcache_tls ? mcache_tls : mcache_get_slow();
+	mcache *c = mcache_tls ? mcache_tls : attach_slow();
 	if (c) {
 		counter_add_local(&c->stats.large_frees, 1);
 		counter_add_local(&c->stats.large_free_bytes, s->elemsize);
@@ -461,7 +408,7 @@ static void free_slow_locked(void *p)
 		free_large(s, p);
 		return;
 	}
-	mcache *c = mcache_tls ? mcache_tls : mcache_get_slow();
+	mcache *c = mcache_tls ? mcache_tls : attach_slow();
 	if (!c)
 		base_fatal("tri_free(%p): out of metadata", p);
 	if (s->is_tiny) {
@@ -579,42 +526,10 @@ TRI_API size_t tri_usable_size(const void *p)
 	return usable_size_checked(s, p, "tri_usable_size");
 }
 
-/* The tiny object of block idx containing byte `in` of it, or 0. */
-static uintptr_t tiny_base(const mspan *s, uintptr_t idx, unsigned in)
-{
-	const tiny_meta *m = &s->tiny[idx];
-	unsigned starts = AO_short_load(&m->starts) & ((2u << in) - 1);
-	if (!starts)
-		return 0;
-	unsigned start = 31 - (unsigned)__builtin_clz(starts);
-	unsigned ends = AO_short_load(&m->ends) >> start;
-	if (!ends || start + ctz64(ends) < in) /* object ends before `in` */
-		return 0;
-	if ((AO_short_load(&m->freed) >> start) & 1)
-		return 0;
-	return s->base + idx * TINY_SIZE + start;
-}
-
-/* Never aborts: every step validates before it trusts (I2). */
-static void *base_of(const void *p)
-{
-	uintptr_t a = (uintptr_t)p;
-	mspan *s = arena_span_of(a);
-	if (!s || span_state(s) != SPAN_IN_USE || a < s->base || a >= s->limit)
-		return NULL;
-	uintptr_t idx = s->divmul ? span_obj_index(s, a - s->base) : 0;
-	if (!span_is_allocated(s, idx))
-		return NULL;
-	if (s->is_tiny)
-		return (void *)tiny_base(s, idx, (unsigned)((a - s->base) %
-		                                            TINY_SIZE));
-	return (void *)(s->base + idx * s->elemsize);
-}
-
 TRI_API void *tri_base(const void *p)
 {
 	m_acquire();
-	void *b = base_of(p);
+	void *b = (void *)span_find_object((uintptr_t)p);
 	m_release();
 	return b;
 }

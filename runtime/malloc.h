@@ -12,7 +12,12 @@
 #ifndef TRI_MALLOC_H
 #define TRI_MALLOC_H
 
+#include <stdbool.h>
 #include <stddef.h>
+
+/* The init step of runtime/init.c: the largest request the machine can
+ * meet (RAM + swap). */
+bool malloc_init(void);
 
 /* tri_malloc without the zeroing of reused memory. */
 void *malloc_uninit(size_t n);
