@@ -445,31 +445,62 @@ struct holder {
 	void *ref; /* the only pointer to a second object */
 };
 static struct holder *volatile handed;
+static mcache *volatile other_cache;
 static pthread_mutex_t hold_mu = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t hold_cv = PTHREAD_COND_INITIALIZER;
 static int hold_stage;
 
+static void stage_set(int stage)
+{
+	pthread_mutex_lock(&hold_mu);
+	hold_stage = stage;
+	pthread_cond_broadcast(&hold_cv);
+	pthread_mutex_unlock(&hold_mu);
+}
+
+static void stage_wait(int stage)
+{
+	pthread_mutex_lock(&hold_mu);
+	while (hold_stage != stage)
+		pthread_cond_wait(&hold_cv, &hold_mu);
+	pthread_mutex_unlock(&hold_mu);
+}
+
+/* The other thread: allocates `handed` from its own span, publishes its
+ * cache, and waits (holding both) until the test is done. */
 static void *hand_over_and_wait(void *arg)
 {
 	(void)arg;
-	handed = tri_malloc(sizeof(struct holder)); /* from this thread's span */
-	pthread_mutex_lock(&hold_mu);
-	hold_stage = 1;
-	pthread_cond_broadcast(&hold_cv);
-	while (hold_stage != 2)
-		pthread_cond_wait(&hold_cv, &hold_mu);
-	pthread_mutex_unlock(&hold_mu);
+	handed = tri_malloc(sizeof(struct holder));
+	other_cache = mcache_tls;
+	stage_set(1);
+	stage_wait(2);
 	return NULL;
+}
+
+static pthread_t start_holder(void)
+{
+	hold_stage = 0;
+	pthread_t t;
+	ck_assert_int_eq(pthread_create(&t, NULL, hand_over_and_wait, NULL), 0);
+	stage_wait(1);
+	return t;
+}
+
+/* Reap the fork child (it must exit 0), then let the holder go. */
+static void finish_fork_test(pid_t pid, pthread_t t)
+{
+	int status;
+	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+	ck_assert(WIFEXITED(status));
+	ck_assert_int_eq(WEXITSTATUS(status), 0);
+	stage_set(2);
+	pthread_join(t, NULL);
 }
 
 START_TEST(fork_child_sweeps_spans_of_vanished_threads)
 {
-	pthread_t t;
-	ck_assert_int_eq(pthread_create(&t, NULL, hand_over_and_wait, NULL), 0);
-	pthread_mutex_lock(&hold_mu);
-	while (hold_stage != 1)
-		pthread_cond_wait(&hold_cv, &hold_mu);
-	pthread_mutex_unlock(&hold_mu);
+	pthread_t t = start_holder();
 	handed->ref = tri_malloc(4096); /* reachable only through handed */
 	memset(handed->ref, 0x5c, 4096);
 	pid_t pid = fork();
@@ -486,15 +517,7 @@ START_TEST(fork_child_sweeps_spans_of_vanished_threads)
 				_exit(4);
 		_exit(mheap_check() && mcentral_check() ? 0 : 3);
 	}
-	int status;
-	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
-	ck_assert(WIFEXITED(status));
-	ck_assert_int_eq(WEXITSTATUS(status), 0);
-	pthread_mutex_lock(&hold_mu);
-	hold_stage = 2;
-	pthread_cond_broadcast(&hold_cv);
-	pthread_mutex_unlock(&hold_mu);
-	pthread_join(t, NULL);
+	finish_fork_test(pid, t);
 }
 END_TEST
 
@@ -506,37 +529,15 @@ END_TEST
  * is not left cached by nobody (it would never be swept). Each window is
  * set up by hand on the other thread's cache, then closed in the parent
  * as mcache_refill would. */
-static mcache *volatile other_cache;
-
-static void *publish_cache_and_wait(void *arg)
-{
-	(void)arg;
-	handed = tri_malloc(sizeof(struct holder));
-	other_cache = mcache_tls;
-	pthread_mutex_lock(&hold_mu);
-	hold_stage = 1;
-	pthread_cond_broadcast(&hold_cv);
-	while (hold_stage != 2)
-		pthread_cond_wait(&hold_cv, &hold_mu);
-	pthread_mutex_unlock(&hold_mu);
-	return NULL;
-}
-
 START_TEST(fork_child_files_spans_of_a_refill_once)
 {
-	hold_stage = 0;
-	pthread_t t;
-	ck_assert_int_eq(pthread_create(&t, NULL, publish_cache_and_wait, NULL),
-	                 0);
-	pthread_mutex_lock(&hold_mu);
-	while (hold_stage != 1)
-		pthread_cond_wait(&hold_cv, &hold_mu);
-	pthread_mutex_unlock(&hold_mu);
+	pthread_t t = start_holder();
 	mcache *c = other_cache;
 	unsigned ci = mcentral_index_of(arena_span_of((uintptr_t)handed));
 	mspan *given_back = c->alloc[ci];
 	mcentral_uncache_span(given_back, c); /* slot not yet cleared */
-	unsigned cj = mcentral_index_of(arena_span_of((uintptr_t)tri_malloc(1000)));
+	void *p = tri_malloc(1000);
+	unsigned cj = mcentral_index_of(arena_span_of((uintptr_t)p));
 	mspan *taken = mcentral_cache_span(cj, c); /* not yet stored */
 	ck_assert_ptr_nonnull(taken);
 	pid_t pid = fork();
@@ -549,15 +550,7 @@ START_TEST(fork_child_files_spans_of_a_refill_once)
 	}
 	c->alloc[ci] = &mcache_empty_span; /* the refill, finished */
 	mcentral_uncache_span(taken, c);
-	int status;
-	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
-	ck_assert(WIFEXITED(status));
-	ck_assert_int_eq(WEXITSTATUS(status), 0);
-	pthread_mutex_lock(&hold_mu);
-	hold_stage = 2;
-	pthread_cond_broadcast(&hold_cv);
-	pthread_mutex_unlock(&hold_mu);
-	pthread_join(t, NULL);
+	finish_fork_test(pid, t);
 }
 END_TEST
 
