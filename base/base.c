@@ -159,6 +159,10 @@ void base_assert_fail(const char *expr, const char *file, int line)
 static __thread enum lock_rank held_ranks[8];
 static __thread int held_depth;
 
+/* ---- the heap-critical region (base.h) ---- */
+
+__thread m_state tri_m __attribute__((tls_model("initial-exec")));
+
 /* ---- the fork registry (I3) ---- */
 
 #define MAX_LOCKS 512

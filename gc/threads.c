@@ -28,7 +28,6 @@
 #include "gc.h"
 #include "stacks.h"
 
-__thread m_state tri_m __attribute__((tls_model("initial-exec")));
 
 #define MAX_TLS_RANGES 8
 /* gthread.status (I5-I8): what the thread is doing, as the collector

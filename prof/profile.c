@@ -162,6 +162,19 @@ static mprof_bucket *stkbucket(uint64_t size, const uintptr_t *stk,
 
 /* ---- sampling ---- */
 
+/* The public allocation functions, where a sample's stack starts: set
+ * once at init by the top floor (profile_set_entries). */
+static uintptr_t entries[PROFILE_MAX_ENTRIES];
+static int nentries;
+
+void profile_set_entries(const uintptr_t *fns, int n)
+{
+	TRI_ASSERT(n >= 0 && n <= PROFILE_MAX_ENTRIES);
+	for (int i = 0; i < n; i++)
+		entries[i] = fns[i];
+	nentries = n;
+}
+
 TRI_NOINLINE void profile_alloc(struct mcache *c, struct mspan *s,
                                 uintptr_t p)
 {
@@ -169,13 +182,9 @@ TRI_NOINLINE void profile_alloc(struct mcache *c, struct mspan *s,
 	c->next_sample = (intptr_t)sample_next_gap();
 	if (rate <= 0)
 		return;
-	const uintptr_t entries[] = {
-		(uintptr_t)tri_malloc, (uintptr_t)tri_malloc_noscan,
-		(uintptr_t)tri_calloc, (uintptr_t)tri_realloc};
 	uintptr_t stk[CALLSTACK_MAX];
 	uintptr_t here = (uintptr_t)__builtin_frame_address(0);
-	int n = callstack_capture_above(stk, CALLSTACK_MAX, entries,
-	                                (int)(sizeof entries / sizeof *entries),
+	int n = callstack_capture_above(stk, CALLSTACK_MAX, entries, nentries,
 	                                threads_self_stack_hi(here));
 	uint64_t size = s->elemsize;
 	base_mutex_lock(&prof_lock);

@@ -63,6 +63,11 @@ struct mcache;
 struct mspan;
 
 bool profile_init(void);
+/* The public allocation functions (at most PROFILE_MAX_ENTRIES): a
+ * sample's stack starts at the caller of the first of them it finds
+ * (callstack.h). Set once, at init, by runtime/init.c. */
+#define PROFILE_MAX_ENTRIES 8
+void profile_set_entries(const uintptr_t *fns, int n);
 /* tri_set_profile_rate (tricolor.h), the heap initialised. */
 int profile_set_rate(long bytes);
 /* tri_write_heap_profile (tricolor.h; pprof.c), the heap initialised. */

@@ -46,6 +46,10 @@ static bool central_init(void)
 
 static bool observers_init(void)
 {
+	const uintptr_t entries[] = {
+		(uintptr_t)tri_malloc, (uintptr_t)tri_malloc_noscan,
+		(uintptr_t)tri_calloc, (uintptr_t)tri_realloc};
+	profile_set_entries(entries, (int)(sizeof entries / sizeof *entries));
 	gc_set_observer(profile_observe);
 	profile_start_writer();
 	return true;
