@@ -700,7 +700,10 @@ static int tls_ranges_cb(struct dl_phdr_info *info, size_t size, void *arg)
 		}
 		uintptr_t lo = (uintptr_t)info->dlpi_tls_data;
 		t->tls_lo[t->ntls] = align_down(lo, sizeof(void *));
-		t->tls_hi[t->ntls] = lo + ph->p_memsz;
+		/* down: a pointer field ends at an aligned offset within the
+		 * block, and the scan reads whole words below hi */
+		t->tls_hi[t->ntls] = align_down(lo + ph->p_memsz,
+		                                sizeof(void *));
 		t->ntls++;
 	}
 	return 0;
