@@ -83,6 +83,14 @@ TRI_INLINE uintptr_t arena_hi(void)
 	return addr_unhide(atomic_load_acquire(&arena_hi_h));
 }
 
+/* Could p point into the heap? I4's bounds, with one subtraction and one
+ * compare (an address below arena_lo wraps to a huge difference). */
+TRI_INLINE bool arena_contains(uintptr_t p)
+{
+	uintptr_t lo = arena_lo();
+	return p - lo < arena_hi() - lo;
+}
+
 TRI_INLINE uintptr_t arena_index_of(uintptr_t p)
 {
 	return (p - ARENA_BASE_OFFSET) >> ARENA_SHIFT;

@@ -382,12 +382,12 @@ static const char *slot_fault(const mcache *c, unsigned ci)
 	const mspan *s = c->alloc[ci];
 	if (s == &mcache_empty_span)
 		return NULL;
-	if (!s || span_state(s) != SPAN_IN_USE)
-		return "a span slot not in use (I1)";
+	if (!s || !span_check(s)) /* in use, geometry, freeindex (it warns) */
+		return "a span slot not a sound in-use span (I1)";
 	if (s->location != SPAN_LOC_CACHED || mcentral_index_of(s) != ci)
 		return "a span not CACHED for its class (I1)";
-	if (s->freeindex > s->nelems || !alloc_cache_ok(s))
-		return "freeindex or alloc_cache (span.h I2, I3)";
+	if (!alloc_cache_ok(s))
+		return "alloc_cache (span.h I3)";
 	return NULL;
 }
 

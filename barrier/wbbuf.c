@@ -33,13 +33,6 @@ void wbbuf_enable(bool on)
 	tri_wb_enabled = on;
 }
 
-/* Could v point into the heap? (arena.h I4: one subtraction.) */
-TRI_INLINE bool maybe_heap(uintptr_t v)
-{
-	uintptr_t lo = arena_lo();
-	return v - lo < arena_hi() - lo;
-}
-
 unsigned wbbuf_flush(wbbuf *b)
 {
 	TRI_ASSERT(b->n <= WBBUF_ENTRIES);
@@ -49,7 +42,7 @@ unsigned wbbuf_flush(wbbuf *b)
 		return 0;
 	gcwork w = {0};
 	for (unsigned i = 0; i < n; i++) {
-		TRI_ASSERT2(maybe_heap(b->buf[i])); /* only heap values */
+		TRI_ASSERT2(arena_contains(b->buf[i])); /* only heap values */
 		mark_shade(b->buf[i], &w);
 	}
 	return mark_gcw_flush(&w);
@@ -58,7 +51,7 @@ unsigned wbbuf_flush(wbbuf *b)
 TRI_INLINE void record(wbbuf *b, uintptr_t v)
 {
 	TRI_ASSERT2(tri_m.b.locks > 0); /* I2: inside the region */
-	if (!maybe_heap(v))
+	if (!arena_contains(v))
 		return;
 	if (TRI_UNLIKELY(b->n == WBBUF_ENTRIES))
 		wbbuf_flush(b);
@@ -91,7 +84,7 @@ static void shade(uintptr_t v)
 	wbbuf *b = my_buf();
 	if (b)
 		record(b, v);
-	else if (maybe_heap(v))
+	else if (arena_contains(v))
 		shade_now(v);
 }
 
@@ -154,7 +147,7 @@ bool wbbuf_check(void)
 		else if (!on && b->n)
 			why = "not empty with the barrier off (I4)";
 		for (unsigned i = 0; !why && i < b->n; i++)
-			if (!maybe_heap(b->buf[i]))
+			if (!arena_contains(b->buf[i]))
 				why = "a value outside the arena recorded";
 		if (why) {
 			base_warn("wbbuf_check: buffer %p (%u entries): %s",

@@ -170,8 +170,7 @@ scan_block(uintptr_t lo, uintptr_t hi, gcwork *w)
 
 void mark_shade(uintptr_t p, gcwork *w)
 {
-	uintptr_t min = arena_lo(); /* arena.h I4 */
-	if (p - min < arena_hi() - min)
+	if (arena_contains(p))
 		grey_object(p, w);
 }
 

@@ -29,8 +29,7 @@ bool work_init(void)
  * asserts mark_grey_ok on what it puts itself. */
 static bool obj_ok(uintptr_t obj)
 {
-	uintptr_t lo = arena_lo();
-	return obj - lo >= arena_hi() - lo || mark_grey_ok(obj);
+	return !arena_contains(obj) || mark_grey_ok(obj);
 }
 
 /* Every object of b satisfies I1 (a loop: callers test TRI_DEBUG). */
@@ -226,13 +225,12 @@ static bool check_lists(size_t *nfull, size_t *nempty)
 			          (unsigned long)b->nobj);
 			return false;
 		}
-		for (uintptr_t i = 0; i < b->nobj; i++)
-			if (!obj_ok(b->obj[i])) {
-				base_warn("work_check: %p in full buffer %p is "
-				          "not a marked scannable object (I1)",
-				          (void *)b->obj[i], (const void *)b);
-				return false;
-			}
+		if (!buf_ok(b)) {
+			base_warn("work_check: full buffer %p holds an object "
+			          "that is not a marked scannable one (I1)",
+			          (const void *)b);
+			return false;
+		}
 	}
 	for (const workbuf *b = empty_list; b; b = b->next, e++)
 		if (TRI_DEBUG >= 1 && n + e >= nmapped) {
