@@ -365,6 +365,14 @@ TRI_INLINE bool span_is_marked(const mspan *s, uintptr_t idx)
 	return bit_test(s->mark_bits, idx);
 }
 
+/* s->mark_bits found from line 0 alone (the bitmaps are one block,
+ * [free | alloc | mark]: span.c), so a marker resolving a word touches
+ * the span's first cache line and its bitmap block, no other line. */
+TRI_INLINE atomic_word *span_marks(const mspan *s)
+{
+	return s->free_bits + 2 * span_nwords(s->nelems);
+}
+
 /* Verify the invariants of a span; returns false (with a warning line). */
 bool span_check(const mspan *s);
 

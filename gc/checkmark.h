@@ -8,7 +8,7 @@
  *
  * Invariants:
  *   I1. checkmark_active is set only while checkmark_run runs (world
- *       stopped, one thread); grey_object then calls checkmark_grey and
+ *       stopped, one thread); grey_in_span then calls checkmark_grey and
  *       leaves the real mark bits alone.
  *   I2. A span's side bits are valid only when its checkmark_gen equals
  *       the current pass; they come from a pool mapped for the pass and
@@ -22,7 +22,7 @@
 
 extern bool checkmark_active; /* I1 */
 
-/* grey_object in checkmark mode: set the side bit of slot idx of s; abort
+/* grey_in_span in checkmark mode: set the side bit of slot idx of s; abort
  * with a report if the slot is allocated but was not marked. */
 void checkmark_grey(mspan *s, uintptr_t idx, gcwork *w);
 /* World stopped, concurrent mark finished, roots snapshotted: verify. */

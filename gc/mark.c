@@ -78,13 +78,17 @@ static bool mark_exact(void)
 	return !atomic_load_relaxed(&span_alloc_black);
 }
 
-bool mark_grey_ok(uintptr_t obj)
+bool mark_grey_ok(uintptr_t v)
 {
 	if (!mark_exact())
 		return true;
+	uintptr_t obj = grey_obj(v);
 	mspan *s = arena_span_of(obj);
 	if (!s || span_state(s) != SPAN_IN_USE || obj < s->base ||
 	    obj >= s->limit || spanclass_noscan(s->spanclass))
+		return false;
+	if (grey_class(v) &&
+	    grey_class(v) != spanclass_sizeclass(s->spanclass))
 		return false;
 	if (s->divmul == 0) /* large: an oblet boundary */
 		return (obj - s->base) % OBLET_BYTES == 0 &&
@@ -104,13 +108,13 @@ static bool slot_holds(const mspan *s, uintptr_t idx, uintptr_t p)
 }
 
 /* Set the mark bit of slot idx; true if this call set it (I1). */
-static bool set_mark(mspan *s, uintptr_t idx)
+static bool set_mark(mspan *s, atomic_word *marks, uintptr_t idx)
 {
 	/* The conservative rule (mark.h): only an allocated slot is marked,
 	 * and its index is inside the span (span.h I6). */
 	TRI_ASSERT2(!mark_exact() || (idx < s->nelems &&
 	                              span_is_allocated(s, idx)));
-	atomic_word *w = &s->mark_bits[idx / 64];
+	atomic_word *w = &marks[idx / 64];
 	uintptr_t bit = (uintptr_t)1 << (idx % 64);
 	uintptr_t old = atomic_load_relaxed(w);
 	for (;;) {
@@ -123,10 +127,10 @@ static bool set_mark(mspan *s, uintptr_t idx)
 	}
 }
 
-/* Go's greyobject, from any word: mark the object p points into. */
-static void grey_object(uintptr_t p, gcwork *w)
+/* Go's greyobject, from any word p and the span s the span table gives
+ * for p's page (NULL, or any span: validated here). */
+static void grey_in_span(uintptr_t p, mspan *s, gcwork *w)
 {
-	mspan *s = arena_span_of(p);
 	if (!s || span_state(s) != SPAN_IN_USE || p < s->base ||
 	    p >= s->limit)
 		return;
@@ -136,23 +140,155 @@ static void grey_object(uintptr_t p, gcwork *w)
 		checkmark_grey(s, idx, w);
 		return;
 	}
-	if (span_is_marked(s, idx)) /* the common case: seen already */
+	atomic_word *marks = span_marks(s);
+	TRI_ASSERT2(!mark_exact() || marks == s->mark_bits);
+	if (bit_test(marks, idx)) /* the common case: seen already */
 		return;
-	if (!span_is_allocated(s, idx) || span_allocated_black(s, idx) ||
-	    !set_mark(s, idx))
+	if (!span_is_allocated_fast(s, idx) || span_allocated_black(s, idx) ||
+	    !set_mark(s, marks, idx))
 		return;
 	w->bytes_marked += s->elemsize;
 	w->nput++;
 	if (spanclass_noscan(s->spanclass))
 		return;
-	uintptr_t obj = s->base + idx * s->elemsize;
-	__builtin_prefetch((const void *)obj); /* scanned soon: LIFO */
-	TRI_ASSERT2(mark_grey_ok(obj)); /* work.h I1: what is put is marked */
-	gcw_put(w, obj);
+	uintptr_t v = grey_pack(s->base + idx * s->elemsize,
+	                        spanclass_sizeclass(s->spanclass));
+	TRI_ASSERT2(mark_grey_ok(v)); /* work.h I1: what is put is marked */
+	gcw_put(w, v);
 }
 
-/* Scan [lo, hi) word by word. Reads memory tricolor does not own (stacks,
- * data, other threads' TLS), so AddressSanitizer must not check it. */
+static void grey_object(uintptr_t p, gcwork *w)
+{
+	grey_in_span(p, arena_span_of(p), w);
+}
+
+/* ---- the pipeline ----
+ *
+ * Resolving a word is a chain of dependent loads -- the span-table entry,
+ * the span's first line, its bitmap block -- each a likely cache miss on
+ * a large heap, and one word at a time a marker waits for each in turn.
+ * So a scan does not grey a candidate word at once: it sends it down
+ * three delay lines of MARK_PIPE slots (work.h), and as the word enters
+ * each line the marker prefetches what the word's next step will read:
+ *   line 0: the span-table entry          (ref = the entry)
+ *   line 1: the span's first cache line   (ref = the span)
+ *   line 2: the span's mark-bitmap word   (ref = the span)
+ *   out:    grey_in_span, which validates everything again.
+ * A marker has up to 3 * MARK_PIPE lookups in flight instead of one.
+ * Prefetches never fault, so a stale or wrong ref only wastes one.
+ *   P1. A word in the pipeline is not yet grey. Every path on which a
+ *       marker may look idle, or hands its gcwork back, first flushes
+ *       the pipeline (pipe_flush): drain and mark_drain_n before they
+ *       stop, mark_gcw_flush, and the public mark_scan_range /
+ *       mark_scan_object, whose callers expect the greying done.
+ */
+
+/* Put (p, ref) in the line; the word it displaces, if any, comes back in
+ * *p / *ref. */
+TRI_INLINE bool stage_swap(mark_stage *st, uintptr_t *p, const void **ref)
+{
+	unsigned i = st->pos;
+	st->pos = (i + 1) % MARK_PIPE;
+	uintptr_t op = st->slot[i].p;
+	const void *oref = st->slot[i].ref;
+	st->slot[i].p = *p;
+	st->slot[i].ref = *ref;
+	*p = op;
+	*ref = oref;
+	return op != 0;
+}
+
+/* Line 2: the span's first line has arrived; fetch the bitmap word. */
+static void stage_bits(gcwork *w, uintptr_t p, const void *ref)
+{
+	const mspan *s = ref;
+	uintptr_t off = p - s->base;
+	if (off < s->limit - s->base && s->divmul)
+		__builtin_prefetch(&span_marks(s)[span_obj_index(s, off) / 64]);
+	if (stage_swap(&w->pipe[2], &p, &ref))
+		grey_in_span(p, (mspan *)ref, w);
+}
+
+/* Line 1: the table entry has arrived; fetch the span. */
+static void stage_span(gcwork *w, uintptr_t p, const void *ref)
+{
+	mspan *s = *(mspan *const *)ref;
+	if (!s)
+		return;
+	__builtin_prefetch(s);
+	ref = s;
+	if (stage_swap(&w->pipe[1], &p, &ref))
+		stage_bits(w, p, ref);
+}
+
+/* Line 0: a candidate word (inside the arena range) enters. */
+TRI_INLINE void pipe_push(gcwork *w, uintptr_t p)
+{
+	heap_arena *ha = arena_of(p);
+	if (!ha)
+		return;
+	const void *ref = &ha->spans[(p >> PAGE_SHIFT) & (PAGES_PER_ARENA - 1)];
+	__builtin_prefetch(ref);
+	if (stage_swap(&w->pipe[0], &p, &ref))
+		stage_span(w, p, ref);
+}
+
+/* Grey every word in the pipeline (P1), oldest first. */
+static void pipe_flush(gcwork *w)
+{
+	for (unsigned k = 0; k < 3; k++) {
+		mark_stage *st = &w->pipe[k];
+		for (unsigned n = 0; n < MARK_PIPE; n++) {
+			unsigned i = st->pos;
+			st->pos = (i + 1) % MARK_PIPE;
+			uintptr_t p = st->slot[i].p;
+			const void *ref = st->slot[i].ref;
+			if (!p)
+				continue;
+			st->slot[i].p = 0;
+			if (k == 0)
+				stage_span(w, p, ref);
+			else if (k == 1)
+				stage_bits(w, p, ref);
+			else
+				grey_in_span(p, (mspan *)ref, w);
+		}
+	}
+}
+
+/* The next grey object to scan: objects are taken from the buffers
+ * MARK_AHEAD at a time ahead of their scan and prefetched, so each
+ * arrives while the ones before it are scanned. 0 when w holds none. */
+static uintptr_t next_grey(gcwork *w)
+{
+	while (w->ahead_n < MARK_AHEAD) {
+		uintptr_t obj = gcw_get(w);
+		if (!obj)
+			break;
+		__builtin_prefetch((const void *)obj);
+		w->ahead[(w->ahead_head + w->ahead_n++) % MARK_AHEAD] = obj;
+	}
+	if (!w->ahead_n)
+		return 0;
+	uintptr_t obj = w->ahead[w->ahead_head];
+	w->ahead_head = (w->ahead_head + 1) % MARK_AHEAD;
+	w->ahead_n--;
+	return obj;
+}
+
+/* Give the objects taken ahead back to the buffers (P1's hand-back). */
+static void ahead_put_back(gcwork *w)
+{
+	while (w->ahead_n) {
+		gcw_put(w, w->ahead[w->ahead_head]);
+		w->ahead_head = (w->ahead_head + 1) % MARK_AHEAD;
+		w->ahead_n--;
+	}
+}
+
+/* Scan [lo, hi) word by word, into the pipeline. Reads memory tricolor
+ * does not own (stacks, data, other threads' TLS), so AddressSanitizer
+ * must not check it. */
 __attribute__((no_sanitize_address)) static void
 scan_block(uintptr_t lo, uintptr_t hi, gcwork *w)
 {
@@ -164,7 +300,7 @@ scan_block(uintptr_t lo, uintptr_t hi, gcwork *w)
 	     (uintptr_t)p < hi; p++) {
 		uintptr_t v = *p;
 		if (v - min < span)
-			grey_object(v, w);
+			pipe_push(w, v);
 	}
 }
 
@@ -174,13 +310,24 @@ void mark_shade(uintptr_t p, gcwork *w)
 		grey_object(p, w);
 }
 
-/* Scan a grey object, or one oblet of a large one (mark.h). In concurrent
- * mode the object may have been freed explicitly since it was greyed, and
- * its span reused: the span is looked up again and the range clipped. */
-void mark_scan_object(uintptr_t obj, gcwork *w)
+/* Scan a grey object, or one oblet of a large one (mark.h), into the
+ * pipeline. A small object's grey value carries its size class (work.h
+ * grey_pack), so its scan reads only the object: no span lookup. In
+ * concurrent mode the object may have been freed explicitly since it was
+ * greyed and its span reused; its old extent is scanned all the same (a
+ * span's pages stay mapped: the words are garbage, read conservatively,
+ * never trusted). Other values look the span up. */
+static void scan_object(uintptr_t v, gcwork *w)
 {
 	/* work.h I1: greyed before it is scanned (exact marks only) */
-	TRI_ASSERT2(mark_grey_ok(obj));
+	TRI_ASSERT2(mark_grey_ok(v));
+	uintptr_t obj = grey_obj(v);
+	if (TRI_LIKELY(grey_class(v))) {
+		uintptr_t size = class_to_size[grey_class(v)];
+		w->scan_work += size;
+		scan_block(obj, obj + size, w);
+		return;
+	}
 	mspan *s = arena_span_of(obj);
 	if (TRI_UNLIKELY(!s || span_state(s) != SPAN_IN_USE ||
 	                 obj < s->base || obj >= s->limit))
@@ -201,9 +348,16 @@ void mark_scan_object(uintptr_t obj, gcwork *w)
 	scan_block(obj, end, w);
 }
 
+void mark_scan_object(uintptr_t v, gcwork *w)
+{
+	scan_object(v, w);
+	pipe_flush(w); /* P1 */
+}
+
 void mark_scan_range(uintptr_t lo, uintptr_t hi, gcwork *w)
 {
 	scan_block(lo, hi, w);
+	pipe_flush(w); /* P1 */
 }
 
 /* ---- the parallel drain ---- */
@@ -234,8 +388,11 @@ static bool wait_for_work(gcwork *w)
 static void drain(gcwork *w)
 {
 	for (unsigned n = 0;; n++) {
-		uintptr_t obj = gcw_get(w);
+		uintptr_t obj = next_grey(w);
 		if (!obj) {
+			pipe_flush(w); /* P1: maybe more grey objects */
+			if ((obj = next_grey(w)) != 0)
+				goto scan;
 			if (wait_for_work(w))
 				continue;
 			/* I2: a marker ends holding no grey object */
@@ -243,7 +400,8 @@ static void drain(gcwork *w)
 			                         w->wbuf2->nobj == 0));
 			return;
 		}
-		mark_scan_object(obj, w);
+	scan:
+		scan_object(obj, w);
 		if (n % BALANCE_EVERY == 0 && atomic_load_relaxed(&nwait) &&
 		    !atomic_load_relaxed(&work_nfull))
 			gcw_balance(w);
@@ -324,20 +482,27 @@ int64_t mark_drain_n(gcwork *w, int64_t budget, bool threads_ok)
 	for (unsigned n = 0; (int64_t)(w->scan_work - start) < budget; n++) {
 		if (mark_root_job(w, threads_ok))
 			continue;
-		uintptr_t obj = gcw_get(w);
-		if (!obj)
-			break;
-		mark_scan_object(obj, w);
+		uintptr_t obj = next_grey(w);
+		if (!obj) {
+			pipe_flush(w); /* P1: maybe more grey objects */
+			if (!(obj = next_grey(w)))
+				break;
+		}
+		scan_object(obj, w);
 		/* Go's gcDrain: keep the global list fed, so assists and
 		 * other workers find work while this one holds plenty. */
 		if (n % BALANCE_EVERY == 0 && !atomic_load_relaxed(&work_nfull))
 			gcw_balance(w);
 	}
+	pipe_flush(w); /* P1: what is left is in the buffers */
+	ahead_put_back(w);
 	return (int64_t)(w->scan_work - start);
 }
 
 unsigned mark_gcw_flush(gcwork *w)
 {
+	pipe_flush(w); /* P1 */
+	ahead_put_back(w);
 	unsigned n = w->nput;
 	gcw_dispose(w);
 	atomic_add_full(&total_marked, w->bytes_marked);

@@ -49,7 +49,8 @@ unsigned mark_nprocs(void);
 /* ---- pieces for the concurrent mark (bgmark.c, the barrier) ---- */
 /* Shade the object p points into, if any (Go's shade). */
 void mark_shade(uintptr_t p, gcwork *w);
-/* Scan one grey object (or oblet); [lo, hi) word by word. */
+/* Scan one grey object (or oblet), given as a grey value (work.h
+ * grey_pack) or a bare address; [lo, hi) word by word. */
 void mark_scan_object(uintptr_t obj, gcwork *w);
 void mark_scan_range(uintptr_t lo, uintptr_t hi, gcwork *w);
 /* Claim and scan one root job; the thread job only if threads_ok (the
@@ -68,9 +69,10 @@ unsigned mark_gcw_flush(gcwork *w);
 /* May a work buffer hold obj (work.h I1): the base of a marked object of
  * a scannable span, or an oblet boundary of a marked large object? Exact
  * while no concurrent mark runs; always true during one (an object
- * greyed, then freed explicitly, may have had its span reused). For
- * asserts and walkers. */
-bool mark_grey_ok(uintptr_t obj);
+ * greyed, then freed explicitly, may have had its span reused). v is a
+ * grey value (work.h grey_pack): a size class in it must be the span's.
+ * For asserts and walkers. */
+bool mark_grey_ok(uintptr_t v);
 /* The walker for the end of a mark (TRI_DEBUG >= 3, tests): world
  * stopped, the mark finished (mark_run returned, or bgmark_finish_stw and
  * any checkmark_run), before the flip; the caller holds no lock ranked

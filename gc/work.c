@@ -27,9 +27,9 @@ bool work_init(void)
  * concurrent mark runs). Values outside the arena are not heap addresses
  * at all: test_work puts such values to exercise the lists, and mark.c
  * asserts mark_grey_ok on what it puts itself. */
-static bool obj_ok(uintptr_t obj)
+static bool obj_ok(uintptr_t v)
 {
-	return !arena_contains(obj) || mark_grey_ok(obj);
+	return !arena_contains(grey_obj(v)) || mark_grey_ok(v);
 }
 
 /* Every object of b satisfies I1 (a loop: callers test TRI_DEBUG). */

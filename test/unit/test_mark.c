@@ -4,7 +4,9 @@
  * too), and ignores words outside the heap, slots never handed out or
  * pending an explicit free, and a span's tail past its limit; noscan
  * objects are marked but never queued; mark_drain_n marks a whole chain,
- * and with a budget stops and resumes where it stopped; a large object is
+ * and with a budget stops and resumes where it stopped; the lookup
+ * pipeline greys every word before mark_scan_range or a drain returns,
+ * and grey values carry a small object's size class; a large object is
  * scanned oblet by oblet; mark_run marks from the roots with the world
  * stopped, and gccheckmark's re-mark agrees with it, or stops the program
  * when a reachable object lacks its mark.
@@ -70,7 +72,7 @@ START_TEST(interior_pointer_marks_the_start)
 	ck_assert(!marked(c));
 	ck_assert_uint_eq(w.nput, 1);
 	ck_assert_uint_eq(w.bytes_marked, elemsize_of(b));
-	ck_assert_uint_eq(gcw_get(&w), (uintptr_t)b); /* queued by its start */
+	ck_assert_uint_eq(grey_obj(gcw_get(&w)), (uintptr_t)b); /* by its start */
 	ck_assert_uint_eq(gcw_get(&w), 0);
 	/* Marked once (I1): other words into b grey nothing more. */
 	mark_shade((uintptr_t)b, &w);
@@ -82,7 +84,7 @@ START_TEST(interior_pointer_marks_the_start)
 	char *big = tri_malloc(100000);
 	mark_shade((uintptr_t)(big + 70001), &w);
 	ck_assert(marked(big));
-	ck_assert_uint_eq(gcw_get(&w), (uintptr_t)big);
+	ck_assert_uint_eq(grey_obj(gcw_get(&w)), (uintptr_t)big);
 	ck_assert_uint_eq(w.nput, 2);
 	ck_assert_uint_eq(mark_gcw_flush(&w), 2);
 }
@@ -116,7 +118,7 @@ START_TEST(non_heap_words_are_ignored)
 	mark_scan_range((uintptr_t)words, (uintptr_t)(words + n), &w);
 	ck_assert_uint_eq(w.nput, 1);
 	ck_assert(marked(obj));
-	ck_assert_uint_eq(gcw_get(&w), (uintptr_t)obj);
+	ck_assert_uint_eq(grey_obj(gcw_get(&w)), (uintptr_t)obj);
 	mark_gcw_flush(&w);
 }
 END_TEST
@@ -280,6 +282,65 @@ START_TEST(drain_budget_stops_and_resumes)
 }
 END_TEST
 
+/* mark.c P1: nothing is left in the lookup pipeline or taken ahead. */
+static bool pipeline_empty(const gcwork *w)
+{
+	for (unsigned k = 0; k < 3; k++)
+		for (unsigned i = 0; i < MARK_PIPE; i++)
+			if (w->pipe[k].slot[i].p)
+				return false;
+	return w->ahead_n == 0;
+}
+
+START_TEST(pipeline_greys_every_word_before_returning)
+{
+	/* More candidate words than the pipeline holds, interior pointers
+	 * into objects of several classes and a large one. */
+	enum { N = 6 * MARK_PIPE + 5 };
+	static const size_t size[] = {64, 208, 4096, 100000};
+	static uintptr_t words[N];
+	static char *obj[N];
+	for (int i = 0; i < N; i++) {
+		obj[i] = tri_malloc(size[i % 4]);
+		words[i] = (uintptr_t)obj[i] + (size_t)i % size[i % 4];
+	}
+	gcwork w = {0};
+	mark_scan_range((uintptr_t)words, (uintptr_t)(words + N), &w);
+	ck_assert(pipeline_empty(&w));
+	ck_assert_uint_eq(w.nput, N);
+	for (int i = 0; i < N; i++)
+		ck_assert(marked(obj[i]));
+	/* A drain with a budget hands back everything it did not scan. */
+	ck_assert_int_gt(mark_drain_n(&w, 64, false), 0);
+	ck_assert(pipeline_empty(&w));
+	ck_assert_uint_eq(mark_gcw_flush(&w), N);
+	ck_assert(pipeline_empty(&w));
+}
+END_TEST
+
+START_TEST(grey_values_carry_the_size_class)
+{
+	char *small = tri_malloc(200), *big = tri_malloc(100000);
+	gcwork w = {0};
+	mark_shade((uintptr_t)small + 10, &w);
+	uintptr_t v = gcw_get(&w);
+	ck_assert_uint_eq(grey_obj(v), (uintptr_t)small);
+	ck_assert_uint_eq(grey_class(v),
+	                  spanclass_sizeclass(span_of(small)->spanclass));
+	ck_assert(mark_grey_ok(v));
+	ck_assert(mark_grey_ok(grey_obj(v))); /* a bare address is fine */
+	ck_assert(!mark_grey_ok(grey_pack(grey_obj(v), grey_class(v) + 1)));
+	/* The scan reads exactly the class's size, no span lookup needed. */
+	uint64_t before = w.scan_work;
+	mark_scan_object(v, &w);
+	ck_assert_uint_eq(w.scan_work - before, elemsize_of(small));
+	mark_shade((uintptr_t)big, &w);
+	v = gcw_get(&w);
+	ck_assert_uint_eq(v, (uintptr_t)big); /* large: class 0, no tag */
+	mark_gcw_flush(&w);
+}
+END_TEST
+
 START_TEST(large_object_is_scanned_in_oblets)
 {
 	size_t size = 3 * OBLET_BYTES + 1000;
@@ -296,7 +357,7 @@ START_TEST(large_object_is_scanned_in_oblets)
 	}
 	gcwork w = {0};
 	mark_shade((uintptr_t)big + 12345, &w);
-	ck_assert_uint_eq(gcw_get(&w), (uintptr_t)big);
+	ck_assert_uint_eq(grey_obj(gcw_get(&w)), (uintptr_t)big);
 	mark_scan_object((uintptr_t)big, &w);
 	ck_assert_uint_eq(w.scan_work, OBLET_BYTES); /* the first oblet */
 	ck_assert(marked(t[0]));
@@ -450,6 +511,8 @@ int main(void)
 	tcase_add_test(tc, noscan_objects_are_marked_not_scanned);
 	tcase_add_test(tc, drain_marks_a_whole_chain);
 	tcase_add_test(tc, drain_budget_stops_and_resumes);
+	tcase_add_test(tc, pipeline_greys_every_word_before_returning);
+	tcase_add_test(tc, grey_values_carry_the_size_class);
 	tcase_add_test(tc, large_object_is_scanned_in_oblets);
 	tcase_add_test(tc, mark_run_marks_from_the_roots);
 	tcase_add_test_raise_signal(tc, checkmark_stops_on_a_missed_object,

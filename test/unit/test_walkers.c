@@ -219,7 +219,7 @@ static uintptr_t marked_object(size_t n)
 	mark_shade((uintptr_t)p, &w);
 	ck_assert_uint_eq(w.nput, 1);
 	uintptr_t got = gcw_get(&w);
-	ck_assert_uint_eq(got, (uintptr_t)p);
+	ck_assert_uint_eq(grey_obj(got), (uintptr_t)p);
 	gcw_dispose(&w);
 	return got;
 }
@@ -259,10 +259,11 @@ START_TEST(work_check_sees_an_unmarked_object)
 	}
 	gcw_dispose(&w); /* three buffers on the full list */
 	ck_assert(work_check());
-	unmark(obj[N / 2]); /* I1 broken, on the list */
+	uintptr_t o = grey_obj(obj[N / 2]);
+	unmark(o); /* I1 broken, on the list */
 	ck_assert(!work_check());
-	mspan *s = arena_span_of(obj[N / 2]);
-	uintptr_t idx = span_obj_index(s, obj[N / 2] - s->base);
+	mspan *s = arena_span_of(o);
+	uintptr_t idx = span_obj_index(s, o - s->base);
 	span_mark_word(s, (unsigned)(idx / 64), (uint64_t)1 << (idx % 64));
 	ck_assert(work_check());
 	while (gcw_get(&w) != 0) /* taken, never put back */
