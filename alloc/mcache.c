@@ -138,8 +138,8 @@ static void add_stats(mcache_stats *out, const mcache_stats *in)
 
 void mcache_double_free(const void *p)
 {
-	base_fatal("tri_free(%p): object freed twice (found when it left the "
-	          "thread's free list)", p);
+	base_fatal("tri_free(%p): object freed twice (found on the thread's "
+	          "free list)", p);
 }
 
 void mcache_free_trim(mcache *c, unsigned spc, uint32_t keep)

@@ -27,13 +27,17 @@
  *       allocated black. Listing runs inside the heap-critical region
  *       (base.h), so no stop finds a list half-linked.
  *   I6. A listed object holds mcache_free_key in word 1 until it is
- *       allocated again. tri_free aborts on a block that has it (freed
- *       twice, on any thread's list or flushed and not reused), and the
- *       key is tested again when an object leaves a list (reuse, trim,
- *       flush): two frees of one block that race on two threads both
- *       list it, and whichever copy leaves second finds word 1 cleared by
- *       the first (or overwritten by its new owner): one line, abort,
- *       before the block can be handed out twice.
+ *       allocated again, and the key is tested whenever an object leaves
+ *       a list (reuse, trim, flush; every stop of the world flushes).
+ *       tri_free never reads the block (runtime/malloc.c I3): it checks
+ *       the span's bitmaps (a slot never allocated, or pending free after
+ *       a trim or flush, aborts at once) and the list's head (a block
+ *       freed twice in a row). A block freed twice otherwise -- later on
+ *       one list, or racing on two threads -- is listed twice; whichever
+ *       copy leaves second finds word 1 cleared by the first (or
+ *       overwritten by its new owner), or, trimmed, its slot already
+ *       pending: one line, abort, before the block can be handed out
+ *       twice.
  *   I7. A parked cache (its owner in a blocking call, gc/threads.h I8)
  *       is not used by its owner until unparked; it is flushed once
  *       (parked_clean), before the next stop by the collector while the

@@ -614,7 +614,7 @@ static TRI_NOINLINE void free_slow(void *p)
 PRELOAD_API void free(void *p)
 {
 	if (TRI_LIKELY(mcache_tls && !slow_frees && !is_boot(p))) {
-		free_fast(p); /* NULL included */
+		tri_free(p); /* NULL included */
 		return;
 	}
 	free_slow(p);

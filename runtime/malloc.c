@@ -30,8 +30,12 @@
  *   I2. tri_free / tri_usable_size never act on a pointer before checking
  *       that its span is in use (span.h I5), that it lies below the span's
  *       limit, and that it is the start of an allocated object; otherwise
- *       one line on stderr and abort(). free_fast (malloc.h) checks all
- *       but the last, which it replaces with glibc's tcache test.
+ *       one line on stderr and abort().
+ *   I3. The small-object free never reads the block it frees (memory
+ *       often last touched long ago: a cache miss per free); it reads the
+ *       span's first line and bitmap block, and stores the list's two
+ *       words into the block (mcache.h I6 says how a double free of a
+ *       listed block is still caught).
  */
 #include <errno.h>
 #include <string.h>
@@ -436,11 +440,12 @@ static TRI_NOINLINE void free_slow(void *p)
 /* List p on the thread's free list (mcache.h I4) if its class lists and
  * no concurrent mark runs (I5: read inside the region, so a stop cannot
  * fall between the test and the listing). Sampled objects keep the span
- * path, where their free is booked (prof/profile.c). check_bits: confirm
- * in the span's bitmaps that the slot is allocated (I2); without it
- * (free_fast) only the key guards against a double free (mcache.h I6). */
+ * path, where their free is booked (prof/profile.c). The span's bitmaps
+ * say the slot is allocated (I2), and p is not the list's head (a block
+ * freed twice in a row); other double frees are caught when a copy
+ * leaves the list (mcache.h I6). Stores only into p (I3). */
 TRI_INLINE bool free_listed(mcache *c, mspan *s, uintptr_t idx,
-                            uintptr_t *p, bool check_bits)
+                            uintptr_t *p)
 {
 	mcache_freelist *l = &c->free[s->spanclass];
 	if (!l->cap || AO_char_load(&s->has_specials))
@@ -450,8 +455,10 @@ TRI_INLINE bool free_listed(mcache *c, mspan *s, uintptr_t idx,
 		m_release();
 		return false;
 	}
-	if (check_bits && TRI_UNLIKELY(!span_is_allocated_fast(s, idx)))
+	if (TRI_UNLIKELY(!span_is_allocated_fast(s, idx)))
 		unallocated(p, "tri_free");
+	if (TRI_UNLIKELY((void *)p == l->head))
+		mcache_double_free(p);
 	p[0] = (uintptr_t)l->head;
 	p[1] = mcache_free_key;
 	l->head = p;
@@ -465,7 +472,7 @@ TRI_INLINE bool free_listed(mcache *c, mspan *s, uintptr_t idx,
  * thread's free list; the span's free bit (one CAS) when it does not
  * list, and the central lock only when the CAS says the span may have
  * just become partial or empty. */
-TRI_INLINE void free_object(void *p, bool check_bits)
+TRI_INLINE void free_object(void *p)
 {
 	uintptr_t a = (uintptr_t)p;
 	mspan *s = arena_span_of(a);
@@ -481,11 +488,7 @@ TRI_INLINE void free_object(void *p, bool check_bits)
 	if (TRI_UNLIKELY(idx * s->elemsize != off))
 		interior(p, s->base + idx * s->elemsize, "tri_free");
 	unsigned sizeclass = spanclass_sizeclass(s->spanclass);
-	uintptr_t *w = p;
-	if (TRI_UNLIKELY(s->elemsize >= 2 * sizeof *w &&
-	                 w[1] == mcache_free_key)) /* mcache.h I6 */
-		unallocated(p, "tri_free"); /* listed, or flushed and not reused */
-	if (!free_listed(c, s, idx, w, check_bits) &&
+	if (!free_listed(c, s, idx, p) &&
 	    TRI_UNLIKELY(!mcentral_free(s, idx)))
 		unallocated(p, "tri_free");
 	counter_add_local(&c->stats.small_frees[sizeclass], 1);
@@ -497,12 +500,7 @@ TRI_INLINE void free_object(void *p, bool check_bits)
  * inside it. */
 TRI_API void tri_free(void *p)
 {
-	free_object(p, true);
-}
-
-void free_fast(void *p)
-{
-	free_object(p, false);
+	free_object(p);
 }
 
 static size_t usable_size_checked(mspan *s, const void *p, const char *who)
@@ -585,7 +583,7 @@ static void *realloc_object(void *p, size_t n, bool zero)
 	if (!q)
 		return NULL; /* p untouched */
 	memcpy(q, p, old < n ? old : n);
-	free_object(p, zero); /* the preload's realloc: free_fast's checks */
+	free_object(p);
 	return q;
 }
 

@@ -21,17 +21,7 @@ bool malloc_init(void);
 
 /* tri_malloc without the zeroing of reused memory. */
 void *malloc_uninit(size_t n);
-/* tri_realloc without the zeroing of the new tail or of a shrunk tail;
- * the old block goes as by free_fast. */
+/* tri_realloc without the zeroing of the new tail or of a shrunk tail. */
 void *realloc_uninit(void *p, size_t n);
-/* tri_free with glibc's checks instead of tricolor's: a small block that
- * goes on the thread's free list is not looked up in its span's bitmaps
- * (a cache miss per free, a fifth of the malloc bench's churn time).
- * Still caught: pointers outside the heap or inside an object, and a
- * double free while the block is listed or has not been reused since
- * (mcache_free_key, glibc's tcache key). Not caught: the free of a slot
- * never allocated or already reclaimed by a cycle, which tri_free
- * catches. */
-void free_fast(void *p);
 
 #endif /* TRI_MALLOC_H */
