@@ -203,8 +203,8 @@ static void stage_bits(gcwork *w, uintptr_t p, const void *ref)
 {
 	const mspan *s = ref;
 	uintptr_t off = p - s->base;
-	if (off < s->limit - s->base && s->divmul)
-		__builtin_prefetch(&span_marks(s)[span_obj_index(s, off) / 64]);
+	if (off < s->limit - s->base && s->divmul) /* for the CAS: write */
+		__builtin_prefetch(&span_marks(s)[span_obj_index(s, off) / 64], 1);
 	if (stage_swap(&w->pipe[2], &p, &ref))
 		grey_in_span(p, (mspan *)ref, w);
 }
