@@ -294,8 +294,11 @@ static int64_t steal_credit(int64_t want)
 	}
 }
 
-#define ASSIST_CHUNK (TRI_SMALL_BUF ? 4096 : 128 * 1024) /* scan work per
-                                                          stay in the region */
+#define ASSIST_CHUNK (TRI_SMALL_BUF ? 4096 : 32 * 1024) /* scan work per
+                                                         stay in the region */
+/* I4: an assist marks for at most this long per allocation; the debt it
+ * has not paid by then stays on the thread for its next allocation. */
+#define ASSIST_MAX_NS 500000
 
 /* One step of an assist, inside the region: the thread is not stopped
  * while it holds grey objects (bgmark.h I1; the ragged barrier waits for
@@ -350,7 +353,13 @@ static bool assist_step(int64_t *work)
 }
 
 /* Go's gcAssistAlloc: owe scan work in proportion to the debt, at least
- * OVER_ASSIST, steal background credit first, then scan. */
+ * OVER_ASSIST, steal background credit first, then scan -- for at most
+ * ASSIST_MAX_NS (I4): Go's assist drains until the debt is paid, however
+ * long that takes, which on a large heap near its goal stalled single
+ * allocations for tens of milliseconds. An unpaid debt stays negative in
+ * the thread's credit, so its next allocation assists again: the
+ * allocating thread is still slowed in proportion to its allocation,
+ * one bounded step per allocation. */
 void bgmark_assist(void)
 {
 	/* at m_release, outside the region: each step takes it (I1) */
@@ -367,7 +376,9 @@ void bgmark_assist(void)
 	if (work < OVER_ASSIST)
 		work = OVER_ASSIST;
 	uint64_t cpu0 = clock_ns(CLOCK_THREAD_CPUTIME_ID);
-	while (assist_step(&work))
+	uint64_t t0 = clock_ns(CLOCK_MONOTONIC);
+	while (assist_step(&work) &&
+	       clock_ns(CLOCK_MONOTONIC) - t0 < ASSIST_MAX_NS)
 		;
 	atomic_add_full(&assist_ns, clock_ns(CLOCK_THREAD_CPUTIME_ID) - cpu0);
 }

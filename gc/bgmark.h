@@ -26,6 +26,11 @@
  *   I3. Workers touch marking state only between bgmark_start and
  *       bgmark_stop; bgmark_stop returns after every participating worker
  *       has reported its CPU time.
+ *   I4. An assist never keeps its allocation waiting long: it marks in
+ *       steps of ASSIST_CHUNK scan work and stops after ASSIST_MAX_NS
+ *       (0.5 ms), keeping the debt it did not pay for the thread's next
+ *       allocation; a step that finds no grey object forgives the debt
+ *       instead of waiting for the workers.
  * Lock: bg_mu (not ranked: nothing else is taken under it) protects the
  * cycle epoch, the roles and the report count.
  */

@@ -459,7 +459,9 @@ static size_t total_jobs(void)
 	return roots_njobs() + (with_thread_job ? 1 : 0);
 }
 
-bool mark_root_job(gcwork *w, bool threads_ok)
+/* mark_root_job, adding the bytes of a prepared range it scans to
+ * *bytes (the thread job counts nothing: its size is not known ahead). */
+static bool claim_root_job(gcwork *w, bool threads_ok, uint64_t *bytes)
 {
 	size_t njobs = roots_njobs();
 	if (atomic_load_relaxed(&root_next) >= total_jobs())
@@ -470,6 +472,7 @@ bool mark_root_job(gcwork *w, bool threads_ok)
 		TRI_ASSERT(j->lo < j->hi && j->hi - j->lo <= ROOT_JOB_BYTES &&
 		           j->lo % sizeof(uintptr_t) == 0); /* roots.h I1 */
 		scan_block(j->lo, j->hi, w);
+		*bytes += j->hi - j->lo;
 		return true;
 	}
 	if (i == njobs && with_thread_job) {
@@ -484,6 +487,12 @@ bool mark_root_job(gcwork *w, bool threads_ok)
 	return false;
 }
 
+bool mark_root_job(gcwork *w, bool threads_ok)
+{
+	uint64_t bytes = 0;
+	return claim_root_job(w, threads_ok, &bytes);
+}
+
 bool mark_roots_done(void)
 {
 	return atomic_load_relaxed(&root_next) >= total_jobs();
@@ -492,9 +501,11 @@ bool mark_roots_done(void)
 int64_t mark_drain_n(gcwork *w, int64_t budget, bool threads_ok)
 {
 	TRI_ASSERT(budget > 0); /* scan work is the unit: at least a word */
-	uint64_t start = w->scan_work;
-	for (unsigned n = 0; (int64_t)(w->scan_work - start) < budget; n++) {
-		if (mark_root_job(w, threads_ok))
+	uint64_t start = w->scan_work, roots = 0; /* roots: Go's markroot
+	                                             work, in the budget */
+	for (unsigned n = 0;
+	     (int64_t)(w->scan_work - start + roots) < budget; n++) {
+		if (claim_root_job(w, threads_ok, &roots))
 			continue;
 		uintptr_t obj = next_grey(w);
 		if (!obj) {
@@ -510,7 +521,7 @@ int64_t mark_drain_n(gcwork *w, int64_t budget, bool threads_ok)
 	}
 	pipe_flush(w); /* P1: what is left is in the buffers */
 	ahead_put_back(w);
-	return (int64_t)(w->scan_work - start);
+	return (int64_t)(w->scan_work - start + roots);
 }
 
 unsigned mark_gcw_flush(gcwork *w)

@@ -60,7 +60,9 @@ bool mark_root_job(gcwork *w, bool threads_ok);
  * scanned)? */
 bool mark_roots_done(void);
 /* Scan up to budget bytes of work from root jobs and grey objects (Go's
- * gcDrainN); returns the scan work done. */
+ * gcDrainN); returns the scan work done: the bytes of the objects and of
+ * the prepared root ranges scanned (the budget counts both, so an assist
+ * cannot claim every root job at once). */
 int64_t mark_drain_n(gcwork *w, int64_t budget, bool threads_ok);
 /* Hand w's buffers to the global lists and add its counts to the totals;
  * returns the objects it marked. */

@@ -4,7 +4,8 @@
  * too), and ignores words outside the heap, slots never handed out or
  * pending an explicit free, and a span's tail past its limit; noscan
  * objects are marked but never queued; mark_drain_n marks a whole chain,
- * and with a budget stops and resumes where it stopped; the lookup
+ * and with a budget stops and resumes where it stopped, root ranges
+ * counted in the budget; the lookup
  * pipeline greys every word before mark_scan_range or a drain returns,
  * and grey values carry a small object's size class; a large object is
  * scanned oblet by oblet; mark_run marks from the roots with the world
@@ -341,6 +342,36 @@ START_TEST(grey_values_carry_the_size_class)
 }
 END_TEST
 
+/* A drain's budget counts the root ranges it scans (Go's markroot
+ * work): an assist with a small budget claims one job or a few, never
+ * every job at once (before, root bytes were free and it took them all). */
+enum { BIG_ROOT_WORDS = 3 * ROOT_JOB_BYTES / sizeof(uintptr_t) + 1 };
+static uintptr_t big_root[BIG_ROOT_WORDS];
+
+static void drain_a_little(void *arg)
+{
+	int64_t *got = arg;
+	mark_begin(false);
+	roots_prepare(false);
+	gcwork w = {0};
+	got[0] = mark_drain_n(&w, 1024, false);
+	got[1] = mark_roots_done();
+	while (mark_drain_n(&w, INT64_MAX, false) > 0) /* finish cleanly */
+		;
+	mark_gcw_flush(&w);
+}
+
+START_TEST(drain_budget_counts_root_jobs)
+{
+	tri_add_roots(big_root, big_root + BIG_ROOT_WORDS);
+	int64_t got[2];
+	gc_with_world_stopped(drain_a_little, got);
+	ck_assert_int_ge(got[0], 1024);
+	ck_assert_int_lt(got[0], 1024 + ROOT_JOB_BYTES);
+	ck_assert(!got[1]); /* big_root's jobs are not all claimed */
+}
+END_TEST
+
 START_TEST(large_object_is_scanned_in_oblets)
 {
 	size_t size = 3 * OBLET_BYTES + 1000;
@@ -513,6 +544,7 @@ int main(void)
 	tcase_add_test(tc, drain_budget_stops_and_resumes);
 	tcase_add_test(tc, pipeline_greys_every_word_before_returning);
 	tcase_add_test(tc, grey_values_carry_the_size_class);
+	tcase_add_test(tc, drain_budget_counts_root_jobs);
 	tcase_add_test(tc, large_object_is_scanned_in_oblets);
 	tcase_add_test(tc, mark_run_marks_from_the_roots);
 	tcase_add_test_raise_signal(tc, checkmark_stops_on_a_missed_object,
