@@ -359,6 +359,7 @@ static void bench_gc_start(void)
 #ifdef BENCH_THREADS
 	GC_allow_register_threads();
 #endif
+	GC_start_mark_threads(); /* its parallel markers, as tricolor's */
 	GC_gcollect();
 	bench_gc_baseline();
 	GC_set_on_collection_event(bench_bdw_event);

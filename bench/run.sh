@@ -1,5 +1,5 @@
 #!/bin/sh
-# run.sh -- owns `make bench`. Four parts, each skippable:
+# run.sh -- owns `make bench`. Seven parts, each skippable:
 #
 # 1. alloc_ring: builds bench/alloc_ring.c once per allocator (tricolor,
 #    glibc, jemalloc, mimalloc, tcmalloc), runs every allocator RUNS times at
@@ -31,6 +31,10 @@
 #    wrapped call against the C library's call (glibc), and the pause with
 #    2 and 1000 threads blocked in read, in each mode (markdown:
 #    $OUT/blocking.md). About half a minute.
+# 7. throughput: bench/throughput.sh -- one full collection of a 1 GiB
+#    live graph (bench/markrate.c: tricolor, bdwgc) and the scanned
+#    allocation loop (bench/allocscan.c: tricolor, bdwgc, Go); medians
+#    and ratios over bdwgc (markdown: $OUT/throughput.md).
 #
 # Peers whose library or toolchain is missing are skipped, never failed; so
 # is a tricolor mode in parts 2 and 3 when its benchmarks do not build or
@@ -67,6 +71,9 @@
 #               (bench/malloc.sh, with its own MB_* settings)    (1)
 #   BENCH       malloc: run part 5 alone                        (all)
 #   BLOCKING_BENCH 0 skips part 6, the blocking-call benchmark      (1)
+#   THROUGHPUT_BENCH 0 skips part 7, the collectors' throughput
+#               (bench/throughput.sh, with its own TP_* settings) (1)
+#   BENCH       throughput: run part 7 alone
 set -eu
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -93,9 +100,14 @@ PHASE_SHRINK_S=${PHASE_SHRINK_S:-5}
 PHASE_DOCS=${PHASE_DOCS:-0}
 MALLOC_BENCH=${MALLOC_BENCH:-1}
 BLOCKING_BENCH=${BLOCKING_BENCH:-1}
+THROUGHPUT_BENCH=${THROUGHPUT_BENCH:-1}
 if [ "${BENCH:-all}" = malloc ]; then
 	ALLOC_RING=0 GC_BENCH=0 LAT_BENCH=0 PHASE_BENCH=0 MALLOC_BENCH=1
-	BLOCKING_BENCH=0
+	BLOCKING_BENCH=0 THROUGHPUT_BENCH=0
+fi
+if [ "${BENCH:-all}" = throughput ]; then
+	ALLOC_RING=0 GC_BENCH=0 LAT_BENCH=0 PHASE_BENCH=0 MALLOC_BENCH=0
+	BLOCKING_BENCH=0 THROUGHPUT_BENCH=1
 fi
 
 SRC=$ROOT/bench/alloc_ring.c
@@ -1084,6 +1096,7 @@ main() {
 	check_switch PHASE_DOCS "$PHASE_DOCS"
 	check_switch MALLOC_BENCH "$MALLOC_BENCH"
 	check_switch BLOCKING_BENCH "$BLOCKING_BENCH"
+	check_switch THROUGHPUT_BENCH "$THROUGHPUT_BENCH"
 	case $BENCH_SIZES in
 	quick | full) ;;
 	*) die "BENCH_SIZES must be quick or full, got '$BENCH_SIZES'" ;;
@@ -1131,6 +1144,16 @@ main() {
 		blocking_main
 	else
 		echo "blocking: skipped (BLOCKING_BENCH=0)"
+	fi
+	if [ "$THROUGHPUT_BENCH" = 1 ]; then
+		echo
+		echo "== throughput: full collections and the scanned" \
+			"allocation loop, beside bdwgc and Go"
+		CC="$CC" TRI_LIB="$TRI_LIB" TRI_INC="$TRI_INC" \
+			TRI_LDLIBS="$TRI_LDLIBS" OUT="$OUT" \
+			sh "$ROOT/bench/throughput.sh"
+	else
+		echo "throughput: skipped (THROUGHPUT_BENCH=0)"
 	fi
 	echo "took $(($(date +%s) - started)) s"
 }

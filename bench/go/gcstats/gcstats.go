@@ -101,6 +101,12 @@ func (r *Run) Elapsed() time.Duration {
 // Result prints the RESULT line; wall is the timed span, params the
 // benchmark's size as "key=value ...".
 func (r *Run) Result(name, params string, wall time.Duration) {
+	r.ResultExtra(name, params, "", wall)
+}
+
+// ResultExtra is Result with the benchmark's own "key=value ..." results
+// after cpu_ms, as the C programs' bench_result prints them.
+func (r *Run) ResultExtra(name, params, extra string, wall time.Duration) {
 	var end runtime.MemStats
 	var ru syscall.Rusage
 
@@ -124,10 +130,11 @@ func (r *Run) Result(name, params string, wall time.Duration) {
 	cpu := time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 	fmt.Printf("RESULT name=%s alloc=go %s wall_ms=%.1f maxrss_kb=%d gcs=%d "+
 		"max_pause_us=%.1f p99_pause_us=%.1f total_pause_us=%.1f "+
-		"pauses=%d pauses_lost=%d cpu_ms=%.1f\n",
+		"pauses=%d pauses_lost=%d cpu_ms=%.1f%s\n",
 		name, params, float64(wall.Nanoseconds())/1e6, ru.Maxrss, gcs,
 		float64(maxPause.Nanoseconds())/1e3,
 		float64(p99.Nanoseconds())/1e3,
 		float64(end.PauseTotalNs-r.base.PauseTotalNs)/1e3,
-		len(r.pauses), r.lost, float64(cpu.Nanoseconds())/1e6)
+		len(r.pauses), r.lost, float64(cpu.Nanoseconds())/1e6,
+		map[bool]string{true: " " + extra, false: ""}[extra != ""])
 }
