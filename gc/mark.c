@@ -198,13 +198,17 @@ TRI_INLINE bool stage_swap(mark_stage *st, uintptr_t *p, const void **ref)
 	return op != 0;
 }
 
-/* Line 2: the span's first line has arrived; fetch the bitmap word. */
+/* Line 2: the span's first line has arrived; fetch the bitmap word. The
+ * span is not validated yet (it may be free, or changing hands): its
+ * fields only shape a prefetch, and a span without bitmaps is skipped
+ * (no arithmetic on a null pointer). */
 static void stage_bits(gcwork *w, uintptr_t p, const void *ref)
 {
 	const mspan *s = ref;
 	uintptr_t off = p - s->base;
-	if (off < s->limit - s->base && s->divmul) /* for the CAS: write */
-		__builtin_prefetch(&span_marks(s)[span_obj_index(s, off) / 64], 1);
+	if (s->free_bits && off < s->limit - s->base && s->divmul)
+		__builtin_prefetch(&span_marks(s)[span_obj_index(s, off) / 64],
+		                   1); /* for the CAS: write */
 	if (stage_swap(&w->pipe[2], &p, &ref))
 		grey_in_span(p, (mspan *)ref, w);
 }
