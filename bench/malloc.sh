@@ -20,9 +20,8 @@
 #   MB_SCALE (1), MB_WORKLOADS ("server churn large"), MB_TIMEOUT (120 s).
 set -eu
 
-ROOT=$(cd "$(dirname "$0")/.." && pwd)
-CC=${CC:-cc}
-OUT=${OUT:-$ROOT/build/bench}
+# shellcheck source=bench/lib.sh
+. "$(dirname "$0")/lib.sh" # ROOT, CC, OUT; count_words, pick, median
 PRELOAD=${PRELOAD:-$ROOT/build/libtricolor-malloc.so}
 MB_RUNS=${MB_RUNS:-5}
 MB_THREADS=${MB_THREADS:-2}
@@ -89,26 +88,20 @@ run_one() { # ALLOC WORKLOAD: one run, appends "ms rss check" to its file
 	printf ' %s/%s' "$a" "$w" >&2
 }
 
-median() { # FILE COLUMN
-	awk -v c="$2" '{ print $c }' "$1" | sort -g | awk '
-		{ v[NR] = $1 }
-		END { if (NR % 2) print v[(NR + 1) / 2];
-		      else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
-}
-
 echo "malloc benchmark: $(nproc) CPUs, $(uname -sr)," \
 	"threads $MB_THREADS, scale $MB_SCALE, median of $MB_RUNS runs (round-robin)"
 printf '%s' "$SKIPPED"
 echo "allocators: $ALLOCS"
-n=$(echo $ALLOCS | wc -w)
+# shellcheck disable=SC2086 # ALLOCS is a list of words
+n=$(count_words $ALLOCS)
 r=0
 while [ $r -lt "$MB_RUNS" ]; do
 	printf 'round %d/%d:' $((r + 1)) "$MB_RUNS" >&2
 	for w in $MB_WORKLOADS; do
 		k=0
 		while [ $k -lt "$n" ]; do
-			i=$(((k + r) % n + 1))
-			run_one "$(echo $ALLOCS | cut -d' ' -f$i)" "$w"
+			# shellcheck disable=SC2086 # ALLOCS: a list of words
+			run_one "$(pick $(((k + r) % n)) $ALLOCS)" "$w"
 			k=$((k + 1))
 		done
 	done

@@ -76,12 +76,9 @@
 #   BENCH       throughput: run part 7 alone
 set -eu
 
-ROOT=$(cd "$(dirname "$0")/.." && pwd)
-CC=${CC:-cc}
-TRI_LIB=${TRI_LIB:-$ROOT/build/libtricolor.a}
-TRI_INC=${TRI_INC:-$ROOT/include}
-TRI_LDLIBS=${TRI_LDLIBS:--latomic_ops -lpthread}
-OUT=${OUT:-$ROOT/build/bench}
+# shellcheck source=bench/lib.sh
+. "$(dirname "$0")/lib.sh" # ROOT, CC, TRI_*, OUT; die, check_count,
+                           # pick, count_words, median, result_field
 GC_RUNS=${GC_RUNS:-${RUNS:-3}} # before RUNS takes its own default
 RUNS=${RUNS:-5}
 OPS=${OPS:-20000000}
@@ -119,17 +116,6 @@ RING_DESC="random sizes 16..256 B, ring of 100000 live objects per thread"
 
 ALLOCATORS=""   # the ones that built, tricolor first, space separated
 SKIPPED=""      # one "skipped NAME: reason" line per missing peer
-
-die() {
-	echo "bench/run.sh: $*" >&2
-	exit 1
-}
-
-check_count() { # NAME VALUE: VALUE must be a positive integer
-	case $2 in
-	'' | *[!0-9]* | 0) die "$1 must be a positive integer, got '$2'" ;;
-	esac
-}
 
 check_switch() { # NAME VALUE: VALUE must be 0 or 1
 	case $2 in
@@ -225,15 +211,6 @@ run_one() { # NAME THREADS: one run, appends "ns rss_kb" to its result file
 	printf ' %s/%s' "$1" "$2" >&2
 }
 
-pick() { # INDEX WORD...: the word at INDEX (0-based)
-	shift $(($1 + 1))
-	echo "$1"
-}
-
-count_words() { # WORD...: how many
-	echo $#
-}
-
 run_rounds() { # RUNS rounds; each runs every allocator once per thread count
 	# shellcheck disable=SC2086 # ALLOCATORS is a list of words
 	n=$(count_words $ALLOCATORS)
@@ -251,15 +228,6 @@ run_rounds() { # RUNS rounds; each runs every allocator once per thread count
 		echo >&2
 		r=$((r + 1))
 	done
-}
-
-median() { # FILE COLUMN: median of that column (mean of the middle two)
-	awk -v c="$2" '{ print $c }' "$1" | sort -g | awk '
-		{ v[NR] = $1 }
-		END {
-			if (NR % 2) print v[(NR + 1) / 2]
-			else print (v[NR / 2] + v[NR / 2 + 1]) / 2
-		}'
 }
 
 # Rows "name threads ns_per_op rss_mib ratio", tricolor's ns as the base.
@@ -442,14 +410,6 @@ gc_build_go() {
 		fi
 	done
 	GC_ALLOCATORS="$GC_ALLOCATORS go"
-}
-
-# FIELD < a program's output: the value of FIELD in its RESULT line.
-result_field() {
-	awk -v f="$1" '/^RESULT / {
-		for (i = 2; i <= NF; i++)
-			if (index($i, f "=") == 1) v = substr($i, length(f) + 2)
-	} END { print v }'
 }
 
 # tricolor must collect before it runs the big sizes: without a working

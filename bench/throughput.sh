@@ -24,27 +24,15 @@
 #   TP_OPS       allocscan's allocations                 (20000000)
 set -eu
 
-ROOT=$(cd "$(dirname "$0")/.." && pwd)
-CC=${CC:-cc}
-TRI_LIB=${TRI_LIB:-$ROOT/build/libtricolor.a}
-TRI_INC=${TRI_INC:-$ROOT/include}
-TRI_LDLIBS=${TRI_LDLIBS:--latomic_ops -lpthread}
-OUT=${OUT:-$ROOT/build/bench}
+# shellcheck source=bench/lib.sh
+. "$(dirname "$0")/lib.sh" # ROOT, CC, TRI_*, OUT; check_count, pick,
+                           # count_words, median, result_field
 TP_RUNS=${TP_RUNS:-3}
 TP_MARK_MB=${TP_MARK_MB:-1024}
 TP_OPS=${TP_OPS:-20000000}
 TP_OUT=$OUT/throughput
 CFLAGS="-std=c11 -O2 -g -Wall -Wextra -Werror -pthread"
 
-check_count() { # NAME VALUE: VALUE must be a positive integer
-	case $2 in
-	'' | *[!0-9]* | 0)
-		echo "bench/throughput.sh: $1 must be a positive integer," \
-			"got '$2'" >&2
-		exit 1
-		;;
-	esac
-}
 check_count TP_RUNS "$TP_RUNS"
 check_count TP_MARK_MB "$TP_MARK_MB"
 check_count TP_OPS "$TP_OPS"
@@ -98,20 +86,6 @@ else
 		"(apt-get install golang-go)"
 fi
 
-field() { # FIELD < output: its value in the RESULT line
-	awk -v f="$1" '/^RESULT / {
-		for (i = 2; i <= NF; i++)
-			if (index($i, f "=") == 1) v = substr($i, length(f) + 2)
-	} END { print v }'
-}
-
-pick() { # N WORDS...: the Nth word (0-based)
-	n=$1
-	shift
-	shift "$n"
-	echo "$1"
-}
-
 CASES="markrate-0 markrate-1 allocscan"
 echo "case,collector,run,value,maxrss_kb" >"$OUT/throughput.csv"
 run_one() { # CASE COLLECTOR ROUND
@@ -127,14 +101,14 @@ run_one() { # CASE COLLECTOR ROUND
 		f=ns_per_alloc
 		;;
 	esac
-	v=$(field "$f" <"$log")
+	v=$(result_field "$f" <"$log")
 	if [ -z "$v" ]; then
 		NOTES="${NOTES}FAILED: $2 $1, run $3, see $log
 "
 		return 0
 	fi
 	echo "$v" >>"$TP_OUT/raw.$1.$2"
-	echo "$1,$2,$3,$v,$(field maxrss_kb <"$log")" >>"$OUT/throughput.csv"
+	echo "$1,$2,$3,$v,$(result_field maxrss_kb <"$log")" >>"$OUT/throughput.csv"
 	printf ' %s/%s' "$1" "$2" >&2
 }
 
@@ -144,7 +118,7 @@ while [ "$r" -lt "$TP_RUNS" ]; do
 	for c in $CASES; do
 		case $c in markrate-*) allocs=$MARK_ALLOCS ;; *) allocs=$SCAN_ALLOCS ;; esac
 		# shellcheck disable=SC2086 # allocs is a list of words
-		n=$(echo $allocs | wc -w)
+		n=$(count_words $allocs)
 		k=0
 		while [ "$k" -lt "$n" ]; do
 			# shellcheck disable=SC2086
@@ -155,12 +129,6 @@ while [ "$r" -lt "$TP_RUNS" ]; do
 	echo >&2
 	r=$((r + 1))
 done
-
-median() { # FILE: the median of its numbers
-	sort -n "$1" | awk '{ v[NR] = $1 } END {
-		if (NR % 2) print v[(NR + 1) / 2]
-		else printf "%.1f\n", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
-}
 
 title() {
 	case $1 in
@@ -184,10 +152,10 @@ title() {
 	echo "| --- | --- | ---: | ---: |"
 	for c in $CASES; do
 		b=-
-		[ -s "$TP_OUT/raw.$c.bdwgc" ] && b=$(median "$TP_OUT/raw.$c.bdwgc")
+		[ -s "$TP_OUT/raw.$c.bdwgc" ] && b=$(median "$TP_OUT/raw.$c.bdwgc" 1)
 		for a in tricolor bdwgc go; do
 			[ -s "$TP_OUT/raw.$c.$a" ] || continue
-			m=$(median "$TP_OUT/raw.$c.$a")
+			m=$(median "$TP_OUT/raw.$c.$a" 1)
 			ratio=$(awk -v m="$m" -v b="$b" 'BEGIN {
 				if (b == "-") print "-"; else printf "%.2fx", m / b }')
 			echo "| $(title "$c") | $a | $m | $ratio |"
