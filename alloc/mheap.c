@@ -230,7 +230,7 @@ uintptr_t mheap_large_sweep_one(mspan **dead)
 		atomic_store_relaxed(&s->sweepgen, h); /* before the bit:
 		                                          malloc.c free_large */
 		span_list_push_tail(large_list_of(h), s);
-		atomic_store_release(&s->mark_bits[0], 0);
+		atomic_store_release(&span_marks(s)[0], 0);
 	} else if (s) {
 		large_unlink(large_list_of(h - 2), s);
 		atomic_store_relaxed(&s->sweepgen, h - 1);

@@ -3,10 +3,11 @@
  * the span invariant checker. The invariants are in span.h.
  *
  * Bitmaps: a span of n objects needs w = ceil(n / 64) words for each of
- * free_bits, alloc_bits and mark_bits. They live in one block laid out
- * [free_bits | alloc_bits | mark_bits] from a fixalloc of 4 * 2^c words,
- * 2^c >= w (c = 0..4: no class has more than 1024 objects; power-of-two
- * blocks stay inside as few cache lines as possible), so a tri_free
+ * free_bits, alloc_bits and the mark bits. They live in one block laid
+ * out [free_bits | alloc_bits | mark bits] from a fixalloc of 4 * 2^c
+ * words, 2^c >= w (c = 0..4: no class has more than 1024 objects;
+ * power-of-two blocks stay inside as few cache lines as possible); the
+ * span keeps no pointer to the mark bits (span_marks). So a tri_free
  * -- free bit and alloc bit -- touches one cache line for every class of
  * 128 objects or fewer. Tiny spans also get a tiny_meta array.
  */
@@ -92,8 +93,7 @@ static bool alloc_bitmaps(mspan *s)
 	if (!b)
 		return false;
 	s->free_bits = b;
-	s->alloc_bits = b + w;
-	s->mark_bits = b + 2 * w;
+	s->alloc_bits = b + w; /* the mark bits follow: span_marks */
 	return true;
 }
 
@@ -104,7 +104,7 @@ void span_free_bits(mspan *s)
 		              s->free_bits);
 	if (s->tiny)
 		fixalloc_free(&tiny_meta_alloc, s->tiny);
-	s->alloc_bits = s->mark_bits = s->free_bits = NULL;
+	s->alloc_bits = s->free_bits = NULL;
 	s->tiny = NULL;
 	s->is_tiny = 0;
 }
@@ -217,7 +217,7 @@ atomic_word span_black_gen;
 
 unsigned span_mark_word(mspan *s, unsigned w, uint64_t bits)
 {
-	atomic_word *p = &s->mark_bits[w];
+	atomic_word *p = &span_marks(s)[w];
 	uintptr_t old = atomic_load_relaxed(p);
 	for (;;) {
 		if ((old & bits) == bits)
@@ -315,10 +315,11 @@ uint32_t span_sweep(mspan *s, span_sweep_counts *c)
 	span_settle(s); /* slots below freeindex into alloc_bits */
 	uint32_t live = 0;
 	bool any = false, clobber = span_clobber;
+	atomic_word *marks = span_marks(s);
 	for (unsigned w = 0; w < span_nwords(s->nelems); w++) {
 		uint64_t freed = atomic_swap_full(&s->free_bits[w], 0);
 		uint64_t alloc = atomic_load_relaxed(&s->alloc_bits[w]);
-		uint64_t mark = atomic_load_relaxed(&s->mark_bits[w]);
+		uint64_t mark = atomic_load_relaxed(&marks[w]);
 		uint64_t keep = alloc & mark & ~freed;
 		uint64_t garbage = alloc & ~mark & ~freed;
 		c->gc_freed += popcount64(garbage);
@@ -332,7 +333,7 @@ uint32_t span_sweep(mspan *s, span_sweep_counts *c)
 		if (TRI_UNLIKELY(clobber) && keep != alloc)
 			clobber_slots(s, w, alloc & ~keep);
 		atomic_store_relaxed(&s->alloc_bits[w], keep);
-		atomic_store_relaxed(&s->mark_bits[w], 0);
+		atomic_store_relaxed(&marks[w], 0);
 		live += popcount64(keep);
 	}
 	AO_int_store(&s->alloc_count, live);

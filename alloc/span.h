@@ -11,7 +11,7 @@
  * tri_free sets free_bits[i] with one CAS (a set bit found already set is a
  * double free); nothing else counts pending frees. span_reclaim folds them into
  * alloc_bits and restarts freeindex at 0 (the sweep of explicit frees; the
- * collector's sweep does the same with mark_bits).
+ * collector's sweep does the same with the mark bits, span_marks).
  *
  * Invariants:
  *   I1. base and npages never change while the span is in use;
@@ -101,8 +101,6 @@ typedef struct mspan {
 	                            refills; mcentral.lock) */
 	struct mspan *next, *prev; /* list links: mcentral or page bins */
 	size_t npages;
-	atomic_word *mark_bits;  /* nwords; set by the collector's markers
-	                            (atomic OR), cleared by span_sweep */
 	atomic_word sweepgen;    /* Go's sweep generation: mheap.h */
 	size_t zero_bytes;       /* large: prefix that may hold old data */
 	tiny_meta *tiny;         /* per-block metadata for tiny spans */
@@ -359,18 +357,20 @@ void special_free_all(mspan *s, bool explicit_free);
 special *span_take_freed_specials(void);
 void special_release(special *sp);
 
-/* Is slot idx marked? (the collector's bit) */
-TRI_INLINE bool span_is_marked(const mspan *s, uintptr_t idx)
-{
-	return bit_test(s->mark_bits, idx);
-}
-
-/* s->mark_bits found from line 0 alone (the bitmaps are one block,
- * [free | alloc | mark]: span.c), so a marker resolving a word touches
- * the span's first cache line and its bitmap block, no other line. */
+/* The span's mark bits (nwords; set by the collector's markers with an
+ * atomic OR, cleared by span_sweep): the third bitmap of the block
+ * [free | alloc | mark] (span.c), found from line 0 alone, so a marker
+ * resolving a word touches the span's first cache line and its bitmap
+ * block, no other line. Only for a span with bitmaps (free_bits set). */
 TRI_INLINE atomic_word *span_marks(const mspan *s)
 {
 	return s->free_bits + 2 * span_nwords(s->nelems);
+}
+
+/* Is slot idx marked? (the collector's bit) */
+TRI_INLINE bool span_is_marked(const mspan *s, uintptr_t idx)
+{
+	return bit_test(span_marks(s), idx);
 }
 
 /* Verify the invariants of a span; returns false (with a warning line). */

@@ -141,7 +141,6 @@ static void grey_in_span(uintptr_t p, mspan *s, gcwork *w)
 		return;
 	}
 	atomic_word *marks = span_marks(s);
-	TRI_ASSERT2(!mark_exact() || marks == s->mark_bits);
 	if (bit_test(marks, idx)) /* the common case: seen already */
 		return;
 	if (!span_is_allocated_fast(s, idx) || span_allocated_black(s, idx) ||
@@ -634,7 +633,7 @@ static void add_marked_bytes(mspan *s, void *arg)
 {
 	uint64_t *sum = arg, n = 0;
 	for (unsigned w = 0; w < span_nwords(s->nelems); w++)
-		n += popcount64(atomic_load_relaxed(&s->mark_bits[w]));
+		n += popcount64(atomic_load_relaxed(&span_marks(s)[w]));
 	*sum += n * s->elemsize;
 }
 

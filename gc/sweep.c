@@ -325,7 +325,7 @@ static void check_swept_unmarked(mspan *s, void *arg)
 	if (sw->bad || atomic_load_relaxed(&s->sweepgen) != sw->h)
 		return;
 	for (unsigned w = 0; w < span_nwords(s->nelems); w++)
-		if (atomic_load_relaxed(&s->mark_bits[w]))
+		if (atomic_load_relaxed(&span_marks(s)[w]))
 			sw->bad = s;
 }
 

@@ -463,7 +463,7 @@ static void mark_and_check(void *arg)
 	if (r->unmark) { /* as if the mark had missed this object */
 		mspan *s = arena_span_of(r->unmark);
 		uintptr_t idx = slot_of(s, (void *)r->unmark);
-		atomic_word *m = &s->mark_bits[idx / 64];
+		atomic_word *m = &span_marks(s)[idx / 64];
 		atomic_store_relaxed(m, atomic_load_relaxed(m) &
 		                            ~((uintptr_t)1 << (idx % 64)));
 	}

@@ -139,8 +139,8 @@ START_TEST(sweep_folds_marks_and_frees)
 	span_settle(s);
 	for (uintptr_t i = 0; i < s->nelems; i++) /* mark every third */
 		if (i % 3 == 0)
-			atomic_store_relaxed(&s->mark_bits[i / 64],
-			                     s->mark_bits[i / 64] |
+			atomic_store_relaxed(&span_marks(s)[i / 64],
+			                     span_marks(s)[i / 64] |
 			                     (uintptr_t)1 << (i % 64));
 	ck_assert_int_ne(span_free_slot(s, 0), SPAN_FREE_BAD); /* marked */
 	ck_assert_int_ne(span_free_slot(s, 1), SPAN_FREE_BAD); /* not */

@@ -156,7 +156,7 @@ static void unmark(uintptr_t p)
 {
 	mspan *s = arena_span_of(p);
 	uintptr_t idx = s->divmul ? span_obj_index(s, p - s->base) : 0;
-	atomic_word *m = &s->mark_bits[idx / 64];
+	atomic_word *m = &span_marks(s)[idx / 64];
 	atomic_store_relaxed(m, atomic_load_relaxed(m) &
 	                            ~((uintptr_t)1 << (idx % 64)));
 }
