@@ -156,11 +156,6 @@ static void grey_in_span(uintptr_t p, mspan *s, gcwork *w)
 	gcw_put(w, v);
 }
 
-static void grey_object(uintptr_t p, gcwork *w)
-{
-	grey_in_span(p, arena_span_of(p), w);
-}
-
 /* ---- the pipeline ----
  *
  * Resolving a word is a chain of dependent loads -- the span-table entry,
@@ -324,7 +319,7 @@ scan_block(uintptr_t lo, uintptr_t hi, gcwork *w)
 void mark_shade(uintptr_t p, gcwork *w)
 {
 	if (arena_contains(p))
-		grey_object(p, w);
+		grey_in_span(p, arena_span_of(p), w);
 }
 
 /* Scan a grey object, or one oblet of a large one (mark.h), into the
