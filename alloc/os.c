@@ -1,18 +1,26 @@
 /*
  * os.c -- the only file that talks to the kernel about memory.
  *
- * Reservations are PROT_NONE anonymous private mappings with MAP_NORESERVE;
- * commit turns a range read/write in place with mprotect (the range stays one
- * mapping per reservation as far as the kernel allows); release is
+ * Reservations are read/write anonymous private mappings with
+ * MAP_NORESERVE: address space whose pages cost nothing until touched.
+ * Commit is then bookkeeping only -- no system call on the heap's growth
+ * path. An mprotect there would take the process's mmap lock for writing,
+ * and every thread that page-faults meanwhile waits behind it; on a busy
+ * machine (a kernel thread walking the address space, a preempted vCPU)
+ * that wait was measured at over 100 ms. Where the kernel refuses a
+ * read/write reservation (strict overcommit accounting, vm.overcommit_memory
+ * = 2, charges it in full), reservations fall back to PROT_NONE for good
+ * and commit turns ranges read/write with mprotect (I4). Release is
  * madvise(MADV_DONTNEED), after which the kernel supplies zero pages, or
  * MADV_FREE when asked. madvise never splits a mapping, so releasing any
  * pattern of ranges leaves the number of mappings unchanged.
  *
  * Invariants:
- *   I1. committed_bytes counts bytes made read/write by os_commit/os_map
- *       (atomic, relaxed: a statistic). os_unmap is only used on ranges that
- *       were never committed, so it does not subtract; os_unmap_mapped
- *       gives back an os_map'd scratch buffer and subtracts it.
+ *   I1. committed_bytes counts bytes committed by os_commit or mapped by
+ *       os_map (atomic, relaxed: a statistic). os_unmap is only used on
+ *       ranges that were never committed, so it does not subtract;
+ *       os_unmap_mapped gives back an os_map'd scratch buffer and
+ *       subtracts it.
  *   I2. A failing call leaves no partial mapping behind.
  *   I3. owned[] lists every range os.c has mapped or reserved and not yet
  *       unmapped (arenas, metadata, the list itself), sorted by address and
@@ -20,6 +28,9 @@
  *       MHEAP, FIXALLOC, WORK...) protects it. The malloc preload reads it
  *       to leave tricolor's own memory out of the roots it takes from
  *       /proc/self/maps (os_for_each_owned).
+ *   I4. Once reserve_prot_none is set it stays set, and every commit
+ *       from then on calls mprotect (a no-op on a range reserved read/
+ *       write before), so a committed range is always read/write.
  */
 #include "os.h"
 
@@ -36,6 +47,7 @@
 #endif
 
 static atomic_word committed_bytes; /* I1 */
+static atomic_word reserve_prot_none; /* I4 */
 
 typedef struct owned_range {
 	uintptr_t lo, hi;
@@ -191,7 +203,14 @@ void *os_reserve(void *hint, size_t size)
 	int flags = MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE;
 	if (hint)
 		flags |= MAP_FIXED_NOREPLACE;
-	void *p = mmap(hint, size, PROT_NONE, flags, -1, 0);
+	void *p = MAP_FAILED;
+	if (!atomic_load_relaxed(&reserve_prot_none)) {
+		p = mmap(hint, size, PROT_READ | PROT_WRITE, flags, -1, 0);
+		if (p == MAP_FAILED && errno == ENOMEM) /* I4 */
+			atomic_store_relaxed(&reserve_prot_none, 1);
+	}
+	if (p == MAP_FAILED && atomic_load_relaxed(&reserve_prot_none))
+		p = mmap(hint, size, PROT_NONE, flags, -1, 0);
 	if (p == MAP_FAILED)
 		return NULL;
 	if (hint && p != hint) { /* old kernel ignored NOREPLACE */
@@ -222,10 +241,16 @@ bool os_commit(void *p, size_t size)
 {
 	if (injected_failure())
 		return false;
-	if (mprotect(p, size, PROT_READ | PROT_WRITE) != 0)
+	if (atomic_load_relaxed(&reserve_prot_none) && /* I4 */
+	    mprotect(p, size, PROT_READ | PROT_WRITE) != 0)
 		return false;
 	atomic_add_full(&committed_bytes, size);
 	return true;
+}
+
+void os_reserve_force_prot_none(void)
+{
+	atomic_store_relaxed(&reserve_prot_none, 1);
 }
 
 void os_set_madv_free(bool on)

@@ -1,9 +1,12 @@
 /*
  * os.h -- address space from the OS: reserve, commit, release, map.
  *
- * A region moves reserved (PROT_NONE, no memory) -> committed (read/write,
- * zero-filled on first touch) -> released (committed, contents dropped with
- * madvise) -> committed again on reuse. Only os.c includes <sys/mman.h>.
+ * A region moves reserved (address space, no memory) -> committed (counted
+ * in the statistics, zero-filled on first touch) -> released (committed,
+ * contents dropped with madvise) -> committed again on reuse. Reservations
+ * are read/write from the start, so committing needs no system call,
+ * except where the kernel refuses that (os.c I4). Only os.c includes
+ * <sys/mman.h>.
  *
  * Test hooks: os_fail_after(n) makes the n-th following reserve/commit/map
  * call fail as if the OS refused (n = 0 turns the hook off), so tests can
@@ -22,8 +25,12 @@
 void *os_reserve(void *hint, size_t size);
 /* Reserve size bytes aligned to align (a power of two), anywhere. */
 void *os_reserve_aligned(size_t size, size_t align);
-/* Make [p, p+size) of a reservation readable and writable. */
+/* Make [p, p+size) of a reservation readable and writable (it already is,
+ * unless reservations fell back to PROT_NONE: os.c I4) and count it. */
 bool os_commit(void *p, size_t size);
+/* Make every later reservation PROT_NONE, committed with mprotect, as on a
+ * kernel with strict overcommit accounting (tests). */
+void os_reserve_force_prot_none(void);
 /* Give the memory of [p, p+size) back to the OS; the range stays mapped
  * read/write. With MADV_DONTNEED (the default) the next touch sees zeroes;
  * with MADV_FREE (os_set_madv_free, GODEBUG=madvdontneed=0) the kernel
@@ -79,7 +86,7 @@ bool os_maps_line(const char *line, os_mapping *m);
  * the file cannot be opened. */
 bool os_read_maps(void (*fn)(const os_mapping *m, void *arg), void *arg);
 
-/* Bytes currently mapped read/write by tricolor (all kinds). */
+/* Bytes tricolor has committed or mapped (all kinds; os.c I1). */
 uint64_t os_committed_bytes(void);
 /* Unmap [p, p + size) obtained from os_map, and stop counting it (I1):
  * scratch buffers (heap profiles and dumps). */

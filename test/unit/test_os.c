@@ -25,6 +25,49 @@ START_TEST(reserve_commit_release)
 }
 END_TEST
 
+struct perms_probe {
+	uintptr_t addr;
+	char perms[5];
+};
+
+static void perms_at(const os_mapping *m, void *arg)
+{
+	struct perms_probe *pr = arg;
+	if (m->lo <= pr->addr && pr->addr < m->hi)
+		memcpy(pr->perms, m->perms, sizeof pr->perms);
+}
+
+/* The permissions /proc/self/maps shows for the page at p. */
+static struct perms_probe perms_of(const void *p)
+{
+	struct perms_probe pr = {(uintptr_t)p, ""};
+	ck_assert(os_read_maps(perms_at, &pr));
+	return pr;
+}
+
+/* The heap grows with no mprotect (os.c I4): a reservation is read/write
+ * from the start and commit only counts it -- unless reservations fell
+ * back to PROT_NONE, when commit makes the range read/write itself. */
+START_TEST(reservations_need_no_mprotect)
+{
+	char *p = os_reserve(NULL, 1 << 20);
+	ck_assert_ptr_nonnull(p);
+	ck_assert_str_eq(perms_of(p).perms, "rw-p");
+	uint64_t before = os_committed_bytes();
+	ck_assert(os_commit(p, 1 << 20));
+	ck_assert_uint_eq(os_committed_bytes(), before + (1 << 20));
+	p[(1 << 20) - 1] = 1;
+
+	os_reserve_force_prot_none();
+	char *q = os_reserve(NULL, 1 << 20);
+	ck_assert_ptr_nonnull(q);
+	ck_assert_str_eq(perms_of(q).perms, "---p");
+	ck_assert(os_commit(q, 1 << 20));
+	ck_assert_str_eq(perms_of(q).perms, "rw-p");
+	q[(1 << 20) - 1] = 1;
+}
+END_TEST
+
 START_TEST(injected_failure_fails_once)
 {
 	os_fail_after(2);
@@ -168,6 +211,7 @@ int main(void)
 	TCase *tc = tcase_create("os");
 	tcase_set_timeout(tc, 120);
 	tcase_add_test(tc, reserve_commit_release);
+	tcase_add_test(tc, reservations_need_no_mprotect);
 	tcase_add_test(tc, injected_failure_fails_once);
 	tcase_add_test(tc, release_failure_and_madv_free);
 	tcase_add_test(tc, unmapped_ranges_leave_the_owned_list);
