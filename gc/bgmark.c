@@ -5,7 +5,6 @@
 #include "bgmark.h"
 
 #include <errno.h>
-#include <sched.h>
 #include <time.h>
 
 #include "../alloc/mcache.h"
@@ -19,6 +18,8 @@
                                                         hand-backs */
 #define OVER_ASSIST (64 * 1024)    /* Go's gcOverAssistWork */
 #define IDLE_POLL_NS 200000        /* a worker without work looks again */
+#define HOLD_POLL_NS 50000         /* I6: held workers, and the controller
+                                      waiting for them, look again */
 #define MAX_NORMAL 64
 
 enum role { ROLE_NONE, ROLE_DEDICATED, ROLE_FRACTIONAL, ROLE_IDLE };
@@ -33,6 +34,9 @@ static double fraction;            /* bg_mu (read by the worker at start) */
 static uint64_t mark_t0;
 
 static atomic_word phase_over;     /* set by bgmark_stop */
+static atomic_word workers_hold;   /* I6: no worker starts a chunk */
+static atomic_word workers_in_chunk; /* I6: workers between the two
+                                        counts in run_mark */
 static atomic_word bgmark_busy;    /* I1 */
 static atomic_word bg_credit;      /* Go's bgScanCredit (scan work) */
 static atomic_word bg_ns, idle_ns, assist_ns;
@@ -57,13 +61,16 @@ static bool quiescent(void)
 	return atomic_load_acquire(&work_nfull) == 0;
 }
 
-/* One chunk of marking; false when there was nothing to do. */
+/* One chunk of marking, until the budget is spent, the clock reaches
+ * deadline (0: none) or *stop is set (NULL: never); false when there was
+ * nothing to do. */
 static bool work_chunk(gcwork *w, bool threads_ok, int64_t budget,
+                       uint64_t deadline, const atomic_word *stop,
                        int64_t *done)
 {
 	TRI_ASSERT(!w->wbuf1 && !w->wbuf2); /* I1: holds nothing yet */
 	atomic_add_full(&bgmark_busy, 1);
-	*done = mark_drain_n(w, budget, threads_ok);
+	*done = mark_drain_until(w, budget, threads_ok, deadline, stop);
 	unsigned n = mark_gcw_flush(w);
 	/* I1: its buffers are back on the global lists before it stops
 	 * counting as busy */
@@ -94,9 +101,18 @@ static void run_mark(enum role role)
 	gcwork w = {0};
 	while (!atomic_load_acquire(&phase_over)) {
 		int64_t done;
+		atomic_add_full(&workers_in_chunk, 1); /* I6: then look */
+		if (atomic_load_acquire(&workers_hold)) {
+			atomic_add_full(&workers_in_chunk, (uintptr_t)-1);
+			sleep_ns(HOLD_POLL_NS);
+			continue;
+		}
 		/* An idle worker may wait long for a CPU: it never takes the
 		 * thread job, which holds threads_lock while it runs. */
-		if (!work_chunk(&w, role != ROLE_IDLE, CHUNK_WORK, &done)) {
+		bool found = work_chunk(&w, role != ROLE_IDLE, CHUNK_WORK, 0,
+		                        &workers_hold, &done);
+		atomic_add_full(&workers_in_chunk, (uintptr_t)-1);
+		if (!found) {
 			sleep_ns(IDLE_POLL_NS);
 			continue;
 		}
@@ -130,10 +146,9 @@ static void *worker_main(void *arg)
 {
 	worker *me = arg;
 	TRI_ASSERT(!mcache_tls); /* I2: never allocates from the heap */
-	if (me->idle) { /* only on a CPU that would otherwise idle */
-		struct sched_param p = {0};
-		pthread_setschedparam(pthread_self(), SCHED_IDLE, &p);
-	}
+	/* An idle worker runs only on a CPU that would otherwise idle; the
+	 * others take spare CPU but yield to the program's threads (I5). */
+	threads_lower_priority(me->idle);
 	pthread_mutex_lock(&bg_mu);
 	uint64_t seen = me->seen;
 	for (;;) {
@@ -236,7 +251,7 @@ void bgmark_wait_quiescent(void (*poll)(void))
 	for (;;) {
 		while (!quiescent()) {
 			int64_t done;
-			if (!alone || !work_chunk(&w, true, CHUNK_WORK, &done))
+			if (!alone || !work_chunk(&w, true, CHUNK_WORK, 0, NULL, &done))
 				sleep_ns(IDLE_POLL_NS);
 			if (poll)
 				poll();
@@ -246,13 +261,26 @@ void bgmark_wait_quiescent(void (*poll)(void))
 	}
 }
 
+void bgmark_hold_workers(void)
+{
+	atomic_store_release(&workers_hold, 1);
+	AO_nop_full(); /* I6: the hold, then the count */
+	while (atomic_load_acquire(&workers_in_chunk))
+		sleep_ns(HOLD_POLL_NS);
+}
+
+void bgmark_release_workers(void)
+{
+	atomic_store_release(&workers_hold, 0);
+}
+
 void bgmark_finish_stw(void)
 {
 	TRI_ASSERT(threads_world_stopped()); /* mark termination's drain */
 	gcwork w = {0};
 	int64_t done;
 	do {
-		while (work_chunk(&w, false, INT64_MAX, &done))
+		while (work_chunk(&w, false, INT64_MAX, 0, NULL, &done))
 			;
 	} while (!quiescent());
 }
@@ -271,6 +299,7 @@ void bgmark_stop(uint64_t *bg, uint64_t *idle, uint64_t *assist)
 		pthread_cond_wait(&report_cv, &bg_mu);
 	TRI_ASSERT(nreported == nparticipants); /* I3: each reported once */
 	pthread_mutex_unlock(&bg_mu);
+	bgmark_release_workers(); /* I6: for the next mark */
 	*bg = atomic_load_relaxed(&bg_ns);
 	*idle = atomic_load_relaxed(&idle_ns);
 	*assist = atomic_load_relaxed(&assist_ns);
@@ -300,10 +329,6 @@ static int64_t steal_credit(int64_t want)
  * has not paid by then stays on the thread for its next allocation. */
 #define ASSIST_MAX_NS 500000
 
-/* One step of an assist, inside the region: the thread is not stopped
- * while it holds grey objects (bgmark.h I1; the ragged barrier waits for
- * it), and a step is short, so neither is a pause. Returns false when the
- * debt is paid, the mark is over or no work was found. */
 /* credit + work * per_work, saturated: with GOGC off the goal is never
  * and the ratio enormous, and the product must not overflow. */
 #define CREDIT_MAX ((double)((int64_t)1 << 62))
@@ -313,11 +338,16 @@ static int64_t credit_plus(int64_t credit, int64_t work, double per_work)
 	return v >= CREDIT_MAX ? (int64_t)CREDIT_MAX : (int64_t)v;
 }
 
-static bool assist_step(int64_t *work)
+/* One step of an assist, inside the region: the thread is not stopped
+ * while it holds grey objects (bgmark.h I1; the ragged barrier waits for
+ * it), and a step is short, so neither is a pause. Returns false when the
+ * debt is paid, the mark is over, no work was found or the clock reached
+ * deadline. */
+static bool assist_step(int64_t *work, uint64_t deadline)
 {
 	m_acquire();
 	mcache *c = mcache_tls;
-	bool more = false;
+	bool more = false, out_of_time = false;
 	if (c && c->assist_credit < 0 &&
 	    atomic_load_relaxed(&span_alloc_black)) {
 		double per_work = pacer_assist_bytes_per_work();
@@ -330,7 +360,11 @@ static bool assist_step(int64_t *work)
 			gcwork w = {0};
 			int64_t budget = *work < ASSIST_CHUNK ? *work : ASSIST_CHUNK;
 			int64_t done;
-			work_chunk(&w, false, budget, &done);
+			work_chunk(&w, false, budget, deadline, NULL, &done);
+			/* stopped by the clock, not for want of work: the
+			 * debt stays (I4) */
+			out_of_time = done < budget &&
+			              clock_ns(CLOCK_MONOTONIC) >= deadline;
 			c->assist_credit = credit_plus(c->assist_credit + 1, done,
 			                               per_work);
 			*work -= done;
@@ -345,7 +379,7 @@ static bool assist_step(int64_t *work)
 		}
 		/* Nothing to find: the workers and the ragged barrier end
 		 * the mark; an assist never waits for them. */
-		if (!more && c->assist_credit < 0)
+		if (!more && !out_of_time && c->assist_credit < 0)
 			c->assist_credit = 0;
 	}
 	m_release();
@@ -376,9 +410,9 @@ void bgmark_assist(void)
 	if (work < OVER_ASSIST)
 		work = OVER_ASSIST;
 	uint64_t cpu0 = clock_ns(CLOCK_THREAD_CPUTIME_ID);
-	uint64_t t0 = clock_ns(CLOCK_MONOTONIC);
-	while (assist_step(&work) &&
-	       clock_ns(CLOCK_MONOTONIC) - t0 < ASSIST_MAX_NS)
+	uint64_t deadline = clock_ns(CLOCK_MONOTONIC) + ASSIST_MAX_NS;
+	while (assist_step(&work, deadline) &&
+	       clock_ns(CLOCK_MONOTONIC) < deadline)
 		;
 	atomic_add_full(&assist_ns, clock_ns(CLOCK_THREAD_CPUTIME_ID) - cpu0);
 }
@@ -416,4 +450,6 @@ void bgmark_fork_child(void)
 	bg_cv = cv;
 	report_cv = cv;
 	nnormal = nidle = 0;
+	atomic_store_relaxed(&workers_hold, 0);
+	atomic_store_relaxed(&workers_in_chunk, 0);
 }

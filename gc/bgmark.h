@@ -4,7 +4,7 @@
  * gcMarkDone).
  *
  * Workers are threads of two kinds, created once and reused every cycle:
- *   normal  SCHED_OTHER; per cycle the first `dedicated` of them mark
+ *   normal  nice 19 (I5); per cycle the first `dedicated` of them mark
  *           without pause and the next one, when the pacer asks for a
  *           fractional share, marks at that duty cycle (it sleeps whenever
  *           its CPU time since the mark began exceeds the share);
@@ -27,10 +27,33 @@
  *       bgmark_stop; bgmark_stop returns after every participating worker
  *       has reported its CPU time.
  *   I4. An assist never keeps its allocation waiting long: it marks in
- *       steps of ASSIST_CHUNK scan work and stops after ASSIST_MAX_NS
- *       (0.5 ms), keeping the debt it did not pay for the thread's next
- *       allocation; a step that finds no grey object forgives the debt
+ *       steps of ASSIST_CHUNK scan work and stops ASSIST_MAX_NS (0.5 ms)
+ *       after it began -- the clock is read between steps and every
+ *       DRAIN_CLOCK_EVERY objects within one (mark.h) -- keeping the debt
+ *       it did not pay for the thread's next allocation; a step that
+ *       finds no grey object before the deadline forgives the debt
  *       instead of waiting for the workers.
+ *   I5. Workers give way to the program's threads (threads.h
+ *       threads_lower_priority): when every CPU is wanted by the program, a
+ *       worker that woke up never holds a mutator off its CPU for a time
+ *       slice (with two threads on two CPUs that made one allocation in a
+ *       thousand wait over 1 ms); the mark then advances through the
+ *       assists, which the pacer sizes to the allocation. With spare CPUs
+ *       the workers mark at their full share. A worker kept off the CPU
+ *       delays the end of a mark, never a pause (I6).
+ *   I6. No worker marks while the world is stopped for mark termination,
+ *       so the pause never waits for a worker's chunk (which, however
+ *       short in scan work, can take milliseconds when memory is slow or
+ *       the worker is off its CPU). Before stopping the world the
+ *       controller sets workers_hold and waits, outside the pause, until
+ *       workers_in_chunk is 0; a worker raises workers_in_chunk before it
+ *       looks at the hold and lowers it after its chunk, and a chunk ends
+ *       within DRAIN_CLOCK_EVERY objects of the hold (Dekker's order:
+ *       each side writes, fences, then reads the other's word, so a
+ *       worker either sees the hold or is waited for). The hold is
+ *       lifted when the world restarts for more marking, and at
+ *       bgmark_stop. (gccheckmark's bgmark_stop, inside the pause, waits
+ *       for held workers to report; they hold no work then.)
  * Lock: bg_mu (not ranked: nothing else is taken under it) protects the
  * cycle epoch, the roles and the report count.
  */
@@ -49,6 +72,12 @@ void bgmark_start(unsigned dedicated, double fractional,
  * repeat until a flush finds nothing. `poll` runs on every wake-up (pacer
  * revision). */
 void bgmark_wait_quiescent(void (*poll)(void));
+/* The controller, holding no lock, before it stops the world for mark
+ * termination: stop the workers between chunks and wait until none is in
+ * one (I6); and lift that when the world restarts for more marking
+ * (bgmark_stop lifts it too). */
+void bgmark_hold_workers(void);
+void bgmark_release_workers(void);
 /* World stopped: drain whatever is left on this thread until quiescent. */
 void bgmark_finish_stw(void);
 /* Tell the workers the mark is over and collect their CPU time. */

@@ -406,6 +406,7 @@ static void revise(void)
  * aborted stop counts in the cycle's pause. */
 static bool mark_termination(cycle *c)
 {
+	bgmark_hold_workers(); /* bgmark.h I6: before the pause */
 	threads_lock();
 	threads_flush_parked(); /* not in the pause */
 	c->t_mark_term = nanotime();
@@ -432,6 +433,7 @@ static bool mark_termination(cycle *c)
 		set_phase(GC_PHASE_MARK, true);
 		threads_start_world();
 		threads_unlock();
+		bgmark_release_workers();
 		return false;
 	}
 	bgmark_finish_stw();

@@ -496,13 +496,28 @@ bool mark_roots_done(void)
 	return atomic_load_relaxed(&root_next) >= total_jobs();
 }
 
-int64_t mark_drain_n(gcwork *w, int64_t budget, bool threads_ok)
+/* Must the drain stop early: the clock past the deadline, or *stop set?
+ * Looked at on every DRAIN_CLOCK_EVERY-th item only (the clock is a vDSO
+ * call). */
+TRI_INLINE bool drain_must_stop(uint64_t deadline, const atomic_word *stop,
+                                unsigned n)
+{
+	if (n % DRAIN_CLOCK_EVERY != DRAIN_CLOCK_EVERY - 1)
+		return false;
+	return (stop && atomic_load_relaxed(stop)) ||
+	       (deadline && clock_ns(CLOCK_MONOTONIC) >= deadline);
+}
+
+int64_t mark_drain_until(gcwork *w, int64_t budget, bool threads_ok,
+                         uint64_t deadline, const atomic_word *stop)
 {
 	TRI_ASSERT(budget > 0); /* scan work is the unit: at least a word */
 	uint64_t start = w->scan_work, roots = 0; /* roots: Go's markroot
 	                                             work, in the budget */
 	for (unsigned n = 0;
-	     (int64_t)(w->scan_work - start + roots) < budget; n++) {
+	     (int64_t)(w->scan_work - start + roots) < budget &&
+	     !drain_must_stop(deadline, stop, n);
+	     n++) {
 		if (claim_root_job(w, threads_ok, &roots))
 			continue;
 		uintptr_t obj = next_grey(w);
@@ -520,6 +535,11 @@ int64_t mark_drain_n(gcwork *w, int64_t budget, bool threads_ok)
 	pipe_flush(w); /* P1: what is left is in the buffers */
 	ahead_put_back(w);
 	return (int64_t)(w->scan_work - start + roots);
+}
+
+int64_t mark_drain_n(gcwork *w, int64_t budget, bool threads_ok)
+{
+	return mark_drain_until(w, budget, threads_ok, 0, NULL);
 }
 
 unsigned mark_gcw_flush(gcwork *w)

@@ -28,7 +28,12 @@
 #include "../base/base.h"
 #include "work.h"
 
-#define OBLET_BYTES (128 * TRI_KiB)
+/* Go's maxObletBytes is 128 KiB. An oblet is the unit no marker can stop
+ * inside, so it bounds an assist's time (bgmark.h I4): 16 KiB is 2048
+ * words, each a likely cache miss when the object is an array of
+ * pointers; on a virtual machine whose page walks exit to the host, a
+ * 128 KiB oblet of such an array held one allocation for 14 ms. */
+#define OBLET_BYTES (16 * TRI_KiB)
 
 bool mark_init(void);
 /* World running: make sure the helper threads exist (one per CPU beyond
@@ -64,6 +69,16 @@ bool mark_roots_done(void);
  * the prepared root ranges scanned (the budget counts both, so an assist
  * cannot claim every root job at once). */
 int64_t mark_drain_n(gcwork *w, int64_t budget, bool threads_ok);
+/* mark_drain_n that also stops once CLOCK_MONOTONIC reaches deadline (ns;
+ * 0: none) or *stop is set (stop NULL: never), both read every
+ * DRAIN_CLOCK_EVERY items: an assist's bound (bgmark.h I4) must hold
+ * however slowly memory answers, and a budget of scan work alone does not
+ * bound time (a step of 32 KiB was measured at 100 ms on a virtual machine
+ * whose page walks exit to the host); a background worker is told to stop
+ * before a pause (bgmark.h I6). */
+#define DRAIN_CLOCK_EVERY 16
+int64_t mark_drain_until(gcwork *w, int64_t budget, bool threads_ok,
+                         uint64_t deadline, const atomic_word *stop);
 /* Hand w's buffers to the global lists and add its counts to the totals;
  * returns the objects it marked. */
 unsigned mark_gcw_flush(gcwork *w);

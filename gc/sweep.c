@@ -23,8 +23,6 @@
 #include "sweep.h"
 
 #include <sched.h>
-#include <sys/resource.h>
-#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "../alloc/mcache.h"
@@ -184,15 +182,6 @@ uint64_t sweep_finish(void)
 
 /* ---- the background sweeper ---- */
 
-/* SCHED_IDLE: runs only when a CPU has nothing else to do. */
-static void lower_priority(void)
-{
-	struct sched_param p = {0};
-	if (pthread_setschedparam(pthread_self(), SCHED_IDLE, &p) == 0)
-		return;
-	(void)setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), 19);
-}
-
 /* One wake-up's work: sweep until nothing is left (true) or the
  * sweeper is turned off (false). */
 static bool bg_sweep(void)
@@ -230,7 +219,7 @@ static void *bg_main(void *arg)
 {
 	(void)arg;
 	TRI_ASSERT(!mcache_tls); /* I4: never allocates from the heap */
-	lower_priority();
+	threads_lower_priority(true);
 	uint64_t seen = 0;
 	pthread_mutex_lock(&sweep_mu);
 	for (;;) {

@@ -16,7 +16,9 @@
 #include <semaphore.h>
 #include <setjmp.h>
 #include <signal.h>
+#include <sched.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -837,6 +839,14 @@ bool threads_start_internal(void *(*fn)(void *), void *arg)
 		pthread_detach(t);
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	return ok;
+}
+
+void threads_lower_priority(bool idle)
+{
+	struct sched_param p = {0};
+	if (idle && pthread_setschedparam(pthread_self(), SCHED_IDLE, &p) == 0)
+		return;
+	(void)setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), 19);
 }
 
 int threads_suspend_signal(void)

@@ -140,6 +140,13 @@ void threads_resume(gthread *t);
  * controller, sweeper), detached, with every signal blocked: it is never
  * registered, so it must never be stopped. False if it could not start. */
 bool threads_start_internal(void *(*fn)(void *), void *arg);
+/* The calling internal thread gives the CPU to the program's threads.
+ * idle: it runs only on a CPU with nothing else to do (SCHED_IDLE; nice
+ * 19 where that is refused): the sweeper, the idle mark workers. Else nice
+ * 19: a mark worker, which takes any spare CPU but, when the program's
+ * threads want every CPU, yields to them at once instead of holding a
+ * CPU for a whole time slice (the assists then do the marking). */
+void threads_lower_priority(bool idle);
 
 /* tri_set_stop_signals, tri_pthread_create (the heap initialised) and
  * tri_exit_blocking (tricolor.h). */

@@ -283,6 +283,37 @@ START_TEST(drain_budget_stops_and_resumes)
 }
 END_TEST
 
+/* A deadline or a stop flag bounds a drain however much budget is left:
+ * one already past (set) stops it within DRAIN_CLOCK_EVERY objects, and
+ * what it did not scan is handed back, still grey. */
+START_TEST(drain_deadline_and_stop_end_early)
+{
+	enum { N = 8 * DRAIN_CLOCK_EVERY, SZ = 64 };
+	static void *node[N];
+	for (int i = 0; i < N; i++)
+		node[i] = tri_malloc(SZ);
+	for (int i = 0; i + 1 < N; i++)
+		*(void **)node[i] = node[i + 1];
+	gcwork w = {0};
+	mark_shade((uintptr_t)node[0], &w);
+	int64_t got = mark_drain_until(&w, INT64_MAX, false, 1, NULL);
+	ck_assert_int_gt(got, 0);
+	ck_assert_int_le(got, DRAIN_CLOCK_EVERY * SZ);
+	atomic_word stop = 1;
+	int64_t more = mark_drain_until(&w, INT64_MAX, false, 0, &stop);
+	ck_assert_int_gt(more, 0);
+	ck_assert_int_le(more, DRAIN_CLOCK_EVERY * SZ);
+	ck_assert(!marked(node[N - 1]));
+	/* neither: the rest of the chain */
+	stop = 0;
+	ck_assert_int_eq(got + more +
+	                         mark_drain_until(&w, INT64_MAX, false, 0, &stop),
+	                 N * SZ);
+	ck_assert(marked(node[N - 1]));
+	ck_assert_uint_eq(mark_gcw_flush(&w), N);
+}
+END_TEST
+
 /* mark.c P1: nothing is left in the lookup pipeline or taken ahead. */
 static bool pipeline_empty(const gcwork *w)
 {
@@ -542,6 +573,7 @@ int main(void)
 	tcase_add_test(tc, noscan_objects_are_marked_not_scanned);
 	tcase_add_test(tc, drain_marks_a_whole_chain);
 	tcase_add_test(tc, drain_budget_stops_and_resumes);
+	tcase_add_test(tc, drain_deadline_and_stop_end_early);
 	tcase_add_test(tc, pipeline_greys_every_word_before_returning);
 	tcase_add_test(tc, grey_values_carry_the_size_class);
 	tcase_add_test(tc, drain_budget_counts_root_jobs);
