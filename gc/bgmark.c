@@ -277,6 +277,10 @@ void bgmark_release_workers(void)
 void bgmark_finish_stw(void)
 {
 	TRI_ASSERT(threads_world_stopped()); /* mark termination's drain */
+	/* I6: the workers were held before the stop, and every assist is
+	 * outside the region: no marker but this one holds grey objects */
+	TRI_ASSERT(atomic_load_acquire(&workers_hold) &&
+	           atomic_load_acquire(&bgmark_busy) == 0);
 	gcwork w = {0};
 	int64_t done;
 	do {
