@@ -251,7 +251,8 @@ void bgmark_wait_quiescent(void (*poll)(void))
 	for (;;) {
 		while (!quiescent()) {
 			int64_t done;
-			if (!alone || !work_chunk(&w, true, CHUNK_WORK, 0, NULL, &done))
+			if (!alone ||
+			    !work_chunk(&w, true, CHUNK_WORK, 0, NULL, &done))
 				sleep_ns(IDLE_POLL_NS);
 			if (poll)
 				poll();

@@ -36,11 +36,12 @@
  *   I5. Workers give way to the program's threads (threads.h
  *       threads_lower_priority): when every CPU is wanted by the program, a
  *       worker that woke up never holds a mutator off its CPU for a time
- *       slice (with two threads on two CPUs that made one allocation in a
- *       thousand wait over 1 ms); the mark then advances through the
- *       assists, which the pacer sizes to the allocation. With spare CPUs
- *       the workers mark at their full share. A worker kept off the CPU
- *       delays the end of a mark, never a pause (I6).
+ *       slice (with two allocating threads on two CPUs, that made about
+ *       eight times as many allocations wait over 1 ms); the mark then
+ *       advances through the assists, which the pacer sizes to the
+ *       allocation. With spare CPUs the workers mark at their full share.
+ *       A worker kept off the CPU delays the end of a mark, never a pause
+ *       (I6).
  *   I6. No worker marks while the world is stopped for mark termination,
  *       so the pause never waits for a worker's chunk (which, however
  *       short in scan work, can take milliseconds when memory is slow or
