@@ -32,6 +32,19 @@ count_words() { # WORD...: how many
 	echo $#
 }
 
+# The order in which a round runs the allocators: all the words, starting
+# at word ROUND modulo their count, so the start rotates from round to
+# round and no allocator always runs first. One word per line.
+rotated() { # ROUND WORD...
+	_rot_r=$1
+	shift
+	_rot_k=0
+	while [ "$_rot_k" -lt $# ]; do
+		pick $(((_rot_k + _rot_r) % $#)) "$@"
+		_rot_k=$((_rot_k + 1))
+	done
+}
+
 median() { # FILE COLUMN: median of that column (mean of the middle two)
 	awk -v c="$2" '{ print $c }' "$1" | sort -g | awk '
 		{ v[NR] = $1 }

@@ -21,7 +21,7 @@
 set -eu
 
 # shellcheck source=bench/lib.sh
-. "$(dirname "$0")/lib.sh" # ROOT, CC, OUT; count_words, pick, median
+. "$(dirname "$0")/lib.sh" # ROOT, CC, OUT; rotated, median
 PRELOAD=${PRELOAD:-$ROOT/build/libtricolor-malloc.so}
 MB_RUNS=${MB_RUNS:-5}
 MB_THREADS=${MB_THREADS:-2}
@@ -92,17 +92,13 @@ echo "malloc benchmark: $(nproc) CPUs, $(uname -sr)," \
 	"threads $MB_THREADS, scale $MB_SCALE, median of $MB_RUNS runs (round-robin)"
 printf '%s' "$SKIPPED"
 echo "allocators: $ALLOCS"
-# shellcheck disable=SC2086 # ALLOCS is a list of words
-n=$(count_words $ALLOCS)
 r=0
 while [ $r -lt "$MB_RUNS" ]; do
 	printf 'round %d/%d:' $((r + 1)) "$MB_RUNS" >&2
 	for w in $MB_WORKLOADS; do
-		k=0
-		while [ $k -lt "$n" ]; do
-			# shellcheck disable=SC2086 # ALLOCS: a list of words
-			run_one "$(pick $(((k + r) % n)) $ALLOCS)" "$w"
-			k=$((k + 1))
+		# shellcheck disable=SC2086 # ALLOCS: a list of words
+		for a in $(rotated "$r" $ALLOCS); do
+			run_one "$a" "$w"
 		done
 	done
 	echo >&2

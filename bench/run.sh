@@ -78,7 +78,7 @@ set -eu
 
 # shellcheck source=bench/lib.sh
 . "$(dirname "$0")/lib.sh" # ROOT, CC, TRI_*, OUT; die, check_count,
-                           # pick, count_words, median, result_field
+                           # rotated, count_words, median, result_field
 GC_RUNS=${GC_RUNS:-${RUNS:-3}} # before RUNS takes its own default
 RUNS=${RUNS:-5}
 OPS=${OPS:-20000000}
@@ -212,17 +212,13 @@ run_one() { # NAME THREADS: one run, appends "ns rss_kb" to its result file
 }
 
 run_rounds() { # RUNS rounds; each runs every allocator once per thread count
-	# shellcheck disable=SC2086 # ALLOCATORS is a list of words
-	n=$(count_words $ALLOCATORS)
 	r=0
 	while [ "$r" -lt "$RUNS" ]; do
 		printf 'round %d/%d:' $((r + 1)) "$RUNS" >&2
 		for t in $THREAD_COUNTS; do
-			k=0
-			while [ "$k" -lt "$n" ]; do # rotate the start each round
-				# shellcheck disable=SC2086
-				run_one "$(pick $(((k + r) % n)) $ALLOCATORS)" "$t"
-				k=$((k + 1))
+			# shellcheck disable=SC2086 # ALLOCATORS is a list of words
+			for a in $(rotated "$r" $ALLOCATORS); do
+				run_one "$a" "$t"
 			done
 		done
 		echo >&2
@@ -491,19 +487,13 @@ gc_run_one() {
 # GC_RUNS rounds; each runs every case once per allocator, the allocators
 # in an order rotating from round to round.
 gc_rounds() {
-	# shellcheck disable=SC2086 # GC_ALLOCATORS is a list of words
-	gn=$(count_words $GC_ALLOCATORS)
 	gr=0
 	while [ "$gr" -lt "$GC_RUNS" ]; do
 		printf 'round %d/%d:' $((gr + 1)) "$GC_RUNS" >&2
 		for c in $(gc_cases); do
-			gk=0
-			while [ "$gk" -lt "$gn" ]; do
-				# shellcheck disable=SC2086
-				gc_run_one "$c" \
-					"$(pick $(((gk + gr) % gn)) $GC_ALLOCATORS)" \
-					$((gr + 1))
-				gk=$((gk + 1))
+			# shellcheck disable=SC2086 # GC_ALLOCATORS: a list of words
+			for a in $(rotated "$gr" $GC_ALLOCATORS); do
+				gc_run_one "$c" "$a" $((gr + 1))
 			done
 		done
 		echo >&2
@@ -702,17 +692,12 @@ lat_run_one() {
 }
 
 lat_rounds() {
-	# shellcheck disable=SC2086 # LAT_ALLOCATORS is a list of words
-	ln=$(count_words $LAT_ALLOCATORS)
 	lr=0
 	while [ "$lr" -lt "$LAT_RUNS" ]; do
 		printf 'round %d/%d:' $((lr + 1)) "$LAT_RUNS" >&2
-		lk=0
-		while [ "$lk" -lt "$ln" ]; do
-			# shellcheck disable=SC2086
-			lat_run_one "$(pick $(((lk + lr) % ln)) $LAT_ALLOCATORS)" \
-				$((lr + 1))
-			lk=$((lk + 1))
+		# shellcheck disable=SC2086 # LAT_ALLOCATORS: a list of words
+		for a in $(rotated "$lr" $LAT_ALLOCATORS); do
+			lat_run_one "$a" $((lr + 1))
 		done
 		echo >&2
 		lr=$((lr + 1))

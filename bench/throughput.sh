@@ -25,8 +25,8 @@
 set -eu
 
 # shellcheck source=bench/lib.sh
-. "$(dirname "$0")/lib.sh" # ROOT, CC, TRI_*, OUT; check_count, pick,
-                           # count_words, median, result_field
+. "$(dirname "$0")/lib.sh" # ROOT, CC, TRI_*, OUT; check_count,
+                           # rotated, median, result_field
 TP_RUNS=${TP_RUNS:-3}
 TP_MARK_MB=${TP_MARK_MB:-1024}
 TP_OPS=${TP_OPS:-20000000}
@@ -118,12 +118,8 @@ while [ "$r" -lt "$TP_RUNS" ]; do
 	for c in $CASES; do
 		case $c in markrate-*) allocs=$MARK_ALLOCS ;; *) allocs=$SCAN_ALLOCS ;; esac
 		# shellcheck disable=SC2086 # allocs is a list of words
-		n=$(count_words $allocs)
-		k=0
-		while [ "$k" -lt "$n" ]; do
-			# shellcheck disable=SC2086
-			run_one "$c" "$(pick $(((k + r) % n)) $allocs)" $((r + 1))
-			k=$((k + 1))
+		for a in $(rotated "$r" $allocs); do
+			run_one "$c" "$a" $((r + 1))
 		done
 	done
 	echo >&2
