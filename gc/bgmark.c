@@ -70,7 +70,7 @@ static bool work_chunk(gcwork *w, bool threads_ok, int64_t budget,
 {
 	TRI_ASSERT(!w->wbuf1 && !w->wbuf2); /* I1: holds nothing yet */
 	atomic_add_full(&bgmark_busy, 1);
-	*done = mark_drain_until(w, budget, threads_ok, deadline, stop);
+	*done = mark_drain_n(w, budget, threads_ok, deadline, stop);
 	unsigned n = mark_gcw_flush(w);
 	/* I1: its buffers are back on the global lists before it stops
 	 * counting as busy */

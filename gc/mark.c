@@ -457,8 +457,10 @@ static size_t total_jobs(void)
 	return roots_njobs() + (with_thread_job ? 1 : 0);
 }
 
-/* mark_root_job, adding the bytes of a prepared range it scans to
- * *bytes (the thread job counts nothing: its size is not known ahead). */
+/* Claim and scan one root job; the thread job only if threads_ok (the
+ * caller holds no heap state: a background worker). Adds the bytes of a
+ * prepared range it scans to *bytes (the thread job counts nothing: its
+ * size is not known ahead). False if none is left. */
 static bool claim_root_job(gcwork *w, bool threads_ok, uint64_t *bytes)
 {
 	size_t njobs = roots_njobs();
@@ -485,12 +487,6 @@ static bool claim_root_job(gcwork *w, bool threads_ok, uint64_t *bytes)
 	return false;
 }
 
-bool mark_root_job(gcwork *w, bool threads_ok)
-{
-	uint64_t bytes = 0;
-	return claim_root_job(w, threads_ok, &bytes);
-}
-
 bool mark_roots_done(void)
 {
 	return atomic_load_relaxed(&root_next) >= total_jobs();
@@ -508,8 +504,8 @@ TRI_INLINE bool drain_must_stop(uint64_t deadline, const atomic_word *stop,
 	       (deadline && clock_ns(CLOCK_MONOTONIC) >= deadline);
 }
 
-int64_t mark_drain_until(gcwork *w, int64_t budget, bool threads_ok,
-                         uint64_t deadline, const atomic_word *stop)
+int64_t mark_drain_n(gcwork *w, int64_t budget, bool threads_ok,
+                     uint64_t deadline, const atomic_word *stop)
 {
 	TRI_ASSERT(budget > 0); /* scan work is the unit: at least a word */
 	uint64_t start = w->scan_work, roots = 0; /* roots: Go's markroot
@@ -535,11 +531,6 @@ int64_t mark_drain_until(gcwork *w, int64_t budget, bool threads_ok,
 	pipe_flush(w); /* P1: what is left is in the buffers */
 	ahead_put_back(w);
 	return (int64_t)(w->scan_work - start + roots);
-}
-
-int64_t mark_drain_n(gcwork *w, int64_t budget, bool threads_ok)
-{
-	return mark_drain_until(w, budget, threads_ok, 0, NULL);
 }
 
 unsigned mark_gcw_flush(gcwork *w)
@@ -581,7 +572,9 @@ uint64_t mark_totals(uint64_t *scan_work, uint64_t *stack_bytes)
 static void mark_worker(void)
 {
 	gcwork w = {0};
-	while (mark_root_job(&w, false)) /* no thread job: mark_begin(false) */
+	uint64_t roots = 0; /* unused: a helper drains without a budget */
+	/* no thread job: mark_begin(false) */
+	while (claim_root_job(&w, false, &roots))
 		;
 	drain(&w);
 	mark_gcw_flush(&w);

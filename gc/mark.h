@@ -58,27 +58,24 @@ void mark_shade(uintptr_t p, gcwork *w);
  * grey_pack) or a bare address; [lo, hi) word by word. */
 void mark_scan_object(uintptr_t obj, gcwork *w);
 void mark_scan_range(uintptr_t lo, uintptr_t hi, gcwork *w);
-/* Claim and scan one root job; the thread job only if threads_ok (the
- * caller holds no heap state: a background worker). False if none. */
-bool mark_root_job(gcwork *w, bool threads_ok);
 /* Have all root jobs been claimed (and so, once their claimers are idle,
  * scanned)? */
 bool mark_roots_done(void);
-/* Scan up to budget bytes of work from root jobs and grey objects (Go's
- * gcDrainN); returns the scan work done: the bytes of the objects and of
- * the prepared root ranges scanned (the budget counts both, so an assist
- * cannot claim every root job at once). */
-int64_t mark_drain_n(gcwork *w, int64_t budget, bool threads_ok);
-/* mark_drain_n that also stops once CLOCK_MONOTONIC reaches deadline (ns;
- * 0: none) or *stop is set (stop NULL: never), both read every
- * DRAIN_CLOCK_EVERY items: an assist's bound (bgmark.h I4) must hold
- * however slowly memory answers, and a budget of scan work alone does not
- * bound time (a step of 32 KiB was measured at 100 ms on a virtual machine
- * whose page walks exit to the host); a background worker is told to stop
- * before a pause (bgmark.h I6). */
+/* Scan up to budget bytes of work from root jobs (the thread job only if
+ * threads_ok: the caller holds no heap state, a background worker) and
+ * grey objects (Go's gcDrainN); returns the scan work done: the bytes of
+ * the objects and of the prepared root ranges scanned (the budget counts
+ * both, so an assist cannot claim every root job at once). It also stops
+ * once CLOCK_MONOTONIC reaches deadline (ns; 0: none) or *stop is set
+ * (stop NULL: never), both read every DRAIN_CLOCK_EVERY items: an assist's
+ * bound (bgmark.h I4) must hold however slowly memory answers, and a
+ * budget of scan work alone does not bound time (a step of 32 KiB was
+ * measured at 100 ms on a virtual machine whose page walks exit to the
+ * host); a background worker is told to stop before a pause (bgmark.h
+ * I6). */
 #define DRAIN_CLOCK_EVERY 16
-int64_t mark_drain_until(gcwork *w, int64_t budget, bool threads_ok,
-                         uint64_t deadline, const atomic_word *stop);
+int64_t mark_drain_n(gcwork *w, int64_t budget, bool threads_ok,
+                     uint64_t deadline, const atomic_word *stop);
 /* Hand w's buffers to the global lists and add its counts to the totals;
  * returns the objects it marked. */
 unsigned mark_gcw_flush(gcwork *w);

@@ -59,7 +59,7 @@ static uintptr_t elemsize_of(const void *p)
 /* Everything grey, whatever the budget. */
 static int64_t drain(gcwork *w)
 {
-	return mark_drain_n(w, INT64_MAX, false);
+	return mark_drain_n(w, INT64_MAX, false, 0, NULL);
 }
 
 START_TEST(interior_pointer_marks_the_start)
@@ -155,7 +155,7 @@ START_TEST(free_slots_are_ignored)
 	mark_shade((uintptr_t)a, &w);
 	ck_assert_uint_eq(w.nput, 1);
 	ck_assert(marked(a));
-	mark_drain_n(&w, INT64_MAX, false);
+	mark_drain_n(&w, INT64_MAX, false, 0, NULL);
 	mark_gcw_flush(&w);
 }
 END_TEST
@@ -259,18 +259,19 @@ START_TEST(drain_budget_stops_and_resumes)
 	gcwork w = {0};
 	mark_shade((uintptr_t)node[0], &w);
 	/* Each scan is one 64-byte object and greys the next one. */
-	ck_assert_int_eq(mark_drain_n(&w, STEP * SZ, false), STEP * SZ);
+	ck_assert_int_eq(mark_drain_n(&w, STEP * SZ, false, 0, NULL),
+	                 STEP * SZ);
 	int n = 0;
 	for (int i = 0; i < N; i++)
 		n += marked(node[i]);
 	ck_assert_int_eq(n, STEP + 1);
 	ck_assert(!marked(node[STEP + 1]));
 	/* A budget below one object still scans one. */
-	ck_assert_int_eq(mark_drain_n(&w, 1, false), SZ);
+	ck_assert_int_eq(mark_drain_n(&w, 1, false, 0, NULL), SZ);
 	ck_assert(marked(node[STEP + 1]));
 	int64_t total = (STEP + 1) * SZ, got;
 	int calls = 0;
-	while ((got = mark_drain_n(&w, STEP * SZ, false)) > 0) {
+	while ((got = mark_drain_n(&w, STEP * SZ, false, 0, NULL)) > 0) {
 		ck_assert_int_le(got, STEP * SZ);
 		total += got;
 		calls++;
@@ -296,17 +297,17 @@ START_TEST(drain_deadline_and_stop_end_early)
 		*(void **)node[i] = node[i + 1];
 	gcwork w = {0};
 	mark_shade((uintptr_t)node[0], &w);
-	int64_t got = mark_drain_until(&w, INT64_MAX, false, 1, NULL);
+	int64_t got = mark_drain_n(&w, INT64_MAX, false, 1, NULL);
 	ck_assert_int_gt(got, 0);
 	ck_assert_int_le(got, DRAIN_CLOCK_EVERY * SZ);
 	atomic_word stop = 1;
-	int64_t more = mark_drain_until(&w, INT64_MAX, false, 0, &stop);
+	int64_t more = mark_drain_n(&w, INT64_MAX, false, 0, &stop);
 	ck_assert_int_gt(more, 0);
 	ck_assert_int_le(more, DRAIN_CLOCK_EVERY * SZ);
 	ck_assert(!marked(node[N - 1]));
 	/* neither: the rest of the chain */
 	stop = 0;
-	int64_t rest = mark_drain_until(&w, INT64_MAX, false, 0, &stop);
+	int64_t rest = mark_drain_n(&w, INT64_MAX, false, 0, &stop);
 	ck_assert_int_eq(got + more + rest, N * SZ);
 	ck_assert(marked(node[N - 1]));
 	ck_assert_uint_eq(mark_gcw_flush(&w), N);
@@ -342,7 +343,7 @@ START_TEST(pipeline_greys_every_word_before_returning)
 	for (int i = 0; i < N; i++)
 		ck_assert(marked(obj[i]));
 	/* A drain with a budget hands back everything it did not scan. */
-	ck_assert_int_gt(mark_drain_n(&w, 64, false), 0);
+	ck_assert_int_gt(mark_drain_n(&w, 64, false, 0, NULL), 0);
 	ck_assert(pipeline_empty(&w));
 	ck_assert_uint_eq(mark_gcw_flush(&w), N);
 	ck_assert(pipeline_empty(&w));
@@ -384,9 +385,10 @@ static void drain_a_little(void *arg)
 	mark_begin(false);
 	roots_prepare(false);
 	gcwork w = {0};
-	got[0] = mark_drain_n(&w, 1024, false);
+	got[0] = mark_drain_n(&w, 1024, false, 0, NULL);
 	got[1] = mark_roots_done();
-	while (mark_drain_n(&w, INT64_MAX, false) > 0) /* finish cleanly */
+	/* finish cleanly */
+	while (mark_drain_n(&w, INT64_MAX, false, 0, NULL) > 0)
 		;
 	mark_gcw_flush(&w);
 }
