@@ -142,6 +142,7 @@ TRI_INLINE void counter_add_local(volatile atomic_word *p, uintptr_t v)
  *   LOCK_RANK_WORK      gc/work.c         global work-buffer lists
  *   LOCK_RANK_GCSTATS   gc/stats.c        the collector's statistics
  *   LOCK_RANK_LEAK      prof/leakcheck.c    allocation records, stacks
+ *   LOCK_RANK_DIRTY     barrier/dirty.c   the ranges the kernel tracks
  *   LOCK_RANK_OS        alloc/os.c        the list of tricolor's mappings
  * (tri_init's once-lock is taken with no other held; gc/mark.c's mark_mu
  * and gc/sweep.c's sweep_mu are unranked: nothing is taken under them, and
@@ -165,6 +166,7 @@ enum lock_rank {
 	LOCK_RANK_WORK,
 	LOCK_RANK_GCSTATS,
 	LOCK_RANK_LEAK,
+	LOCK_RANK_DIRTY,
 	LOCK_RANK_OS,
 	LOCK_RANK_COUNT
 };
