@@ -378,9 +378,12 @@ START_TEST(refused_userfaultfd_falls_back)
 		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
 	};
 	struct sock_fprog prog = {.len = 4, .filter = f};
-	ck_assert_int_eq(prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0), 0);
-	ck_assert_int_eq(prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog),
-	                 0);
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0 ||
+	    prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog) != 0) {
+		fprintf(stderr, "test_dirty: no seccomp filter here (%s): "
+		        "skipped\n", strerror(errno));
+		return;
+	}
 	dirty_method m = dirty_init(DIRTY_AUTO);
 	ck_assert_int_ne(m, DIRTY_UFFD);
 	ck_assert_msg(strstr(dirty_reason(), "userfaultfd: Operation not "
