@@ -304,14 +304,22 @@ START_TEST(a_concurrent_writer_loses_nothing)
 	ls.base = (uintptr_t)p;
 	pthread_t t;
 	ck_assert_int_eq(pthread_create(&t, NULL, writer, p), 0);
-	/* until the writer has made 100,000 writes, or for 2 s at most */
-	uint64_t end = clock_ns(CLOCK_MONOTONIC) + 2000000000u;
+	/* Collect until the writer has made 40,000 writes (10 s at most),
+	 * letting it make a few between two collects: on a machine where
+	 * each re-protection interrupts the writer's CPU, back-to-back
+	 * collects would starve it. */
+	uint64_t end = clock_ns(CLOCK_MONOTONIC) + 10000000000u;
 	unsigned i = 0;
-	while (atomic_load_relaxed(&writes) < 100000 &&
+	uintptr_t w;
+	while ((w = atomic_load_relaxed(&writes)) < 40000 &&
 	       clock_ns(CLOCK_MONOTONIC) < end) {
 		ls.number = i;
 		ck_assert_int_ge(dirty_collect(note_last, &ls), 0);
 		atomic_store_release(&collects_done, ++i);
+		uint64_t pace = clock_ns(CLOCK_MONOTONIC) + 1000000u;
+		while (atomic_load_relaxed(&writes) < w + 16 &&
+		       clock_ns(CLOCK_MONOTONIC) < pace)
+			;
 	}
 	atomic_store_release(&writer_stop, 1);
 	pthread_join(t, NULL);
@@ -328,7 +336,7 @@ START_TEST(a_concurrent_writer_loses_nothing)
 		              (unsigned long)must_be_seen_from[k] - 1,
 		              (long)ls.last[k] - 1);
 	}
-	ck_assert_uint_gt(written, RACE_PAGES / 2);
+	ck_assert_uint_gt(written, RACE_PAGES / 2); /* 40,000 random writes */
 }
 END_TEST
 
