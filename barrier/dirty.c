@@ -131,6 +131,11 @@ static void busy_enter(void)
 	(void)was;
 }
 
+static void busy_leave(void)
+{
+	atomic_add_full(&busy, (uintptr_t)-1);
+}
+
 /* ---- userfaultfd ---- */
 
 static bool uffd_register(uintptr_t lo, uintptr_t hi)
@@ -333,6 +338,31 @@ static bool tracked_at(size_t i, dirty_range *r)
 	return ok;
 }
 
+/* Walk [lo, hi) with PAGEMAP_SCAN, resuming where each call stopped:
+ * with fn, report the written pages to fn and protect them (the buffer
+ * may take several calls); without, protect every page (the kernel's
+ * fast path, no output). Returns the pages reported, or -1 on failure. */
+static long uffd_walk(uintptr_t lo, uintptr_t hi, dirty_fn fn, void *arg)
+{
+	size_t nvec = scan_regions ? scan_regions : SCAN_REGIONS;
+	dirty_region *vec = fn ? scan_buf : NULL;
+	long pages = 0;
+	while (lo < hi) {
+		uintptr_t end = 0;
+		long n = pm_scan(lo, hi, vec, nvec, &end);
+		if (n < 0 || end <= lo) {
+			give_up("PAGEMAP_SCAN", n < 0 ? (int)-n : EPROTO);
+			return -1;
+		}
+		for (long k = 0; fn && k < n; k++) {
+			fn(vec[k].start, vec[k].end, arg);
+			pages += (vec[k].end - vec[k].start) / OS_PAGE_SIZE;
+		}
+		lo = end;
+	}
+	return pages;
+}
+
 bool dirty_protect_all(void)
 {
 	busy_enter();
@@ -343,46 +373,11 @@ bool dirty_protect_all(void)
 		ok = false;
 	}
 	dirty_range r;
-	for (size_t i = 0; ok && m == DIRTY_UFFD && tracked_at(i, &r); i++) {
-		for (uintptr_t at = r.lo; at < r.hi;) {
-			uintptr_t end = 0;
-			long n = pm_scan(at, r.hi, NULL, 0, &end);
-			if (n < 0 || end <= at) {
-				give_up("PAGEMAP_SCAN", n < 0 ? (int)-n
-				                               : EPROTO);
-				ok = false;
-				break;
-			}
-			at = end;
-		}
-	}
+	for (size_t i = 0; ok && m == DIRTY_UFFD && tracked_at(i, &r); i++)
+		ok = uffd_walk(r.lo, r.hi, NULL, NULL) >= 0;
 	stats.protects++;
-	atomic_add_full(&busy, (uintptr_t)-1);
+	busy_leave();
 	return ok;
-}
-
-/* The written pages of [lo, hi) through PAGEMAP_SCAN, in as many calls
- * as the buffer needs; -1 on failure. */
-static long uffd_collect(uintptr_t lo, uintptr_t hi, dirty_fn fn,
-                         void *arg)
-{
-	size_t nvec = scan_regions ? scan_regions : SCAN_REGIONS;
-	long pages = 0;
-	while (lo < hi) {
-		uintptr_t end = 0;
-		long n = pm_scan(lo, hi, scan_buf, nvec, &end);
-		if (n < 0 || end <= lo) {
-			give_up("PAGEMAP_SCAN", n < 0 ? (int)-n : EPROTO);
-			return -1;
-		}
-		for (long k = 0; k < n; k++) {
-			fn(scan_buf[k].start, scan_buf[k].end, arg);
-			pages += (scan_buf[k].end - scan_buf[k].start) /
-			         OS_PAGE_SIZE;
-		}
-		lo = end;
-	}
-	return pages;
 }
 
 /* The soft-dirty pages of [lo, hi), read 512 entries at a time; runs
@@ -427,7 +422,7 @@ long dirty_collect(dirty_fn fn, void *arg)
 	long pages = 0;
 	dirty_range r;
 	for (size_t i = 0; m != DIRTY_NONE && tracked_at(i, &r); i++) {
-		long n = m == DIRTY_UFFD ? uffd_collect(r.lo, r.hi, fn, arg)
+		long n = m == DIRTY_UFFD ? uffd_walk(r.lo, r.hi, fn, arg)
 		                         : soft_collect(r.lo, r.hi, fn, arg);
 		if (n < 0) {
 			pages = -1;
@@ -443,7 +438,7 @@ long dirty_collect(dirty_fn fn, void *arg)
 		pages = -1;
 	stats.collects++;
 	stats.pages += pages > 0 ? (uint64_t)pages : 0;
-	atomic_add_full(&busy, (uintptr_t)-1);
+	busy_leave();
 	return pages;
 }
 
