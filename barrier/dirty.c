@@ -59,9 +59,13 @@ static size_t ntracked, tracked_cap;    /* dirty_mu */
 static atomic_word busy;                /* I6, asserted */
 static dirty_stats stats;               /* the collector's (I6) */
 static unsigned scan_regions;           /* test hook; 0 = default */
+static bool fail_next;                  /* test hook */
 
 #define SCAN_REGIONS 256
-static dirty_region scan_buf[SCAN_REGIONS]; /* I6 */
+/* I6. Mapped from the OS, not in bss: the regions it holds are heap
+ * addresses, and tricolor's globals never hold one in the clear (the
+ * collector scans bss; arena.h I5). */
+static dirty_region *scan_buf;
 
 const char *dirty_method_name(dirty_method m)
 {
@@ -148,14 +152,16 @@ static bool uffd_register(uintptr_t lo, uintptr_t hi)
 }
 
 /* One PAGEMAP_SCAN over [lo, hi): with vec NULL the fast path protects
- * the whole range; else the written pages go to vec and are protected.
- * Returns the regions written (>= 0) and *walk_end, or -errno. */
+ * the whole range; else the written pages go to vec, and are protected
+ * again if `protect`. Returns the regions written (>= 0) and *walk_end,
+ * or -errno. */
 static long pm_scan(uintptr_t lo, uintptr_t hi, dirty_region *vec,
-                    size_t nvec, uintptr_t *walk_end)
+                    size_t nvec, bool protect, uintptr_t *walk_end)
 {
 	dirty_scan_arg a = {
 		.size = sizeof a,
-		.flags = DIRTY_SCAN_WP_MATCHING | DIRTY_SCAN_CHECK_WPASYNC,
+		.flags = (protect ? DIRTY_SCAN_WP_MATCHING : 0) |
+		         DIRTY_SCAN_CHECK_WPASYNC,
 		.start = lo, .end = hi,
 		.vec = (uintptr_t)vec, .vec_len = vec ? nvec : 0,
 		.category_mask = vec ? DIRTY_PAGE_IS_WRITTEN : 0,
@@ -209,12 +215,12 @@ static bool uffd_selftest(void)
 	long n;
 	if (!uffd_register(lo, lo + pg)) {
 		note_failure("userfaultfd register", errno);
-	} else if ((n = pm_scan(lo, lo + pg, NULL, 0, &end)) < 0) {
+	} else if ((n = pm_scan(lo, lo + pg, NULL, 0, true, &end)) < 0) {
 		note_failure("PAGEMAP_SCAN", (int)-n);
 	} else {
 		p[0] = 1;
-		n = pm_scan(lo, lo + pg, r, 2, &end);
-		long again = pm_scan(lo, lo + pg, r + 1, 1, &end);
+		n = pm_scan(lo, lo + pg, r, 2, true, &end);
+		long again = pm_scan(lo, lo + pg, r + 1, 1, true, &end);
 		ok = n == 1 && r[0].start == lo && again == 0;
 		if (!ok)
 			note_failure("PAGEMAP_SCAN self-test",
@@ -282,11 +288,15 @@ static bool try_method(dirty_method m)
 dirty_method dirty_init(dirty_method want)
 {
 	base_mutex_init(&dirty_mu, LOCK_RANK_DIRTY);
+	if (!scan_buf) /* never unmapped: a fork child keeps it */
+		scan_buf = os_map(SCAN_REGIONS * sizeof *scan_buf);
 	base_mutex_lock(&dirty_mu);
 	ntracked = 0;
 	reason[0] = '\0';
 	dirty_method got = DIRTY_NONE;
-	if (want == DIRTY_AUTO || want == DIRTY_UFFD)
+	if (!scan_buf)
+		note_failure("scan buffer", ENOMEM);
+	else if (want == DIRTY_AUTO || want == DIRTY_UFFD)
 		if (try_method(DIRTY_UFFD))
 			got = DIRTY_UFFD;
 	if (got == DIRTY_NONE && (want == DIRTY_AUTO || want == DIRTY_SOFT))
@@ -301,16 +311,9 @@ dirty_method dirty_init(dirty_method want)
 
 /* ---- tracking ---- */
 
-bool dirty_track(uintptr_t lo, uintptr_t hi)
+/* Record [lo, hi) in tracked[] (I2). */
+static bool track_append(uintptr_t lo, uintptr_t hi)
 {
-	TRI_ASSERT(lo % OS_PAGE_SIZE == 0 && hi % OS_PAGE_SIZE == 0 && lo < hi);
-	dirty_method m = dirty_method_in_use();
-	if (m == DIRTY_NONE)
-		return true;
-	if (m == DIRTY_UFFD && !uffd_register(lo, hi)) {
-		give_up("userfaultfd register", errno);
-		return false;
-	}
 	base_mutex_lock(&dirty_mu);
 	bool ok = true;
 	if (ntracked && tracked[ntracked - 1].hi == lo) {
@@ -322,8 +325,31 @@ bool dirty_track(uintptr_t lo, uintptr_t hi)
 		ok = false;
 	}
 	base_mutex_unlock(&dirty_mu);
-	if (!ok)
+	return ok;
+}
+
+static long uffd_walk(uintptr_t lo, uintptr_t hi, dirty_fn fn, void *arg,
+                      bool protect);
+
+/* With uffd the range is registered and protected before it is recorded
+ * (a collect never walks a range the kernel does not track), and recorded
+ * even if the kernel refuses (dirty_for_each_tracked still lists it). */
+bool dirty_track(uintptr_t lo, uintptr_t hi)
+{
+	TRI_ASSERT(lo % OS_PAGE_SIZE == 0 && hi % OS_PAGE_SIZE == 0 && lo < hi);
+	bool ok = true;
+	if (dirty_method_in_use() == DIRTY_UFFD) {
+		if (!uffd_register(lo, hi)) {
+			give_up("userfaultfd register", errno);
+			ok = false;
+		} else {
+			ok = uffd_walk(lo, hi, NULL, NULL, true) >= 0; /* I7 */
+		}
+	}
+	if (!track_append(lo, hi)) {
 		give_up("dirty tracking: out of memory", ENOMEM);
+		ok = false;
+	}
 	return ok;
 }
 
@@ -339,17 +365,20 @@ static bool tracked_at(size_t i, dirty_range *r)
 }
 
 /* Walk [lo, hi) with PAGEMAP_SCAN, resuming where each call stopped:
- * with fn, report the written pages to fn and protect them (the buffer
- * may take several calls); without, protect every page (the kernel's
- * fast path, no output). Returns the pages reported, or -1 on failure. */
-static long uffd_walk(uintptr_t lo, uintptr_t hi, dirty_fn fn, void *arg)
+ * with fn, report the written pages to fn (the buffer may take several
+ * calls), protecting them again if `protect`; without fn, protect every
+ * page (the kernel's fast path, no output). Returns the pages reported,
+ * or -1 on failure. */
+static long uffd_walk(uintptr_t lo, uintptr_t hi, dirty_fn fn, void *arg,
+                      bool protect)
 {
 	size_t nvec = scan_regions ? scan_regions : SCAN_REGIONS;
 	dirty_region *vec = fn ? scan_buf : NULL;
+	TRI_ASSERT(!fn || scan_buf); /* dirty_init mapped it for uffd */
 	long pages = 0;
 	while (lo < hi) {
 		uintptr_t end = 0;
-		long n = pm_scan(lo, hi, vec, nvec, &end);
+		long n = pm_scan(lo, hi, vec, nvec, protect, &end);
 		if (n < 0 || end <= lo) {
 			give_up("PAGEMAP_SCAN", n < 0 ? (int)-n : EPROTO);
 			return -1;
@@ -374,7 +403,7 @@ bool dirty_protect_all(void)
 	}
 	dirty_range r;
 	for (size_t i = 0; ok && m == DIRTY_UFFD && tracked_at(i, &r); i++)
-		ok = uffd_walk(r.lo, r.hi, NULL, NULL) >= 0;
+		ok = uffd_walk(r.lo, r.hi, NULL, NULL, true) >= 0;
 	stats.protects++;
 	busy_leave();
 	return ok;
@@ -415,14 +444,20 @@ static long soft_collect(uintptr_t lo, uintptr_t hi, dirty_fn fn,
 	return pages;
 }
 
-long dirty_collect(dirty_fn fn, void *arg)
+/* dirty_collect and dirty_peek: every tracked range, cleaned again if
+ * `clean`. */
+static long collect(dirty_fn fn, void *arg, bool clean)
 {
 	busy_enter();
+	if (fail_next) { /* test hook: as a kernel failing part-way */
+		fail_next = false;
+		give_up("PAGEMAP_SCAN", EIO);
+	}
 	dirty_method m = dirty_method_in_use();
 	long pages = 0;
 	dirty_range r;
 	for (size_t i = 0; m != DIRTY_NONE && tracked_at(i, &r); i++) {
-		long n = m == DIRTY_UFFD ? uffd_walk(r.lo, r.hi, fn, arg)
+		long n = m == DIRTY_UFFD ? uffd_walk(r.lo, r.hi, fn, arg, clean)
 		                         : soft_collect(r.lo, r.hi, fn, arg);
 		if (n < 0) {
 			pages = -1;
@@ -430,7 +465,7 @@ long dirty_collect(dirty_fn fn, void *arg)
 		}
 		pages += n;
 	}
-	if (m == DIRTY_SOFT && pages >= 0 && !soft_clear()) { /* I4 */
+	if (m == DIRTY_SOFT && clean && pages >= 0 && !soft_clear()) { /* I4 */
 		give_up("clear_refs", errno);
 		pages = -1;
 	}
@@ -440,6 +475,59 @@ long dirty_collect(dirty_fn fn, void *arg)
 	stats.pages += pages > 0 ? (uint64_t)pages : 0;
 	busy_leave();
 	return pages;
+}
+
+long dirty_collect(dirty_fn fn, void *arg)
+{
+	return collect(fn, arg, true);
+}
+
+long dirty_peek(dirty_fn fn, void *arg)
+{
+	return collect(fn, arg, false);
+}
+
+/* UFFDIO_WRITEPROTECT with mode 0 lifts the protection of a range. */
+static bool uffd_unprotect(uintptr_t lo, uintptr_t hi)
+{
+	struct uffdio_writeprotect wp = {
+		.range = {.start = lo, .len = hi - lo},
+		.mode = 0,
+	};
+	return ioctl(uffd, UFFDIO_WRITEPROTECT, &wp) == 0;
+}
+
+/* dirty_unprotect_all's step: how much is lifted between two looks at
+ * `stop` (one TLB shootdown each, about 60 us on the build machine). */
+#define UNPROTECT_STEP (64 * TRI_MiB)
+
+bool dirty_unprotect_all(bool (*stop)(void))
+{
+	busy_enter();
+	bool ok = true;
+	dirty_range r;
+	for (size_t i = 0; ok && dirty_method_in_use() == DIRTY_UFFD &&
+	                   tracked_at(i, &r); i++)
+		for (uintptr_t lo = r.lo; ok && lo < r.hi; lo += UNPROTECT_STEP) {
+			if (stop && stop())
+				goto out; /* what is left stays protected */
+			uintptr_t hi = r.hi - lo > UNPROTECT_STEP
+			                       ? lo + UNPROTECT_STEP : r.hi;
+			if (!uffd_unprotect(lo, hi)) {
+				give_up("userfaultfd unprotect", errno);
+				ok = false;
+			}
+		}
+out:
+	busy_leave();
+	return ok;
+}
+
+void dirty_for_each_tracked(dirty_fn fn, void *arg)
+{
+	dirty_range r;
+	for (size_t i = 0; tracked_at(i, &r); i++)
+		fn(r.lo, r.hi, arg);
 }
 
 /* ---- fork, statistics, tests ---- */
@@ -464,6 +552,11 @@ void dirty_fork_child(void)
 void dirty_read_stats(dirty_stats *s)
 {
 	*s = stats;
+}
+
+void dirty_fail_next_collect(void)
+{
+	fail_next = true;
 }
 
 void dirty_set_scan_regions(unsigned n)

@@ -50,8 +50,14 @@
  *   I5. A page given back to the OS (MADV_DONTNEED) or never populated
  *       reads as written once it is touched again: a release never hides
  *       a write, at worst it costs a rescan.
- *   I6. One collect or protect runs at a time (the collector holds the
- *       world lock); the scan buffer is the module's own.
+ *   I6. One collect, peek, protect or unprotect runs at a time (the
+ *       collector holds the world lock); the scan buffer is the module's
+ *       own. dirty_track may run beside them (it takes no buffer).
+ *   I7. A range starts tracked protected: dirty_track protects it before
+ *       it records it, so a write to it after dirty_track returns is
+ *       reported, even in the middle of an epoch (a heap that grows while
+ *       the collector marks). A registered page never protected would
+ *       read as written.
  */
 #ifndef TRI_DIRTY_H
 #define TRI_DIRTY_H
@@ -77,8 +83,9 @@ const char *dirty_method_name(dirty_method m);
  * permitted". */
 const char *dirty_reason(void);
 
-/* Watch [lo, hi) (page-aligned, not yet tracked). False if the kernel
- * refused: the method is then DIRTY_NONE (I1). A no-op with DIRTY_NONE. */
+/* Watch [lo, hi) (page-aligned, not yet tracked), protected (I7). False
+ * if the kernel refused: the method is then DIRTY_NONE (I1). With
+ * DIRTY_NONE the range is only recorded (dirty_for_each_tracked). */
 bool dirty_track(uintptr_t lo, uintptr_t hi);
 /* Start an epoch: every tracked page reads clean. False on failure (the
  * method is then DIRTY_NONE). */
@@ -91,6 +98,20 @@ typedef void (*dirty_fn)(uintptr_t lo, uintptr_t hi, void *arg);
  * kernel failed part-way: then the method is DIRTY_NONE and the caller
  * must treat every tracked page as written. */
 long dirty_collect(dirty_fn fn, void *arg);
+
+/* As dirty_collect, but leave the pages written: a later collect or peek
+ * reports them again. With the program stopped, the cheap way to read
+ * the last writes of a mark (no page is protected, so no TLB flush). */
+long dirty_peek(dirty_fn fn, void *arg);
+/* End an epoch early: lift every protection (DIRTY_UFFD; a no-op
+ * otherwise), so writes until the next dirty_protect_all cost nothing;
+ * in steps, giving up between two as soon as stop() (NULL: never) says
+ * so -- the rest stays protected, which is never wrong. False on failure
+ * (the method is then DIRTY_NONE). */
+bool dirty_unprotect_all(bool (*stop)(void));
+/* fn for every tracked range (a caller whose collect returned -1 treats
+ * them all as written). */
+void dirty_for_each_tracked(dirty_fn fn, void *arg);
 
 /* A fork child: the kernel tracks nothing for it (its copies of the
  * registered ranges lost their registration, and the pagemap file open
@@ -108,5 +129,8 @@ void dirty_read_stats(dirty_stats *s);
 /* Test hook: scan at most n regions per kernel call (0: the default), so
  * a test walks a range in many calls. */
 void dirty_set_scan_regions(unsigned n);
+/* Test hook: the next collect or peek fails as a kernel call failing
+ * part-way would (EIO): it returns -1 and the method becomes none. */
+void dirty_fail_next_collect(void);
 
 #endif /* TRI_DIRTY_H */
