@@ -190,9 +190,11 @@ symbols: $(B)/libtricolor.a $(B)/libtricolor.so
 
 STRESS_SRCS := $(wildcard test/stress/*.c)
 STRESS_BINS := $(STRESS_SRCS:test/stress/%.c=$(B)/stress/%)
+$(B)/stress/torture_plain: test/stress/torture.c
 # Every stress program takes SEED THREADS MAX_SIZE SECONDS.
 # stress-short (run by make check): seed 1, 4 threads, objects up to
-# 300 kB; stress_alloc and stress_gc 10 seconds each, torture 20 seconds,
+# 300 kB; stress_alloc, stress_gc and torture_plain (the default mode,
+# plain stores) 10 seconds each, torture 20 seconds,
 # then torture 10 seconds more without clobberfree (which turns the
 # thread free lists off, mcache.c), so its explicit frees go through the
 # lists while concurrent cycles run.

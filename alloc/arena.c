@@ -140,12 +140,22 @@ static bool grow_range(size_t size, uintptr_t *cur_next, uintptr_t *cur_end,
 	return true;
 }
 
+static void (*grow_hook)(uintptr_t base, size_t size);
+
+void arena_set_grow_hook(void (*fn)(uintptr_t base, size_t size))
+{
+	TRI_ASSERT(!fn || arena_heap_sys() == 0); /* before the first growth */
+	grow_hook = fn;
+}
+
 bool arena_grow(size_t size, uintptr_t *base)
 {
 	uintptr_t next = addr_unhide(cur_next_h), end = addr_unhide(cur_end_h);
 	bool ok = grow_range(size, &next, &end, base);
 	cur_next_h = addr_hide(next);
 	cur_end_h = addr_hide(end);
+	if (ok && grow_hook)
+		grow_hook(*base, size);
 	return ok;
 }
 

@@ -132,6 +132,12 @@ TRI_LOCKED bool arena_grow(size_t size, uintptr_t *base);
  * length of that prefix. mheap.lock. */
 TRI_LOCKED size_t arena_take_range(uintptr_t base, size_t size);
 
+/* The collector's watch on new heap memory (its write tracking, a call
+ * that goes up a floor like gc_set_observer's): fn(base, size) for every
+ * range arena_grow commits, under mheap.lock, before any of it is handed
+ * out. Set once, before the heap first grows; NULL: nobody watches. */
+void arena_set_grow_hook(void (*fn)(uintptr_t base, size_t size));
+
 /* Bytes of heap address space committed for spans. */
 uint64_t arena_heap_sys(void);
 

@@ -4,11 +4,15 @@
  * once per allocator with exactly one of:
  *
  *   -DALLOC_TRICOLOR  tri_malloc / tri_malloc_noscan; never freed
- *                     (link libtricolor.a). Stop-the-world mode, or with
- *                     -DBENCH_CONCURRENT as well, concurrent mode
- *                     (tri_set_mode(TRI_MODE_CONCURRENT) before the first
- *                     cycle; GODEBUG=gcstoptheworld=1 still forces
- *                     stop-the-world).
+ *                     (link libtricolor.a). Stop-the-world mode; with
+ *                     -DBENCH_CONCURRENT as well, concurrent mode, or with
+ *                     -DBENCH_TRACKED, tracked mode and plain stores
+ *                     (tri_set_mode before the first cycle;
+ *                     GODEBUG=gcstoptheworld=1 still forces
+ *                     stop-the-world). With -DBENCH_PRELOAD instead:
+ *                     malloc, never freed, plain stores, not linked with
+ *                     tricolor -- run it under libtricolor-malloc.so,
+ *                     whose statistics it reads through dlsym.
  *   -DALLOC_BDWGC     GC_MALLOC / GC_MALLOC_ATOMIC; never freed (link -lgc)
  *   -DALLOC_GLIBC     malloc / free; the program frees what it drops
  *   -DALLOC_JEMALLOC  the same calls, linked with -ljemalloc (which replaces
@@ -183,23 +187,49 @@ static inline void bench_pause_summary(bench_gc_counts_t *c)
 #if defined(ALLOC_TRICOLOR)
 #include "tricolor.h"
 
-#ifdef BENCH_CONCURRENT
+#ifdef BENCH_PRELOAD
+/* Plain C under LD_PRELOAD=libtricolor-malloc.so (gc mode): malloc, never
+ * free, plain stores, in the default mode; not linked with tricolor: its
+ * statistics are found with dlsym. */
+#include <dlfcn.h>
+#define BENCH_ALLOC_NAME "tricolor-preload"
+static void (*bench_tri_read_stats)(tri_stats_t *);
+static void (*bench_tri_collect)(void);
+#define tri_read_stats(s) bench_tri_read_stats(s)
+#define tri_collect()     bench_tri_collect()
+#elif defined(BENCH_CONCURRENT)
 #define BENCH_ALLOC_NAME "tricolor-conc"
 #define BENCH_TRI_MODE   TRI_MODE_CONCURRENT
+#elif defined(BENCH_TRACKED)
+#define BENCH_ALLOC_NAME "tricolor-tracked"
+#define BENCH_TRI_MODE   TRI_MODE_TRACKED
 #else
 #define BENCH_ALLOC_NAME "tricolor-stw"
 #define BENCH_TRI_MODE   TRI_MODE_STW
 #endif
 #define BENCH_FREES           0
+#define BENCH_FREE(p)         ((void)(p))
+#ifdef BENCH_PRELOAD
+#define BENCH_ALLOC(n)        malloc(n)
+#define BENCH_ALLOC_NOSCAN(n) malloc(n)
+#else
 #define BENCH_ALLOC(n)        tri_malloc(n)
 #define BENCH_ALLOC_NOSCAN(n) tri_malloc_noscan(n)
-#define BENCH_FREE(p)         ((void)(p))
+#endif
+#if defined(BENCH_TRACKED) || defined(BENCH_PRELOAD) /* ordinary C */
+#define BENCH_STORE(lvalue, value) ((lvalue) = (value))
+#else
 #define BENCH_STORE(lvalue, value) TRI_STORE(lvalue, value)
+#endif
 
 static inline int bench_thread_create(pthread_t *t, void *(*start)(void *),
                                void *arg)
 {
+#ifdef BENCH_PRELOAD
+	return pthread_create(t, NULL, start, arg);
+#else
 	return tri_pthread_create(t, NULL, start, arg);
+#endif
 }
 
 /* Sampler state, under bench_pause_lock. bench_tri_st is too big for the
@@ -254,17 +284,31 @@ static inline void bench_gc_baseline(void)
 
 static void bench_gc_start(void)
 {
+#ifdef BENCH_PRELOAD
+	*(void **)&bench_tri_read_stats = dlsym(RTLD_DEFAULT, "tri_read_stats");
+	*(void **)&bench_tri_collect = dlsym(RTLD_DEFAULT, "tri_collect");
+	if (!bench_tri_read_stats || !bench_tri_collect)
+		bench_die("tri_read_stats not found: run under "
+		          "LD_PRELOAD=libtricolor-malloc.so");
+	free(malloc(1)); /* the heap initialised */
+#else
 	if (tri_init() != 0)
 		bench_die("tri_init failed");
 	if (tri_set_mode(BENCH_TRI_MODE) != 0)
 		bench_die("tri_set_mode failed");
+#endif
 	tri_collect();
 	bench_gc_baseline();
 	if (pthread_create(&bench_tri_sampler, NULL, bench_tri_sample, NULL))
 		bench_die("cannot start the pause sampler");
+#ifdef BENCH_PRELOAD
+	printf("allocator: malloc, never freed, under the tricolor preload\n");
+#else
 	printf("allocator: tricolor %d, %s mode requested\n", tri_version(),
 	       BENCH_TRI_MODE == TRI_MODE_STW ? "stop-the-world"
-	                                      : "concurrent");
+	       : BENCH_TRI_MODE == TRI_MODE_TRACKED ? "tracked"
+	                                            : "concurrent");
+#endif
 }
 
 static bench_gc_counts_t bench_gc_counts(void)

@@ -9,6 +9,7 @@
 
 #include "../alloc/mcache.h"
 #include "../alloc/span.h"
+#include "../include/tricolor.h"
 #include "mark.h"
 #include "pacer.h"
 #include "threads.h"
@@ -257,7 +258,9 @@ void bgmark_wait_quiescent(void (*poll)(void))
 			if (poll)
 				poll();
 		}
-		if (ragged_flush() == 0 && quiescent())
+		/* no barrier (a tracked mark): no buffer to flush, and no
+		 * thread to interrupt for it */
+		if ((!tri_wb_enabled || ragged_flush() == 0) && quiescent())
 			return;
 	}
 }
@@ -275,7 +278,7 @@ void bgmark_release_workers(void)
 	atomic_store_release(&workers_hold, 0);
 }
 
-void bgmark_finish_stw(void)
+bool bgmark_finish_stw(uint64_t deadline)
 {
 	TRI_ASSERT(threads_world_stopped()); /* mark termination's drain */
 	/* I6: the workers were held before the stop, and every assist is
@@ -285,9 +288,11 @@ void bgmark_finish_stw(void)
 	gcwork w = {0};
 	int64_t done;
 	do {
-		while (work_chunk(&w, false, INT64_MAX, 0, NULL, &done))
-			;
+		while (work_chunk(&w, false, INT64_MAX, deadline, NULL, &done))
+			if (deadline && clock_ns(CLOCK_MONOTONIC) >= deadline)
+				return quiescent(); /* w handed back (I1) */
 	} while (!quiescent());
+	return true;
 }
 
 void bgmark_cpu_so_far(uint64_t *assist, uint64_t *idle)

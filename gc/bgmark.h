@@ -79,8 +79,10 @@ void bgmark_wait_quiescent(void (*poll)(void));
  * (bgmark_stop lifts it too). */
 void bgmark_hold_workers(void);
 void bgmark_release_workers(void);
-/* World stopped: drain whatever is left on this thread until quiescent. */
-void bgmark_finish_stw(void);
+/* World stopped: drain whatever is left on this thread until quiescent,
+ * or until CLOCK_MONOTONIC reaches deadline (ns; 0: none). True when
+ * quiescent; false leaves the rest grey on the global lists. */
+bool bgmark_finish_stw(uint64_t deadline);
 /* Tell the workers the mark is over and collect their CPU time. */
 void bgmark_stop(uint64_t *bg_ns, uint64_t *idle_ns, uint64_t *assist_ns);
 

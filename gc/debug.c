@@ -56,6 +56,7 @@
 	X(scavtrace, 0, 1, 0)      /* a scavenger line per cycle */          \
 	X(madvdontneed, 0, 1, 1)   /* 0: release with MADV_FREE */           \
 	X(clobberfree, 0, 1, 0)    /* poison freed objects */                \
+	X(gcdirty, 0, 3, 0)        /* write tracking: remark.h */           \
 	X(memprofilerate, 0, LONG_MAX, -1) /* sampling rate in bytes */    \
 	X(memprofile, 0, 0, 0)     /* a path: heap profile at exit */       \
 	X(memprofilesignal, 0, 64, 0) /* and on this signal */

@@ -24,6 +24,7 @@ typedef struct gc_debug {
 	int scavtrace;      /* 0 or 1 */
 	int madvdontneed;   /* 0 or 1 (default 1) */
 	int clobberfree;    /* 0 or 1 */
+	int gcdirty;        /* 0 best, 1 uffd, 2 soft-dirty, 3 none */
 	long memprofilerate; /* -1 = unset, else bytes (>= 0) */
 	const char *memprofile; /* NULL, or the value in the environment
 	                           string: a path, up to ',' or the end */

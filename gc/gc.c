@@ -41,6 +41,7 @@
 #include "debug.h"
 #include "mark.h"
 #include "pacer.h"
+#include "remark.h"
 #include "roots.h"
 #include "stacks.h"
 #include "sweep.h"
@@ -55,13 +56,15 @@ static int64_t memlimit = MEMLIMIT_NONE;
 static gc_stats stats;                /* I3; gcstats_lock */
 static uint64_t gc_cpu_total_ns;      /* gcstats_lock */
 static uint64_t start_ns;             /* program start (monotonic) */
-static atomic_word gcmode;            /* TRI_MODE_*; read once a cycle */
+static atomic_word gcmode = TRI_MODE_TRACKED; /* TRI_MODE_*; read once a
+                                                 cycle */
 
 /* The cycle driver's state (Go's gcphase and work): world_lock, except
  * phase, which anyone may read (gc_phase). */
 static struct gc_state {
 	atomic_word phase;     /* enum gc_phase; set_phase only (I5) */
 	bool concurrent;       /* the mark under way is concurrent */
+	bool tracked;          /* ... and has no barrier (remark.h) */
 	uint64_t heap_marked;  /* bytes marked by the last cycle */
 	uint64_t last_end_ns;  /* end of the last cycle; 0 before the first */
 	/* The pacer's view of the heap now (inputs it keeps between
@@ -105,7 +108,8 @@ static void phase_check(enum gc_phase from, enum gc_phase to)
 	if (!mheap_check() || !mcentral_check() || !threads_check() ||
 	    !wbbuf_check() || !mcache_check() || !sweep_check() ||
 	    !roots_check() || !stacks_check() || !work_check() ||
-	    !checkmark_check() || !bgmark_check() || !scavenge_check())
+	    !checkmark_check() || !bgmark_check() || !scavenge_check() ||
+	    !remark_check())
 		base_fatal("phase check, %s -> %s: a walker failed (above)",
 		           gc_phase_names[from], gc_phase_names[to]);
 	if ((from == GC_PHASE_OFF || to == GC_PHASE_OFF) && !work_check_idle())
@@ -130,7 +134,7 @@ static void set_phase(enum gc_phase to, bool concurrent)
 		atomic_store_relaxed(&span_alloc_black, 1);
 		atomic_store_relaxed(&span_black_gen,
 		                     atomic_load_relaxed(&mheap_sweepgen) / 2 + 1);
-		wbbuf_enable(true);
+		wbbuf_enable(!gcs.tracked);
 	}
 	if (to == GC_PHASE_OFF) { /* both off, then every span unswept */
 		atomic_store_relaxed(&span_alloc_black, 0);
@@ -141,7 +145,8 @@ static void set_phase(enum gc_phase to, bool concurrent)
 	}
 	TRI_ASSERT(!!atomic_load_relaxed(&span_alloc_black) ==
 	           (to != GC_PHASE_OFF && concurrent));
-	TRI_ASSERT(!!tri_wb_enabled == (to != GC_PHASE_OFF && concurrent));
+	TRI_ASSERT(!!tri_wb_enabled ==
+	           (to != GC_PHASE_OFF && concurrent && !gcs.tracked));
 	gcs.concurrent = concurrent;
 	atomic_store_relaxed(&gcs.phase, (uintptr_t)to);
 }
@@ -169,6 +174,12 @@ bool gc_init(void)
 	base_mutex_init(&world_lock, LOCK_RANK_WORLD);
 	base_mutex_init(&gcstats_lock, LOCK_RANK_GCSTATS);
 	debug_init(&gcpercent, &memlimit);
+	remark_init(debug.gcdirty);
+	if (debug.gctrace) { /* the tracked mode's method, and why */
+		char desc[256];
+		remark_describe(desc, sizeof desc);
+		trace_print_tracking(desc, remark_available());
+	}
 	if (!(threads_init() && roots_init() && stacks_init() && work_init() &&
 	      mark_init()))
 		return false;
@@ -194,7 +205,7 @@ static void observe(enum gc_event ev)
 /* ---- one cycle ---- */
 
 typedef struct cycle {
-	bool forced, concurrent;
+	bool forced, concurrent, tracked;
 	bool workers_stopped;           /* bgmark_stop already ran */
 	unsigned restarts;              /* mark terminations that found grey */
 	uint64_t aborted_pause_ns;      /* their stops */
@@ -202,6 +213,8 @@ typedef struct cycle {
 	uint64_t heap0, heap1, marked, scan_work, goal;
 	uint64_t globals, stacks;
 	uint64_t assist_ns, bg_ns, idle_ns; /* concurrent mark CPU */
+	uint64_t t_stopped, t_rescanned; /* tracked: the final stop's parts */
+	remark_stats rm;                 /* tracked: the re-mark's costs */
 } cycle;
 
 static void record_roots(cycle *c)
@@ -213,10 +226,27 @@ static void record_roots(cycle *c)
 	c->stacks = c->concurrent ? stack_bytes : roots_bytes(ROOT_STACK);
 }
 
+/* The next cycle's kind: the mode asked for, unless GODEBUG forces
+ * stop-the-world or the kernel tracks no writes (remark.h). */
+enum cycle_kind { CYCLE_STW, CYCLE_BARRIER, CYCLE_TRACKED };
+
+static enum cycle_kind wanted_kind(void)
+{
+	if (debug.gcstoptheworld)
+		return CYCLE_STW;
+	switch (atomic_load_relaxed(&gcmode)) {
+	case TRI_MODE_CONCURRENT:
+		return CYCLE_BARRIER;
+	case TRI_MODE_TRACKED:
+		return remark_available() ? CYCLE_TRACKED : CYCLE_STW;
+	default:
+		return CYCLE_STW;
+	}
+}
+
 static bool want_concurrent(void)
 {
-	return atomic_load_relaxed(&gcmode) == TRI_MODE_CONCURRENT &&
-	       !debug.gcstoptheworld;
+	return wanted_kind() != CYCLE_STW;
 }
 
 
@@ -398,6 +428,44 @@ static void revise(void)
  * only in that thread's registers or frame (docs/concurrency.md). What
  * that turns grey is drained here; normally it is nothing. */
 #define MAX_MARK_RESTARTS 4
+/* A tracked mark's final rescan nearly always greys a few objects (the
+ * program stored pointers since the last round), and what they reach
+ * may be a large part of the heap (a subtree the program parked in a
+ * local): the pause drains for up to TRACKED_DRAIN_NS itself, and
+ * restarts the mark with what is left. */
+#define TRACKED_DRAIN_NS 500000
+
+/* The thread roots of mark termination: every thread's stack, registers
+ * and TLS, barrier buffers flushed. A barrier mark skips a thread blocked
+ * since its concurrent scan (threads.h I9); a tracked mark has no barrier
+ * to shade what another thread stores into such a frame (remark.h I3). */
+static unsigned rescan_threads(const cycle *c, gcwork *w)
+{
+	unsigned grey = 0;
+	stacks_begin_scan();
+	for (gthread *t = threads_first(); t; t = threads_next(t)) {
+		if (!c->tracked && threads_blocked_since_scan(t))
+			continue; /* threads.h I9: scanned, buffer flushed */
+		grey += wbbuf_flush(threads_wbbuf(t));
+		threads_roots_of(t, rescan_root, w);
+	}
+	stacks_for_each_suspended(rescan_root, w); /* coroutine stacks */
+	stacks_run_scanner(rescan_root, w);
+	return grey;
+}
+
+/* Go's gcMarkDone re-check: did the stop find more to mark? A barrier
+ * mark restarts on any grey object; a tracked one first drains in the
+ * pause for a while (TRACKED_DRAIN_NS). Never after MAX_MARK_RESTARTS
+ * restarts: the caller then drains the rest in the pause. */
+static bool should_restart(const cycle *c, unsigned grey)
+{
+	if (c->restarts >= MAX_MARK_RESTARTS)
+		return false;
+	if (!c->tracked)
+		return grey > 0;
+	return !bgmark_finish_stw(nanotime() + TRACKED_DRAIN_NS);
+}
 
 /* Go's gcMarkDone re-check: anything the buffers or the rescan turned
  * grey is marked with the world running again, unless the mark already
@@ -415,18 +483,13 @@ static bool mark_termination(cycle *c)
 	c->heap1 = atomic_load_relaxed(&mheap_live);
 	mcache_flush_all();
 	gcwork w = {0};
-	unsigned grey = 0;
-	stacks_begin_scan();
-	for (gthread *t = threads_first(); t; t = threads_next(t)) {
-		if (threads_blocked_since_scan(t))
-			continue; /* threads.h I9: scanned, buffer flushed */
-		grey += wbbuf_flush(threads_wbbuf(t));
-		threads_roots_of(t, rescan_root, &w);
-	}
-	stacks_for_each_suspended(rescan_root, &w); /* coroutine stacks */
-	stacks_run_scanner(rescan_root, &w);
+	c->t_stopped = nanotime();
+	if (c->tracked)
+		remark_final(&c->rm, &w); /* remark.h I2, I3 */
+	unsigned grey = rescan_threads(c, &w);
 	grey += mark_gcw_flush(&w);
-	if (grey && c->restarts < MAX_MARK_RESTARTS) {
+	c->t_rescanned = nanotime();
+	if (should_restart(c, grey)) {
 		c->restarts++;
 		uint64_t now = nanotime();
 		c->aborted_pause_ns += now - c->t_mark_term;
@@ -436,7 +499,7 @@ static bool mark_termination(cycle *c)
 		bgmark_release_workers();
 		return false;
 	}
-	bgmark_finish_stw();
+	bgmark_finish_stw(0);
 	record_roots(c); /* before a re-mark rebuilds the root jobs */
 	if (debug.gccheckmark) { /* the workers must be gone: it re-marks */
 		bgmark_stop(&c->bg_ns, &c->idle_ns, &c->assist_ns);
@@ -459,11 +522,35 @@ static bool mark_termination(cycle *c)
 	return true;
 }
 
+/* A tracked cycle lifts the protection at its end (remark_end): lifting
+ * a page costs about 20 times less than the write fault it spares (0.75
+ * us against 15 us on the build machine, docs/performance.md), and until
+ * the next cycle the program writes many pages -- allocating, and the
+ * sweeper and tri_free writing into freed objects under clobberfree.
+ * The lift gives up as soon as the next cycle is wanted: cycles back to
+ * back under a memory limit lift nothing. */
+static bool lift_stop(void)
+{
+	return mheap_over_trigger();
+}
+
+static void wait_for_mark(void)
+{
+	bgmark_wait_quiescent(revise);
+}
+
 static void concurrent_cycle(cycle *c)
 {
 	sweep_finish();
 	sweep_done();
 	roots_snapshot_globals();
+	/* remark.h I1: the epoch starts before anything is scanned; a
+	 * kernel that fails here leaves the cycle to stop the world */
+	if (c->tracked && !remark_begin(&c->rm)) {
+		c->tracked = gcs.tracked = c->concurrent = false;
+		stw_cycle(c);
+		return;
+	}
 	unsigned dedicated;
 	double frac;
 	limiter_stop_begin(false);
@@ -473,13 +560,17 @@ static void concurrent_cycle(cycle *c)
 	limiter_assist_seen = limiter_idle_seen = 0; /* counters restarted */
 	bool done;
 	do {
-		bgmark_wait_quiescent(revise);
+		wait_for_mark();
+		if (c->tracked)
+			remark_rounds(&c->rm, wait_for_mark);
 		limiter_stop_begin(true);
 		done = mark_termination(c);
 		pacer_limiter_finish_transition(nanotime());
 	} while (!done);
 	if (!c->workers_stopped)
 		bgmark_stop(&c->bg_ns, &c->idle_ns, &c->assist_ns);
+	if (c->tracked)
+		remark_end(&c->rm, lift_stop);
 }
 
 /* ---- statistics and trace ---- */
@@ -495,7 +586,30 @@ static uint64_t pause_of(const cycle *c)
 	if (!c->concurrent)
 		return c->t_end - c->t_sweep_term;
 	return (c->t_mark - c->t_sweep_term) + (c->t_end - c->t_mark_term) +
-	       c->aborted_pause_ns;
+	       c->aborted_pause_ns + c->rm.round_pause_ns;
+}
+
+/* The tracked line (trace.h): the last stop of the cycle in four parts --
+ * stopping (and the caches flushed), the written pages, the globals and
+ * stacks, the drain and the flip. */
+static void trace_tracked(const cycle *c, uint64_t num)
+{
+	const remark_stats *rm = &c->rm;
+	uint64_t rescan = c->t_rescanned - c->t_stopped;
+	gc_trace_tracked t = {
+		.num = num,
+		.protect_ns = rm->protect_ns, .unprotect_ns = rm->unprotect_ns,
+		.rounds = rm->rounds, .round_ns = rm->round_ns,
+		.final_pages = rm->final_pages,
+		.stop_ns = c->t_stopped - c->t_mark_term,
+		.pages_ns = rm->final_pages_ns,
+		.roots_ns = rescan > rm->final_pages_ns
+		                    ? rescan - rm->final_pages_ns : 0,
+		.drain_ns = c->t_end - c->t_rescanned,
+	};
+	for (unsigned i = 0; i < rm->rounds && i < TRACE_TRACKED_ROUNDS; i++)
+		t.round_pages[i] = rm->round_pages[i];
+	trace_print_tracked(&t);
 }
 
 /* Publish the cycle's statistics (I3); returns its number, and the CPU
@@ -512,7 +626,9 @@ static uint64_t publish(const cycle *c, double *frac)
 	stats.num_forced_gc += c->forced;
 	stats.next_gc = pacer_goal();
 	stats.last_gc_ns = walltime();
-	gc_cpu_total_ns += pause * ncpu + c->assist_ns + c->bg_ns;
+	gc_cpu_total_ns += pause * ncpu + c->assist_ns + c->bg_ns +
+	                   c->rm.protect_ns + c->rm.round_ns +
+	                   c->rm.unprotect_ns; /* the controller's share */
 	uint64_t num = stats.num_gc;
 	*frac = cpu_fraction(nanotime());
 	base_mutex_unlock(&gcstats_lock);
@@ -560,8 +676,10 @@ static bool trigger_fires(bool wait)
 static void run_cycle(bool forced)
 {
 	cycle c = {.forced = forced, .t_start = nanotime()};
-	c.concurrent = want_concurrent();
+	enum cycle_kind kind = wanted_kind();
 	c.heap0 = atomic_load_relaxed(&mheap_live);
+	c.concurrent = kind != CYCLE_STW;
+	c.tracked = gcs.tracked = kind == CYCLE_TRACKED;
 	if (c.concurrent)
 		concurrent_cycle(&c);
 	else
@@ -573,6 +691,8 @@ static void run_cycle(bool forced)
 	uint64_t num = publish(&c, &frac);
 	if (debug.gctrace) /* under the world lock: lines stay in order */
 		trace(&c, num, frac);
+	if (debug.gctrace && c.tracked)
+		trace_tracked(&c, num);
 	if (forced || debug.gcstoptheworld == 2) {
 		sweep_finish(); /* runtime.GC returns with the heap swept */
 		observe(GC_EVENT_SWEPT);
@@ -710,7 +830,8 @@ void gc_free_os_memory(void)
 /* Takes effect at the next cycle: run_cycle reads the mode once. */
 int gc_set_mode(int mode)
 {
-	if (mode != TRI_MODE_STW && mode != TRI_MODE_CONCURRENT) {
+	if (mode != TRI_MODE_STW && mode != TRI_MODE_CONCURRENT &&
+	    mode != TRI_MODE_TRACKED) {
 		errno = EINVAL;
 		return -1;
 	}
@@ -808,6 +929,7 @@ void gc_fork_child(void)
 	sweep_fork_child();
 	scavenge_fork_child();
 	bgmark_fork_child();
+	remark_fork_child();
 	pthread_mutex_t m = PTHREAD_MUTEX_INITIALIZER;
 	pthread_cond_t cv = PTHREAD_COND_INITIALIZER;
 	ctl_mu = m;

@@ -1,5 +1,5 @@
 /*
- * gc.h -- the collection cycle (Go's mgc.go), in two modes.
+ * gc.h -- the collection cycle (Go's mgc.go), in three modes.
  *
  * Stop-the-world mode (the thread that crossed the trigger runs it):
  *   off/sweep -> [finish sweeping, world running]
@@ -17,6 +17,13 @@
  *     until a round finds nothing
  *   mark termination (pause 2): flush caches and buffers, rescan every
  *     thread's stack, drain, [gccheckmark], barrier off, flip, next goal
+ * Tracked mode (the default; the concurrent cycle without the barrier,
+ * remark.h): the heap write-protected before pause 1; re-mark rounds
+ * after the mark; pause 2 also rescans the pages written since the last
+ * round and the globals, rescans every stack (blocked threads' too), and
+ * drains for at most TRACKED_DRAIN_NS before restarting the mark; the
+ * protection lifted after it. Where the kernel tracks no writes, a
+ * tracked cycle runs as a stop-the-world one.
  *
  * Invariants:
  *   I1. One cycle at a time: a cycle runs with the world lock held from
@@ -28,15 +35,17 @@
  *   I3. Statistics are published under gcstats_lock after the world
  *       restarts; readers never stop the world.
  *   I4. The barrier flag, span_alloc_black and span_black_gen change only
- *       with the world stopped, and are set exactly from pause 1 to
- *       pause 2 of a concurrent cycle.
+ *       with the world stopped; black allocation is on exactly from pause
+ *       1 to pause 2 of a concurrent or tracked cycle, the barrier flag
+ *       of a concurrent one only.
  *   I5. The phase (gc_phase) changes only in gc.c's set_phase, with the
  *       world stopped and the world lock held, along the edges
  *       off -> mark -> mark termination -> off, plus mark termination ->
  *       mark (a concurrent mark that found more grey restarts). set_phase
  *       is the one writer of the barrier flag, black allocation (I4) and
  *       the sweep generation (mheap.h I3): entering a concurrent mark turns
- *       black allocation on, then the barrier; leaving mark termination
+ *       black allocation on, then the barrier (concurrent mode only);
+ *       leaving mark termination
  *       turns both off and then moves the sweep generation (every span
  *       unswept), in that order.
  */

@@ -372,6 +372,67 @@ void mark_scan_range(uintptr_t lo, uintptr_t hi, gcwork *w)
 	pipe_flush(w); /* P1 */
 }
 
+typedef struct guarded_scan {
+	uintptr_t lo, hi;
+	gcwork *w;
+} guarded_scan;
+
+static void scan_guarded_fn(void *arg)
+{
+	guarded_scan *g = arg;
+	scan_block(g->lo, g->hi, g->w);
+}
+
+/* A fault lands between two loads of scan_block: w is left whole. */
+void mark_scan_guarded(uintptr_t lo, uintptr_t hi, gcwork *w)
+{
+	guarded_scan g = {lo, hi, w};
+	threads_run_guarded(scan_guarded_fn, &g);
+	pipe_flush(w); /* P1 */
+}
+
+/* ---- the tracked mode's rescans ---- */
+
+/* Scan the words in [lo, hi), a part of s, of s's marked objects,
+ * allocated-black ones included (I4); for a large object, the part. */
+static void rescan_span(mspan *s, uintptr_t lo, uintptr_t hi, gcwork *w)
+{
+	if (s->divmul == 0) {
+		if (span_is_marked(s, 0)) {
+			w->scan_work += hi - lo;
+			scan_block(lo, hi, w);
+		}
+		return;
+	}
+	uintptr_t idx = span_obj_index(s, lo - s->base);
+	uintptr_t obj = s->base + idx * s->elemsize;
+	for (; obj < hi && idx < s->nelems; idx++, obj += s->elemsize) {
+		if (!span_is_allocated_fast(s, idx) ||
+		    (!span_is_marked(s, idx) && !span_allocated_black(s, idx)))
+			continue;
+		uintptr_t a = obj > lo ? obj : lo;
+		uintptr_t b = obj + s->elemsize < hi ? obj + s->elemsize : hi;
+		w->scan_work += b - a;
+		scan_block(a, b, w);
+	}
+}
+
+void mark_rescan(uintptr_t lo, uintptr_t hi, gcwork *w)
+{
+	while (lo < hi) {
+		mspan *s = arena_span_of(lo);
+		uintptr_t next = (lo | (PAGE_SIZE - 1)) + 1;
+		if (s && span_state(s) == SPAN_IN_USE && lo >= s->base &&
+		    lo < s->limit && !spanclass_noscan(s->spanclass)) {
+			uintptr_t end = hi < s->limit ? hi : s->limit;
+			rescan_span(s, lo, end, w);
+			next = align_up(end, PAGE_SIZE);
+		}
+		lo = next;
+	}
+	pipe_flush(w); /* P1 */
+}
+
 /* ---- the parallel drain ---- */
 
 /* Go's getfull: wait for work or for the end of marking (I2). */
@@ -471,7 +532,10 @@ static bool claim_root_job(gcwork *w, bool threads_ok, uint64_t *bytes)
 		const root_job *j = roots_job(i);
 		TRI_ASSERT(j->lo < j->hi && j->hi - j->lo <= ROOT_JOB_BYTES &&
 		           j->lo % sizeof(uintptr_t) == 0); /* roots.h I1 */
-		scan_block(j->lo, j->hi, w);
+		if (with_thread_job) /* concurrent: it may be unmapped */
+			mark_scan_guarded(j->lo, j->hi, w);
+		else
+			scan_block(j->lo, j->hi, w);
 		*bytes += j->hi - j->lo;
 		return true;
 	}

@@ -58,6 +58,16 @@ void mark_shade(uintptr_t p, gcwork *w);
  * grey_pack) or a bare address; [lo, hi) word by word. */
 void mark_scan_object(uintptr_t obj, gcwork *w);
 void mark_scan_range(uintptr_t lo, uintptr_t hi, gcwork *w);
+/* Scan a global root range [lo, hi) (data, bss, a tri_add_roots range, a
+ * mapping under the malloc preload) so that a fault -- the program
+ * unmapped it while a concurrent mark ran -- ends the scan of that range
+ * instead of the process (threads_run_guarded). */
+void mark_scan_guarded(uintptr_t lo, uintptr_t hi, gcwork *w);
+/* The tracked mode's rescan of written pages [lo, hi): scan the words
+ * there of every marked object (allocated black included, I4), and
+ * only those words; free slots, unmarked objects and noscan spans are
+ * skipped. */
+void mark_rescan(uintptr_t lo, uintptr_t hi, gcwork *w);
 /* Have all root jobs been claimed (and so, once their claimers are idle,
  * scanned)? */
 bool mark_roots_done(void);

@@ -211,3 +211,77 @@ TRI_SIGNAL_SAFE void trace_print_scav(uint64_t work, uint64_t released,
 	TRI_ASSERT(n > 0 && buf[n - 1] == '\n'); /* never cut at the max */
 	write_line(buf, n);
 }
+
+static void put_pages(line *l, long pages)
+{
+	if (pages < 0)
+		put_str(l, "all");
+	else
+		put_decimal(l, (uint64_t)pages, 0);
+}
+
+TRI_SIGNAL_SAFE size_t trace_format_tracked(char *buf, size_t cap,
+                                            const gc_trace_tracked *t)
+{
+	line l = {buf, 0, cap};
+	put_str(&l, "gc ");
+	put_decimal(&l, t->num, 0);
+	put_str(&l, " tracked: ");
+	put_ms(&l, t->protect_ns);
+	put_str(&l, "+");
+	put_ms(&l, t->unprotect_ns);
+	put_str(&l, " ms protect+unprotect, ");
+	put_decimal(&l, t->rounds, 0);
+	put_str(&l, t->rounds == 1 ? " round " : " rounds ");
+	uint64_t faults = 0;
+	bool all = t->final_pages < 0;
+	unsigned rounds = t->rounds < TRACE_TRACKED_ROUNDS
+	                          ? t->rounds : TRACE_TRACKED_ROUNDS;
+	for (unsigned i = 0; i < rounds; i++) {
+		if (i > 0)
+			put_str(&l, "+");
+		put_pages(&l, t->round_pages[i]);
+		all |= t->round_pages[i] < 0;
+		faults += t->round_pages[i] > 0 ? (uint64_t)t->round_pages[i] : 0;
+	}
+	put_str(&l, rounds ? " pages in " : "0 pages in ");
+	put_ms(&l, t->round_ns);
+	put_str(&l, " ms, final ");
+	put_pages(&l, t->final_pages);
+	put_str(&l, " pages, ");
+	uint64_t parts[4] = {t->stop_ns, t->pages_ns, t->roots_ns, t->drain_ns};
+	for (int i = 0; i < 4; i++) {
+		if (i > 0)
+			put_str(&l, "+");
+		put_ms(&l, parts[i]);
+	}
+	put_str(&l, " ms stop+pages+roots+drain, ");
+	faults += t->final_pages > 0 ? (uint64_t)t->final_pages : 0;
+	if (all)
+		put_str(&l, "all");
+	else
+		put_decimal(&l, faults, 0);
+	put_str(&l, " write faults\n");
+	return line_end(&l);
+}
+
+TRI_SIGNAL_SAFE void trace_print_tracked(const gc_trace_tracked *t)
+{
+	char buf[TRACE_LINE_MAX];
+	size_t n = trace_format_tracked(buf, sizeof buf, t);
+	TRI_ASSERT(n > 0 && buf[n - 1] == '\n'); /* never cut at the max */
+	write_line(buf, n);
+}
+
+void trace_print_tracking(const char *desc, bool available)
+{
+	char buf[TRACE_LINE_MAX];
+	line l = {buf, 0, sizeof buf};
+	put_str(&l, "gc tracking: ");
+	put_str(&l, desc);
+	put_str(&l, available ? "\n" : ", stop-the-world\n");
+	size_t n = line_end(&l);
+	if (n > 0 && buf[n - 1] != '\n') /* a long reason, cut: end it */
+		buf[n - 1] = '\n';
+	write_line(buf, n);
+}

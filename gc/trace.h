@@ -43,8 +43,9 @@ typedef struct gc_trace_cycle {
  * point: cap 16 always suffices); returns the length. */
 size_t trace_format_ns_as_ms(char *buf, size_t cap, uint64_t ns);
 
-/* Enough for any line, every field at its largest (345 bytes + NUL). */
-#define TRACE_LINE_MAX 384
+/* Enough for any line, every field at its largest (345 bytes + NUL; the
+ * tracked line, 8 rounds of 19-digit counts: 435). */
+#define TRACE_LINE_MAX 512
 
 /* The whole line, with its trailing newline, into buf, NUL-terminated;
  * returns the length. Real lines are about 150 bytes; a cap below
@@ -53,6 +54,33 @@ size_t trace_format_gc(char *buf, size_t cap, const gc_trace_cycle *t);
 
 /* Format and write the line to stderr with one write(2). */
 void trace_print_gc(const gc_trace_cycle *t);
+
+/* The tracked mode's second line, after a tracked cycle's gc line (Go
+ * has no such mode; the fields follow its style):
+ *   gc N tracked: A+B ms protect+unprotect, R rounds P1+P2+... pages
+ *   in C ms, final F pages, D1+D2+D3+D4 ms stop+pages+roots+drain,
+ *   W write faults
+ * A, B: the epoch's protection set and lifted (world running); the
+ * rounds' pages, their collects and rescans taking C ms (world running);
+ * the last stop's pages and its four parts; W the pages reported in all
+ * (each took one write fault). A count the kernel could not give prints
+ * "all" (every page was rescanned). */
+#define TRACE_TRACKED_ROUNDS 8
+typedef struct gc_trace_tracked {
+	uint64_t num;
+	uint64_t protect_ns, unprotect_ns;
+	unsigned rounds;       /* at most TRACE_TRACKED_ROUNDS */
+	long round_pages[TRACE_TRACKED_ROUNDS]; /* -1: all */
+	uint64_t round_ns;
+	long final_pages;      /* -1: all */
+	uint64_t stop_ns, pages_ns, roots_ns, drain_ns;
+} gc_trace_tracked;
+size_t trace_format_tracked(char *buf, size_t cap, const gc_trace_tracked *t);
+void trace_print_tracked(const gc_trace_tracked *t);
+/* "gc tracking: M[ (why not better)][, stop-the-world]\n", once at
+ * start under gctrace: the method the tracked mode uses (desc, from
+ * remark_describe) and whether tracked cycles can run at all. */
+void trace_print_tracking(const char *desc, bool available);
 
 /* Go 1.19's scavtrace line (mgcscavenge.go printScavTrace):
  *   scav W KiB work, R KiB total, U% util[ (forced)]

@@ -11,14 +11,22 @@
  * every loaded shared object, each registered thread's stack, registers and
  * static TLS block, and ranges given to tri_add_roots.
  *
- * Two modes (tri_set_mode). Stop-the-world mode, the default: a cycle stops
- * every registered thread with a signal (see tri_set_stop_signals), marks on
- * every core, and lets the threads go. It is correct for any C program whose
- * pointers to tricolor objects live in the roots above or in tricolor
- * objects allocated with tri_malloc (not tri_malloc_noscan). Concurrent
- * mode: the program keeps running while the heap is marked, with two short
- * pauses per cycle; in exchange it promises the barrier contract (TRI_STORE
- * below, docs/concurrency.md). In both modes freed objects are swept in the
+ * Three modes (tri_set_mode). Tracked mode, the default: the program keeps
+ * running while the heap is marked, with no change to its code -- the
+ * kernel records which pages it writes (Linux 6.7's asynchronous
+ * userfaultfd write-protect, or the soft-dirty bits), the collector
+ * rescans the objects on them, and a short final pause takes the last
+ * writes, the stacks and the registers. Where the kernel records nothing
+ * (an older kernel, a seccomp filter, vm.unprivileged_userfaultfd=0 for a
+ * non-root user), its cycles stop the world instead (GODEBUG=gctrace=1
+ * says which, docs/concurrency.md). Stop-the-world mode: a cycle stops
+ * every registered thread with a signal (see tri_set_stop_signals), marks
+ * on every core, and lets the threads go. Concurrent mode: the shortest
+ * pauses, two per cycle; in exchange the program promises the barrier
+ * contract (TRI_STORE below). Tracked and stop-the-world modes are
+ * correct for any C program whose pointers to tricolor objects live in
+ * the roots above or in tricolor objects allocated with tri_malloc (not
+ * tri_malloc_noscan). In every mode freed objects are swept in the
  * background and lazily as threads allocate.
  *
  * Everything public is spelled tri_ (functions), TRI_ (macros) or tri_*_t
@@ -288,15 +296,19 @@ TRI_API void tri_free_os_memory(void);
 TRI_API int tri_set_gc_percent(int percent);
 
 /*
- * Collection modes. TRI_MODE_STW (the default) marks with every registered
- * thread stopped; TRI_MODE_CONCURRENT marks while the program runs and
- * requires every store of a pointer into a tricolor object or into a global
- * (data, bss, a tri_add_roots range) to go through TRI_STORE,
- * tri_write_barrier or tri_memmove while the program runs in that mode.
- * Stores to local variables (the stack, registers) need no barrier.
+ * Collection modes (above). TRI_MODE_TRACKED (the default) marks while the
+ * program runs and needs nothing from it: the kernel tracks its writes, or,
+ * where it cannot, the cycle stops the world. TRI_MODE_STW marks with every
+ * registered thread stopped. TRI_MODE_CONCURRENT marks while the program
+ * runs and requires every store of a pointer into a tricolor object or
+ * into a global (data, bss, a tri_add_roots range) to go through
+ * TRI_STORE, tri_write_barrier or tri_memmove while the program runs in
+ * that mode. Stores to local variables (the stack, registers) need no
+ * barrier.
  */
 #define TRI_MODE_STW 0
 #define TRI_MODE_CONCURRENT 1
+#define TRI_MODE_TRACKED 2
 
 /*
  * Choose the mode; it takes effect from the next cycle (a cycle under way

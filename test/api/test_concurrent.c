@@ -171,8 +171,9 @@ START_TEST(mode_values)
 {
 	ck_assert_int_eq(tri_set_mode(TRI_MODE_STW), 0);
 	ck_assert_int_eq(tri_set_mode(TRI_MODE_CONCURRENT), 0);
+	ck_assert_int_eq(tri_set_mode(TRI_MODE_TRACKED), 0);
 	ck_assert_int_eq(tri_set_mode(TRI_MODE_STW), 0);
-	int bad[] = {-1, 2, 3, 100, 0x7fffffff};
+	int bad[] = {-1, 3, 4, 100, 0x7fffffff};
 	for (size_t i = 0; i < NELEMS(bad); i++) {
 		errno = 0;
 		ck_assert_int_eq(tri_set_mode(bad[i]), -1);

@@ -565,12 +565,24 @@ static const char gctrace_ere[] =
     "(" NUM ")->(" NUM ")->(" NUM ") MB, (" NUM ") MB goal, "
     "(" NUM ") MB stacks, (" NUM ") MB globals, (" NUM ") P"
     "( \\(forced\\))?$";
+/* The tracked mode's lines (docs/gctrace.md): the method, once at start,
+ * and a second line after each tracked cycle's. */
+static const char tracking_ere[] = "^gc tracking: [a-z-]+( \\(.*\\))?"
+                                   "(, stop-the-world)?$";
+static const char tracked_ere[] =
+    "^gc (" NUM ") tracked: (" DEC ")\\+(" DEC ") ms protect\\+unprotect, "
+    "(" NUM ") rounds? ((" NUM "|all)(\\+(" NUM "|all))*) pages in (" DEC
+    ") ms, "
+    "final (" NUM "|all) pages, (" DEC ")\\+(" DEC ")\\+(" DEC ")\\+(" DEC
+    ") ms stop\\+pages\\+roots\\+drain, (" NUM "|all) write faults$";
 
 struct trace {
 	int gc_lines;           /* lines starting "gc " (all well formed) */
 	int forced;             /* of which end in " (forced)" */
 	int last_forced;        /* the last gc line is forced */
 	int warn_lines;         /* lines starting "tricolor: " */
+	int tracking_lines;     /* "gc tracking: ..." */
+	int tracked_lines;      /* "gc N tracked: ..." */
 	unsigned long min_goal; /* smallest "N MB goal" */
 };
 
@@ -579,9 +591,13 @@ struct trace {
  * warning; nothing else. */
 static struct trace parse_stderr(const struct child *c)
 {
-	struct trace t = {0, 0, 0, 0, (unsigned long)-1};
-	regex_t re;
+	struct trace t = {0, 0, 0, 0, 0, 0, (unsigned long)-1};
+	regex_t re, re_tracking, re_tracked;
 	int rc = regcomp(&re, gctrace_ere, REG_EXTENDED | REG_NOSUB);
+	ck_assert_msg(rc == 0, "regcomp failed (%d)", rc);
+	rc = regcomp(&re_tracking, tracking_ere, REG_EXTENDED | REG_NOSUB);
+	ck_assert_msg(rc == 0, "regcomp failed (%d)", rc);
+	rc = regcomp(&re_tracked, tracked_ere, REG_EXTENDED | REG_NOSUB);
 	ck_assert_msg(rc == 0, "regcomp failed (%d)", rc);
 	ck_assert_msg(c->err_len == 0 || c->err[c->err_len - 1] == '\n',
 	              "stderr does not end with a newline: \"%s\"",
@@ -600,6 +616,20 @@ static struct trace parse_stderr(const struct child *c)
 		p = nl + 1;
 		if (strncmp(line, "tricolor: ", 10) == 0) {
 			t.warn_lines++;
+			continue;
+		}
+		if (regexec(&re_tracking, line, 0, NULL, 0) == 0) {
+			ck_assert_msg(t.gc_lines == 0 && !t.tracking_lines,
+			              "\"%s\" not first, or twice", line);
+			t.tracking_lines++;
+			continue;
+		}
+		if (regexec(&re_tracked, line, 0, NULL, 0) == 0) {
+			unsigned long long num;
+			ck_assert(sscanf(line, "gc %llu", &num) == 1);
+			ck_assert_msg(num + 1 == want_n, "\"%s\" does not "
+			              "follow gc line %llu", line, num);
+			t.tracked_lines++;
 			continue;
 		}
 		ck_assert_msg(strncmp(line, "gc ", 3) == 0,
@@ -633,6 +663,8 @@ static struct trace parse_stderr(const struct child *c)
 			t.min_goal = goal;
 	}
 	regfree(&re);
+	regfree(&re_tracking);
+	regfree(&re_tracked);
 	return t;
 }
 
@@ -674,6 +706,20 @@ START_TEST(gctrace_regex_self_check)
 		ck_assert_msg(regexec(&re, bad[i], 0, NULL, 0) != 0,
 		              "accepts \"%s\"", bad[i]);
 	regfree(&re);
+	static const char *tracked[] = {
+	    ("gc 7 tracked: 2.1+38 ms protect+unprotect, 3 rounds 4120+512+63 "
+	     "pages in 14 ms, final 21 pages, 0.12+0.10+0.016+0.008 ms "
+	     "stop+pages+roots+drain, 4716 write faults"),
+	    ("gc 1 tracked: 0.40+3.7 ms protect+unprotect, 0 rounds 0 pages in "
+	     "0 ms, final all pages, 0.058+0.9+0.011+0.005 ms "
+	     "stop+pages+roots+drain, all write faults"),
+	};
+	ck_assert_int_eq(
+	    regcomp(&re, tracked_ere, REG_EXTENDED | REG_NOSUB), 0);
+	for (size_t i = 0; i < NELEMS(tracked); i++)
+		ck_assert_msg(regexec(&re, tracked[i], 0, NULL, 0) == 0,
+		              "rejects \"%s\"", tracked[i]);
+	regfree(&re);
 }
 END_TEST
 
@@ -688,6 +734,15 @@ START_TEST(gctrace_forced_only)
 	              "3 tri_collect with GOGC=off: %d gctrace lines, %d "
 	              "forced\nstderr: %s",
 	              t.gc_lines, t.forced, clip(c.err));
+	/* the method, once; then a tracked line per cycle, or none where
+	 * the default mode stops the world */
+	ck_assert_msg(t.tracking_lines == 1 &&
+	                  (t.tracked_lines == 0 ||
+	                   t.tracked_lines == t.gc_lines) &&
+	                  (t.tracked_lines == 0) ==
+	                      (strstr(c.err, ", stop-the-world\n") != NULL),
+	              "tracking lines %d, tracked lines %d\nstderr: %s",
+	              t.tracking_lines, t.tracked_lines, clip(c.err));
 	ck_assert_msg(g.num_gc == 3 && g.num_forced_gc == 3 &&
 	                  g.gc_percent == -1,
 	              "num_gc %llu num_forced_gc %llu gc_percent %d", g.num_gc,
@@ -737,7 +792,9 @@ START_TEST(gogc_off_env)
 	static const char *env[] = {"GOGC=off", "GODEBUG=gctrace=1", NULL};
 	struct child c;
 	struct gc_out g = run_gc(env, "64", "0", &c);
-	ck_assert_msg(c.err_len == 0,
+	struct trace t = parse_stderr(&c); /* the tracking line at most */
+	ck_assert_msg(t.gc_lines == 0 && t.tracked_lines == 0 &&
+	              t.warn_lines == 0,
 	              "GOGC=off and 64 MiB of garbage: stderr \"%s\"",
 	              clip(c.err));
 	ck_assert_msg(g.num_gc == 0 && g.gc_percent == -1,

@@ -180,10 +180,14 @@ static double timed_churn(uint64_t *seed, uint64_t *cycles, bool *finished)
 	return t;
 }
 
-static void limit_below_live(bool concurrent)
+static void limit_below_live(int mode)
 {
-	if (concurrent)
-		ck_assert_int_eq(tri_set_mode(TRI_MODE_CONCURRENT), 0);
+	static const char *const names[] = {
+		[TRI_MODE_STW] = "stop-the-world",
+		[TRI_MODE_CONCURRENT] = "concurrent",
+		[TRI_MODE_TRACKED] = "tracked",
+	};
+	ck_assert_int_eq(tri_set_mode(mode), 0);
 	build_live(LOW_LIVE);
 	uint64_t seed = 7;
 	double ratio = 0;
@@ -199,7 +203,7 @@ static void limit_below_live(bool concurrent)
 		        "GOMEMLIMIT=1MiB %s, %d MB live, %d MB of garbage "
 		        "(attempt %d): %.3f s, %llu cycles; without the limit "
 		        "%.3f s, %llu cycles: %.2fx\n",
-		        concurrent ? "concurrent" : "stop-the-world", LOW_LIVE,
+		        names[mode], LOW_LIVE,
 		        LOW_GARBAGE, attempt, t1, U(c1), t0, U(c0), ratio);
 		ck_assert(done0);
 		ck_assert_msg(done1, "more than %d cycles per MB of garbage",
@@ -215,13 +219,19 @@ static void limit_below_live(bool concurrent)
 
 START_TEST(limit_below_live_heap_stw)
 {
-	limit_below_live(false);
+	limit_below_live(TRI_MODE_STW);
 }
 END_TEST
 
 START_TEST(limit_below_live_heap_concurrent)
 {
-	limit_below_live(true);
+	limit_below_live(TRI_MODE_CONCURRENT);
+}
+END_TEST
+
+START_TEST(limit_below_live_heap_tracked)
+{
+	limit_below_live(TRI_MODE_TRACKED);
 }
 END_TEST
 
@@ -234,5 +244,6 @@ int main(void)
 	tc = tcase(s, "below_live", 240);
 	tcase_add_test(tc, limit_below_live_heap_stw);
 	tcase_add_test(tc, limit_below_live_heap_concurrent);
+	tcase_add_test(tc, limit_below_live_heap_tracked);
 	return run_suite(s);
 }

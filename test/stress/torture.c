@@ -78,6 +78,11 @@
  * tool finds a forgotten TRI_STORE. In stop-the-world mode (or while the
  * barrier is a plain store) the run still passes.
  *
+ * torture_plain.c builds this file with TORTURE_PLAIN: every TRI_STORE a
+ * plain store, every tri_memmove a memmove, and no tri_set_mode call --
+ * ordinary C in the default mode (concurrent marking with the kernel
+ * tracking the writes, or stop-the-world where it cannot).
+ *
  * Prints one summary line and "torture: ok ..." and exits 0; prints the
  * first mismatch and exits 1 (2 for bad arguments). Deterministic for a
  * seed except for the interleaving of threads.
@@ -98,6 +103,12 @@
 #include <time.h>
 
 #include "stress.h"
+
+#ifdef TORTURE_PLAIN /* torture_plain.c: ordinary C, the default mode */
+#undef TRI_STORE
+#define TRI_STORE(lvalue, value) ((lvalue) = (value))
+#define tri_memmove memmove
+#endif
 
 enum {
 	MAX_THREADS = 64,
@@ -1022,8 +1033,10 @@ int main(int argc, char **argv)
 	/* Read when the heap is initialised: before any tri_ call. */
 	setenv("GOGC", "10", 0);
 	setenv("GODEBUG", "clobberfree=1,gccheckmark=1", 0);
+#ifndef TORTURE_PLAIN
 	if (tri_set_mode(TRI_MODE_CONCURRENT) != 0)
 		fail("tri_set_mode(TRI_MODE_CONCURRENT): errno %d", errno);
+#endif
 	if (g_forget)
 		fprintf(stderr, "torture: TORTURE_FORGET_BARRIER set: some "
 		                "stores skip the write barrier on purpose\n");

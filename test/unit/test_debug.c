@@ -77,6 +77,7 @@ static void assert_debug_eq(const gc_debug *got, const gc_debug *want,
 	FIELD_EQ(scavtrace);
 	FIELD_EQ(madvdontneed);
 	FIELD_EQ(clobberfree);
+	FIELD_EQ(gcdirty);
 	FIELD_EQ(memprofilerate);
 	FIELD_EQ(memprofilesignal);
 	ck_assert_msg(got->memprofile == want->memprofile,
@@ -122,6 +123,7 @@ static const struct key_case {
 	{"scavtrace", offsetof(gc_debug, scavtrace), false, 0, 1},
 	{"madvdontneed", offsetof(gc_debug, madvdontneed), false, 0, 1},
 	{"clobberfree", offsetof(gc_debug, clobberfree), false, 0, 1},
+	{"gcdirty", offsetof(gc_debug, gcdirty), false, 0, 3},
 	{"memprofilerate", offsetof(gc_debug, memprofilerate), true, 0,
 	 LONG_MAX},
 	{"memprofilesignal", offsetof(gc_debug, memprofilesignal), false, 0,
@@ -246,10 +248,10 @@ START_TEST(multiple_pairs)
 {
 	const char *all = "gctrace=1,gccheckmark=1,gcstoptheworld=2,"
 	                  "scavtrace=1,madvdontneed=0,clobberfree=1,"
-	                  "memprofilerate=4096";
+	                  "gcdirty=2,memprofilerate=4096";
 	gc_debug d;
 	ck_assert_int_eq(godebug(&d, all), 0);
-	gc_debug want = {1, 1, 2, 1, 0, 1, 4096, NULL, 0};
+	gc_debug want = {1, 1, 2, 1, 0, 1, 2, 4096, NULL, 0};
 	assert_debug_eq(&d, &want, all);
 
 	/* Bad items are skipped, one warning each; the good ones apply. */

@@ -6,7 +6,8 @@
  * explicit frees (span_reclaim) with zeroed reuse.
  *
  * Cycles are started by allocation (GOGC=100 over garbage), never by
- * tri_collect (which sweeps everything before it returns). Tests that
+ * tri_collect (which sweeps everything before it returns), and stop the
+ * world. Tests that
  * count spans turn the background sweeper off first.
  */
 #include "arena.h"
@@ -32,6 +33,10 @@ static unsigned char tag_of(size_t k)
 static void setup(void)
 {
 	ck_assert_int_eq(tri_init(), 0);
+	/* cycles on the allocating thread, so that when num_gc moves the
+	 * cycle is over and nothing sweeps but what a test asks (the default
+	 * mode runs them on the controller thread, which sweeps first) */
+	ck_assert_int_eq(tri_set_mode(TRI_MODE_STW), 0);
 }
 
 static uint64_t num_gc(void)

@@ -405,6 +405,50 @@ START_TEST(scav_line_exact_strings)
 }
 END_TEST
 
+/* The tracked mode's line (trace.h), for hand-computed values. */
+START_TEST(tracked_line_exact_strings)
+{
+	char buf[TRACE_LINE_MAX];
+	gc_trace_tracked t = {
+		.num = 7, .protect_ns = 2100000, .unprotect_ns = 38000000,
+		.rounds = 3, .round_pages = {4120, 512, 63}, .round_ns = 14200000,
+		.final_pages = 21, .stop_ns = 120000, .pages_ns = 100000,
+		.roots_ns = 16000, .drain_ns = 8000,
+	};
+	size_t n = trace_format_tracked(buf, sizeof buf, &t);
+	ck_assert_str_eq(buf, "gc 7 tracked: 2.1+38 ms protect+unprotect, "
+	                      "3 rounds 4120+512+63 pages in 14 ms, final 21 "
+	                      "pages, 0.12+0.10+0.016+0.008 ms "
+	                      "stop+pages+roots+drain, 4716 write faults\n");
+	ck_assert_uint_eq(n, strlen(buf));
+	/* one round; a count the kernel could not give */
+	t.rounds = 1;
+	t.round_pages[0] = 5;
+	t.final_pages = -1;
+	trace_format_tracked(buf, sizeof buf, &t);
+	ck_assert(strstr(buf, " 1 round 5 pages in 14 ms, final all pages, "));
+	ck_assert(strstr(buf, ", all write faults\n"));
+	t.rounds = 0;
+	t.final_pages = 3;
+	trace_format_tracked(buf, sizeof buf, &t);
+	ck_assert(strstr(buf, " 0 rounds 0 pages in 14 ms, final 3 pages, "));
+	ck_assert(strstr(buf, ", 3 write faults\n"));
+	/* every field at its largest still fits */
+	gc_trace_tracked big = {.num = UINT64_MAX, .protect_ns = UINT64_MAX,
+	                        .unprotect_ns = UINT64_MAX,
+	                        .rounds = TRACE_TRACKED_ROUNDS,
+	                        .round_ns = UINT64_MAX,
+	                        .final_pages = LONG_MAX, .stop_ns = UINT64_MAX,
+	                        .pages_ns = UINT64_MAX, .roots_ns = UINT64_MAX,
+	                        .drain_ns = UINT64_MAX};
+	for (int i = 0; i < TRACE_TRACKED_ROUNDS; i++)
+		big.round_pages[i] = LONG_MAX;
+	n = trace_format_tracked(buf, sizeof buf, &big);
+	ck_assert_uint_eq(n, 435); /* trace.h's figure */
+	ck_assert_int_eq(buf[n - 1], '\n');
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("trace");
@@ -426,6 +470,7 @@ int main(void)
 	tcase_add_test(gc, truncates_at_cap);
 	tcase_add_test(gc, print_writes_the_line_to_stderr);
 	tcase_add_test(gc, scav_line_exact_strings);
+	tcase_add_test(gc, tracked_line_exact_strings);
 	suite_add_tcase(s, gc);
 	return unit_run(s);
 }
