@@ -394,21 +394,35 @@ void mark_scan_guarded(uintptr_t lo, uintptr_t hi, gcwork *w)
 /* ---- the tracked mode's rescans ---- */
 
 /* Scan the words in [lo, hi), a part of s, of s's marked objects,
- * allocated-black ones included (I4); for a large object, the part. */
+ * allocated-black ones included (I4); for a large object, the part. The
+ * program may free s meanwhile (mheap_free_span: state DEAD, then its
+ * bitmaps dropped), so the bitmap block is read once: NULL means freed,
+ * and a stale block is never unmapped (fixalloc), its bits at worst a
+ * needless scan. Explicitly freed slots that are still marked are
+ * scanned too: conservative, never wrong. */
 static void rescan_span(mspan *s, uintptr_t lo, uintptr_t hi, gcwork *w)
 {
+	const atomic_word *fb = (const atomic_word *)atomic_load_acquire(
+	    (atomic_word *)&s->free_bits);
+	if (!fb)
+		return;
+	uintptr_t nelems = s->nelems, nw = span_nwords(nelems);
+	const atomic_word *alloc = fb + nw, *marks = fb + 2 * nw; /* span.c */
 	if (s->divmul == 0) {
-		if (span_is_marked(s, 0)) {
+		if (bit_test(marks, 0)) {
 			w->scan_work += hi - lo;
 			scan_block(lo, hi, w);
 		}
 		return;
 	}
+	uint32_t g = (uint32_t)atomic_load_relaxed(&span_black_gen);
+	bool black = g && AO_int_load((const unsigned *)&s->black_gen) == g;
+	uintptr_t fi = atomic_load_relaxed(&s->freeindex);
 	uintptr_t idx = span_obj_index(s, lo - s->base);
 	uintptr_t obj = s->base + idx * s->elemsize;
-	for (; obj < hi && idx < s->nelems; idx++, obj += s->elemsize) {
-		if (!span_is_allocated_fast(s, idx) ||
-		    (!span_is_marked(s, idx) && !span_allocated_black(s, idx)))
+	for (; obj < hi && idx < nelems; idx++, obj += s->elemsize) {
+		if (!bit_test(marks, idx) && /* span.h span_allocated_black: */
+		    !(black && idx < fi && !bit_test(alloc, idx)))
 			continue;
 		uintptr_t a = obj > lo ? obj : lo;
 		uintptr_t b = obj + s->elemsize < hi ? obj + s->elemsize : hi;

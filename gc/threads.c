@@ -638,18 +638,37 @@ static void install_fault_handlers(void)
 	sigaction(SIGBUS, &sa, &prev_bus);
 }
 
+/* The mask as the kernel has it, bypassing pthread_sigmask: the malloc
+ * preload interposes it to keep the stop signal unblocked, which would
+ * open a collector thread's mask to it. */
+static void raw_sigmask(int how, const sigset_t *set, sigset_t *old)
+{
+	syscall(SYS_rt_sigprocmask, how, set, old, (size_t)(_NSIG / 8));
+}
+
+/* The collector's threads block every signal, and the kernel kills a
+ * process whose thread faults with SIGSEGV blocked: the guard unblocks
+ * the two fault signals for the call, and puts the mask back after. */
 bool threads_run_guarded(void (*fn)(void *), void *arg)
 {
 	pthread_once(&guard_once, install_fault_handlers);
+	sigset_t faults, old;
+	sigemptyset(&faults);
+	sigaddset(&faults, SIGSEGV);
+	sigaddset(&faults, SIGBUS);
+	raw_sigmask(SIG_UNBLOCK, &faults, &old);
+	bool ok = false;
 	sigjmp_buf jb;
-	if (sigsetjmp(jb, 0))
-		return false;
-	fault_guard = &jb;
-	compiler_barrier();
-	fn(arg);
-	compiler_barrier();
-	fault_guard = NULL;
-	return true;
+	if (sigsetjmp(jb, 0) == 0) {
+		fault_guard = &jb;
+		compiler_barrier();
+		fn(arg);
+		compiler_barrier();
+		fault_guard = NULL;
+		ok = true;
+	}
+	raw_sigmask(SIG_SETMASK, &old, NULL);
+	return ok;
 }
 
 /* ---- roots of a thread ---- */
@@ -754,6 +773,25 @@ int threads_attach(void)
 	return 0;
 }
 
+static __thread bool registering __attribute__((tls_model("initial-exec")));
+
+bool threads_registering(void)
+{
+	return registering;
+}
+
+/* The thread's bounds and TLS blocks: pthread_getattr_np and
+ * dl_iterate_phdr, which may call malloc (threads_registering). */
+static bool thread_bounds(gthread *t)
+{
+	registering = true;
+	bool ok = stack_bounds(t);
+	if (ok)
+		dl_iterate_phdr(tls_ranges_cb, t);
+	registering = false;
+	return ok;
+}
+
 int threads_register_self(void)
 {
 	if (self)
@@ -763,12 +801,11 @@ int threads_register_self(void)
 		errno = ENOMEM;
 		return -1;
 	}
-	if (!stack_bounds(t)) {
+	if (!thread_bounds(t)) {
 		fixalloc_free(&gthread_alloc, t);
 		errno = EAGAIN;
 		return -1;
 	}
-	dl_iterate_phdr(tls_ranges_cb, t);
 	TRI_ASSERT(t->stack_lo < t->stack_hi && t->ntls <= MAX_TLS_RANGES);
 	TRI_ASSERT(!mcache_tls); /* I2: registered before the cache */
 	t->id = pthread_self();

@@ -94,6 +94,11 @@ enum root_kind { ROOT_DATA, ROOT_USER, ROOT_STACK, ROOT_TLS, ROOT_NUM_KINDS };
 bool threads_init(void);
 /* Register / unregister the calling thread. 0, or -1 with errno set. */
 int threads_register_self(void);
+/* Is the calling thread inside threads_register_self, reading its stack
+ * bounds (pthread_getattr_np reads /proc/self/maps with fopen: malloc)?
+ * The malloc preload serves such a thread from its bootstrap arena: a
+ * registration never recurses into another. */
+bool threads_registering(void);
 /* Attach the calling thread (the heap is initialised): registered, then
  * given its cache (alloc/mcache.h mcache_make). The caller is inside the
  * heap-critical region. The thread's cache, or NULL if metadata ran out. */
@@ -186,12 +191,15 @@ wbbuf *threads_wbbuf(gthread *t);
  * on neither (heap profile samples bound their unwinding with it). */
 uintptr_t threads_self_stack_hi(uintptr_t sp);
 /* Run fn(arg) so that a SIGSEGV or SIGBUS it takes makes this return
- * false instead of killing the process (heap profile samples: libgcc's
+ * false instead of killing the process (root ranges the program may
+ * unmap during a concurrent mark; heap profile samples: libgcc's
  * unwinder reads wherever wrong unwind information points, e.g. through
  * assembly that moves the stack pointer without CFI). The first call
  * installs the handlers; they pass every other fault to the handler
- * installed before them (or the default action). fn must hold no lock a
- * fault could leave held. */
+ * installed before them (or the default action). SIGSEGV and SIGBUS are
+ * unblocked for the call (the collector's own threads block every
+ * signal; the mark's guarded root scans run there). fn must hold no lock
+ * a fault could leave held. */
 bool threads_run_guarded(void (*fn)(void *), void *arg);
 /* Registered threads (a hint outside threads_lock). */
 unsigned threads_count(void);
