@@ -175,11 +175,6 @@ bool gc_init(void)
 	base_mutex_init(&gcstats_lock, LOCK_RANK_GCSTATS);
 	debug_init(&gcpercent, &memlimit);
 	remark_init(debug.gcdirty);
-	if (debug.gctrace) { /* the tracked mode's method, and why */
-		char desc[256];
-		remark_describe(desc, sizeof desc);
-		trace_print_tracking(desc, remark_available());
-	}
 	if (!(threads_init() && roots_init() && stacks_init() && work_init() &&
 	      mark_init()))
 		return false;
@@ -672,9 +667,23 @@ static bool trigger_fires(bool wait)
 	       (want_concurrent() || pacer_limiter_admit_stw(nanotime(), wait));
 }
 
+/* gctrace: the tracked mode's method, and why, once, before the first
+ * cycle's line (a program that never collects prints nothing). */
+static void trace_tracking_once(void)
+{
+	static bool said; /* world_lock */
+	if (!debug.gctrace || said)
+		return;
+	said = true;
+	char desc[256];
+	remark_describe(desc, sizeof desc);
+	trace_print_tracking(desc, remark_available());
+}
+
 /* One whole cycle under the world lock (I1), in the mode asked for. */
 static void run_cycle(bool forced)
 {
+	trace_tracking_once();
 	cycle c = {.forced = forced, .t_start = nanotime()};
 	enum cycle_kind kind = wanted_kind();
 	c.heap0 = atomic_load_relaxed(&mheap_live);

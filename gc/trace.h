@@ -77,9 +77,9 @@ typedef struct gc_trace_tracked {
 } gc_trace_tracked;
 size_t trace_format_tracked(char *buf, size_t cap, const gc_trace_tracked *t);
 void trace_print_tracked(const gc_trace_tracked *t);
-/* "gc tracking: M[ (why not better)][, stop-the-world]\n", once at
- * start under gctrace: the method the tracked mode uses (desc, from
- * remark_describe) and whether tracked cycles can run at all. */
+/* "gc tracking: M[ (why not better)][, stop-the-world]\n", once before
+ * the first cycle's line under gctrace: the method the tracked mode uses
+ * (desc, from remark_describe) and whether tracked cycles can run. */
 void trace_print_tracking(const char *desc, bool available);
 
 /* Go 1.19's scavtrace line (mgcscavenge.go printScavTrace):

@@ -19,7 +19,9 @@
 #    A program that is missing is installed with apt-get when running as
 #    root, else skipped with a message.
 # 3. contract.c (the family against its contracts) with glibc and in each
-#    mode; a free of a foreign pointer aborts with one line. 3b.
+#    mode; a free of a foreign pointer aborts with one line. 3c.
+#    dlsym_first.c: a tri_collect found with dlsym as the first contact
+#    with the heap returns (gc and off modes). 3b.
 #    sleeper.c: in gc and off modes, a 3 s sleep in the main thread and
 #    20 polls of 50 ms last their full time and return 0 while workers
 #    churn (in gc mode over ten cycles stop the world meanwhile).
@@ -80,7 +82,7 @@ if [ -z "$extra" ]; then ok "exports: only the malloc family, the wrapped blocki
 else bad "exports: unexpected symbols: $(echo $extra)"; fi
 
 # ---- the test programs ----
-for p in contract leaky forker sleeper; do
+for p in contract leaky forker sleeper dlsym_first; do
 	if ! $CC -std=c11 -D_GNU_SOURCE -O1 -g -Wall -Wextra -Werror -pthread \
 		-rdynamic "$ROOT/test/preload/$p.c" -o "$T/$p" -ldl; then
 		bad "build $p"
@@ -109,7 +111,8 @@ compare() {
 	name=$1 mode=$2
 	g=$WORK/$name.glibc m=$WORK/$name.$mode
 	cycles=$(grep -c '^gc [0-9]* @' "$m.err")
-	grep -v -e '^gc [0-9]* @' -e '^GC forced$' "$m.err" |
+	grep -v -e '^gc [0-9]* @' -e '^GC forced$' -e '^gc tracking: ' \
+		-e '^gc [0-9]* tracked: ' "$m.err" |
 		sed '/^=================*$/,/^SUMMARY: tricolor leakcheck/d' \
 		>"$m.err.clean"
 	why=""
@@ -330,6 +333,20 @@ for mode in $MODES; do
 	else
 		bad "foreign free $mode: status $(cat "$WORK/foreign.$mode.rc")," \
 			"$lines lines"
+	fi
+done
+
+# ---- 3c. the first contact through a dlsym'ed tri_collect ----
+# dlsym_first.c: registering the thread from a tri_ call (its
+# pthread_getattr_np mallocs) must not recurse into a second registration;
+# it deadlocked once, hence the timeout.
+for mode in gc off; do
+	run dlsym_first "$mode" timeout 60 "$T/dlsym_first"
+	if [ "$(cat "$WORK/dlsym_first.$mode.rc")" = 0 ]; then
+		ok "dlsym_first $mode: $(cat "$WORK/dlsym_first.$mode.out")"
+	else
+		bad "dlsym_first $mode: status" \
+		    "$(cat "$WORK/dlsym_first.$mode.rc") (124: deadlocked)"
 	fi
 done
 
