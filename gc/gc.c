@@ -462,11 +462,12 @@ static bool should_restart(const cycle *c, unsigned grey)
 	return !bgmark_finish_stw(nanotime() + TRACKED_DRAIN_NS);
 }
 
-/* Go's gcMarkDone re-check: anything the buffers or the rescan turned
- * grey is marked with the world running again, unless the mark already
- * came back here MAX_MARK_RESTARTS times (then it is drained in the
- * pause, so a mark always ends). Returns false after a restart; the
- * aborted stop counts in the cycle's pause. */
+/* The pause itself; a tracked mark first rescans its last written pages
+ * and the globals (remark_final). What is left grey when should_restart
+ * says so is marked with the world running again; after
+ * MAX_MARK_RESTARTS restarts it is drained in the pause, so a mark always
+ * ends. Returns false after a restart; the aborted stop counts in the
+ * cycle's pause. */
 static bool mark_termination(cycle *c)
 {
 	bgmark_hold_workers(); /* bgmark.h I6: before the pause */

@@ -93,17 +93,6 @@ static void note_run(uintptr_t lo, uintptr_t hi, void *arg)
 	runs[nruns++] = (run){lo, hi};
 }
 
-typedef struct rescan_ctx {
-	gcwork *w;
-	remark_stats *st;
-} rescan_ctx;
-
-static void rescan_run(uintptr_t lo, uintptr_t hi, void *arg)
-{
-	rescan_ctx *c = arg;
-	mark_rescan(lo, hi, c->w);
-}
-
 static void rescan_user(uintptr_t lo, uintptr_t hi, enum root_kind kind,
                         void *arg)
 {
@@ -142,10 +131,10 @@ static long gather(bool clean)
 	return n;
 }
 
-static void rescan_runs(rescan_ctx *c)
+static void rescan_runs(gcwork *w)
 {
 	for (size_t i = 0; i < nruns; i++)
-		rescan_run(runs[i].lo, runs[i].hi, c);
+		mark_rescan(runs[i].lo, runs[i].hi, w);
 }
 
 /* ---- rounds ---- */
@@ -172,8 +161,7 @@ void remark_rounds(remark_stats *st, void (*wait)(void))
 		uint64_t t0 = clock_ns(CLOCK_MONOTONIC);
 		long n = gather_round(st);
 		gcwork w = {0};
-		rescan_ctx c = {&w, st};
-		rescan_runs(&c);
+		rescan_runs(&w);
 		rescan_globals(&w);
 		mark_gcw_flush(&w);
 		st->round_ns += clock_ns(CLOCK_MONOTONIC) - t0;
@@ -192,14 +180,13 @@ void remark_rounds(remark_stats *st, void (*wait)(void))
 void remark_final(remark_stats *st, gcwork *w)
 {
 	TRI_ASSERT(threads_world_stopped());
-	rescan_ctx c = {w, st};
 	uint64_t t0 = clock_ns(CLOCK_MONOTONIC);
 	/* no write happens until the world restarts: a peek is exact, and
 	 * protects nothing (no TLB flush in the pause) */
 	st->final_pages = gather(false);
 	if (st->final_pages < 0)
 		st->fell_back = true;
-	rescan_runs(&c);
+	rescan_runs(w);
 	st->final_pages_ns = clock_ns(CLOCK_MONOTONIC) - t0;
 	rescan_globals(w);
 }
